@@ -1,0 +1,19 @@
+"""The `eendracht` command line: one typer app, one module per command family."""
+
+from __future__ import annotations
+
+import typer
+
+from eendracht.commands.check import check
+from eendracht.commands.plan import plan
+
+app = typer.Typer(
+    name="eendracht",
+    help="Merge municipalities into one consolidated environment, one migration weekend at a time.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command()(check)
+app.command()(plan)
+# Command families register below, one line each.

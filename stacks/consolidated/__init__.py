@@ -1,0 +1,1 @@
+"""ComponentResources of the consolidated Azure environment."""
