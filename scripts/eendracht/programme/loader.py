@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from eendracht.problems import Problem, ProblemsFound, display_path, field_path
 from eendracht.programme import models as m
@@ -37,7 +37,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -50,6 +50,14 @@ _UniqueKeyLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
     _construct_mapping,
 )
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What parsed: cross-file rules run on it even when other files had problems."""
+
+    settings: m.ProgrammeSettings | None
+    municipalities: dict[str, m.Municipality]
 
 
 @dataclass
@@ -73,7 +81,7 @@ def read_yaml_mapping(path: Path, problems: list[Problem]) -> dict[str, Any] | N
         problems.append(Problem(shown, "", f"cannot read file: {exc}"))
         return None
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1} column {mark.column + 1}" if mark else ""
@@ -87,7 +95,9 @@ def read_yaml_mapping(path: Path, problems: list[Problem]) -> dict[str, Any] | N
         return None
     if not isinstance(data, dict):
         kind = type(data).__name__
-        problems.append(Problem(shown, "", f"top level must be a mapping of variables, not a {kind}"))
+        problems.append(
+            Problem(shown, "", f"top level must be a mapping of variables, not a {kind}")
+        )
         return None
     return data
 
@@ -191,14 +201,14 @@ def _read_hosts(root: Path, problems: list[Problem], origins: Origins) -> dict[s
         for host, hvars in hosts_body.items():
             hvars = hvars or {}
             if not isinstance(hvars, dict):
-                problems.append(Problem(shown, f"{where}.hosts.{host}", "host vars must be a mapping"))
+                problems.append(
+                    Problem(shown, f"{where}.hosts.{host}", "host vars must be a mapping")
+                )
                 continue
             connection = {k: v for k, v in hvars.items() if str(k).startswith("ansible_")}
             rest = {k: v for k, v in hvars.items() if not str(k).startswith("ansible_")}
             try:
-                groups[group].append(
-                    m.Host(name=host, group=group, connection=connection, **rest)
-                )
+                groups[group].append(m.Host(name=host, group=group, connection=connection, **rest))
             except ValidationError as exc:
                 problems.extend(pydantic_problems(shown, [*where.split("."), "hosts", host], exc))
     return groups
@@ -207,6 +217,7 @@ def _read_hosts(root: Path, problems: list[Problem], origins: Origins) -> dict[s
 @dataclass
 class Loaded:
     programme: m.Programme | None
+    parsed: Parsed
     origins: Origins
     problems: list[Problem]
 
@@ -217,7 +228,7 @@ def read_programme(root: Path) -> Loaded:
     origins = Origins()
     if not root.is_dir():
         problems.append(Problem(display_path(root), "", "programme folder does not exist"))
-        return Loaded(None, origins, problems)
+        return Loaded(None, Parsed(None, {}), origins, problems)
 
     groups = _read_hosts(root, problems, origins)
 
@@ -229,22 +240,32 @@ def read_programme(root: Path) -> Loaded:
         values, files = _group_vars(all_folder, PROGRAMME_KEYS, problems)
         settings = values.get("programme")
         origins.programme_file = files.get("programme", display_path(all_folder))
-        if "programme" not in files and not any(p.file.startswith(display_path(all_folder)) for p in problems):
-            problems.append(Problem(display_path(all_folder), "programme", "required key is missing"))
+        if "programme" not in files and not any(
+            p.file.startswith(display_path(all_folder)) for p in problems
+        ):
+            problems.append(
+                Problem(display_path(all_folder), "programme", "required key is missing")
+            )
 
     municipalities: dict[str, m.Municipality] = {}
     for group, hosts in groups.items():
         folder = _group_vars_folder(root, group)
         if folder is None:
             problems.append(
-                Problem(display_path(root / "group_vars" / group), "", "folder is missing for a municipality in hosts.yml")
+                Problem(
+                    display_path(root / "group_vars" / group),
+                    "",
+                    "folder is missing for a municipality in hosts.yml",
+                )
             )
             continue
         values, files = _group_vars(folder, MUNICIPALITY_KEYS, problems)
         origins.municipality_files[group] = files
         if "municipality" not in files:
             if not any(p.file.startswith(display_path(folder)) for p in problems):
-                problems.append(Problem(display_path(folder), "municipality", "required key is missing"))
+                problems.append(
+                    Problem(display_path(folder), "municipality", "required key is missing")
+                )
             continue
         if "municipality" not in values:
             continue  # its own problems were reported
@@ -257,19 +278,21 @@ def read_programme(root: Path) -> Loaded:
             name = extra.name.split(".")[0]
             if name != "all" and name not in groups:
                 problems.append(
-                    Problem(display_path(extra), "", f"group {name!r} is not in {origins.hosts_file or 'hosts.yml'}")
+                    Problem(
+                        display_path(extra),
+                        "",
+                        f"group {name!r} is not in {origins.hosts_file or 'hosts.yml'}",
+                    )
                 )
 
+    parsed = Parsed(settings, municipalities)
     programme = None
-    if settings is not None and not problems:
+    if settings is not None:
         order = [w.municipality for w in settings.waves]
         ordered = {n: municipalities[n] for n in order if n in municipalities}
         ordered.update({n: mu for n, mu in municipalities.items() if n not in ordered})
         programme = m.Programme(root=str(root), settings=settings, municipalities=ordered)
-    elif settings is not None:
-        # Keep going so cross-file rules can still report on what did parse.
-        programme = m.Programme(root=str(root), settings=settings, municipalities=municipalities)
-    return Loaded(programme, origins, problems)
+    return Loaded(programme, parsed, origins, problems)
 
 
 def load_programme(root: Path | str) -> m.Programme:
@@ -277,9 +300,7 @@ def load_programme(root: Path | str) -> m.Programme:
     from eendracht.programme.rules import check_rules
 
     loaded = read_programme(Path(root))
-    problems = list(loaded.problems)
-    if loaded.programme is not None:
-        problems.extend(check_rules(loaded.programme, loaded.origins))
+    problems = [*loaded.problems, *check_rules(loaded.parsed, loaded.origins)]
     if problems or loaded.programme is None:
         raise ProblemsFound(sorted(set(problems), key=_problem_order(problems)))
     return loaded.programme
@@ -288,7 +309,3 @@ def load_programme(root: Path | str) -> m.Programme:
 def _problem_order(problems: list[Problem]) -> Any:
     first = {p: i for i, p in reversed(list(enumerate(problems)))}
     return lambda p: (p.file, first[p])
-
-
-def model_dump_yaml(model: BaseModel) -> str:
-    return yaml.safe_dump(model.model_dump(mode="json"), allow_unicode=True, sort_keys=False)

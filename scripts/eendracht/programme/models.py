@@ -175,7 +175,9 @@ class Wave(Model):
     @classmethod
     def _weekend(cls, value: dt.date) -> dt.date:
         if value.isoweekday() not in (5, 6, 7):
-            raise ValueError(f"{value.isoformat()} is a {value:%A}; a migration weekend starts Fri-Sun")
+            raise ValueError(
+                f"{value.isoformat()} is a {value:%A}; a migration weekend starts Fri-Sun"
+            )
         return value
 
 

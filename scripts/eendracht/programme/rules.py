@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 from eendracht.outputs import STACK_OUTPUTS
 from eendracht.problems import Problem
 from eendracht.programme import models as m
-from eendracht.programme.loader import Origins
+from eendracht.programme.loader import Origins, Parsed
 
-Rule = Callable[[m.Programme, Origins], Iterator[Problem]]
+Rule = Callable[[Parsed, Origins], Iterator[Problem]]
 RULES: list[Rule] = []
 
 
@@ -19,8 +19,8 @@ def rule(fn: Rule) -> Rule:
     return fn
 
 
-def check_rules(programme: m.Programme, origins: Origins) -> list[Problem]:
-    return [p for r in RULES for p in r(programme, origins)]
+def check_rules(parsed: Parsed, origins: Origins) -> list[Problem]:
+    return [p for r in RULES for p in r(parsed, origins)]
 
 
 def _duplicates(values: list[str]) -> set[str]:
@@ -28,22 +28,34 @@ def _duplicates(values: list[str]) -> set[str]:
 
 
 @rule
-def waves_name_known_municipalities(p: m.Programme, o: Origins) -> Iterator[Problem]:
+def waves_name_known_municipalities(p: Parsed, o: Origins) -> Iterator[Problem]:
+    if p.settings is None:
+        return
     seen: set[str] = set()
     for i, wave in enumerate(p.settings.waves):
         where = f"programme.waves[{i}].municipality"
         if wave.municipality in seen:
-            yield Problem(o.programme_file, where, f"municipality {wave.municipality!r} has two waves")
+            yield Problem(
+                o.programme_file, where, f"municipality {wave.municipality!r} has two waves"
+            )
         seen.add(wave.municipality)
         if wave.municipality not in o.municipality_files:
-            yield Problem(o.programme_file, where, f"unknown municipality {wave.municipality!r} (not a group in {o.hosts_file})")
+            yield Problem(
+                o.programme_file,
+                where,
+                f"unknown municipality {wave.municipality!r} (not a group in {o.hosts_file})",
+            )
     for group in o.municipality_files:
         if group not in seen:
-            yield Problem(o.programme_file, "programme.waves", f"municipality {group!r} has no wave")
+            yield Problem(
+                o.programme_file, "programme.waves", f"municipality {group!r} has no wave"
+            )
 
 
 @rule
-def waves_in_date_order(p: m.Programme, o: Origins) -> Iterator[Problem]:
+def waves_in_date_order(p: Parsed, o: Origins) -> Iterator[Problem]:
+    if p.settings is None:
+        return
     waves = p.settings.waves
     for i in range(1, len(waves)):
         if waves[i].weekend <= waves[i - 1].weekend:
@@ -56,7 +68,9 @@ def waves_in_date_order(p: m.Programme, o: Origins) -> Iterator[Problem]:
 
 
 @rule
-def old_domains_kept_as_aliases(p: m.Programme, o: Origins) -> Iterator[Problem]:
+def old_domains_kept_as_aliases(p: Parsed, o: Origins) -> Iterator[Problem]:
+    if p.settings is None:
+        return
     org = p.settings.organisation
     kept = {*org.alias_domains, org.mail_domain}
     for name, mu in p.municipalities.items():
@@ -77,18 +91,24 @@ def old_domains_kept_as_aliases(p: m.Programme, o: Origins) -> Iterator[Problem]
 
 
 @rule
-def municipality_named_as_group(p: m.Programme, o: Origins) -> Iterator[Problem]:
+def municipality_named_as_group(p: Parsed, o: Origins) -> Iterator[Problem]:
     for name, mu in p.municipalities.items():
         if mu.info.name != name:
-            yield Problem(o.of(name, "municipality"), "municipality.name", f"{mu.info.name!r} differs from its group {name!r}")
+            yield Problem(
+                o.of(name, "municipality"),
+                "municipality.name",
+                f"{mu.info.name!r} differs from its group {name!r}",
+            )
 
 
 @rule
-def people_listed_or_sourced(p: m.Programme, o: Origins) -> Iterator[Problem]:
+def people_listed_or_sourced(p: Parsed, o: Origins) -> Iterator[Problem]:
     for name, mu in p.municipalities.items():
         where = o.of(name, "municipality")
         if not mu.people and mu.people_source is None:
-            yield Problem(where, "people", "list the people or give a people_source to read them from")
+            yield Problem(
+                where, "people", "list the people or give a people_source to read them from"
+            )
         if mu.people and mu.info.head_count != len(mu.people):
             yield Problem(
                 where,
@@ -98,7 +118,7 @@ def people_listed_or_sourced(p: m.Programme, o: Origins) -> Iterator[Problem]:
 
 
 @rule
-def people_unique_and_in_departments(p: m.Programme, o: Origins) -> Iterator[Problem]:
+def people_unique_and_in_departments(p: Parsed, o: Origins) -> Iterator[Problem]:
     for name, mu in p.municipalities.items():
         file = o.of(name, "people")
         departments = set(mu.info.departments)
@@ -106,9 +126,13 @@ def people_unique_and_in_departments(p: m.Programme, o: Origins) -> Iterator[Pro
         mails: set[str] = set()
         for i, person in enumerate(mu.people):
             if person.department not in departments:
-                yield Problem(file, f"people[{i}].department", f"unknown department {person.department!r}")
+                yield Problem(
+                    file, f"people[{i}].department", f"unknown department {person.department!r}"
+                )
             if person.account in accounts:
-                yield Problem(file, f"people[{i}].account", f"account {person.account!r} is used twice")
+                yield Problem(
+                    file, f"people[{i}].account", f"account {person.account!r} is used twice"
+                )
             if person.mail in mails:
                 yield Problem(file, f"people[{i}].mail", f"mail {person.mail!r} is used twice")
             accounts.add(person.account)
@@ -117,7 +141,11 @@ def people_unique_and_in_departments(p: m.Programme, o: Origins) -> Iterator[Pro
             used = {person.department for person in mu.people}
             for i, dept in enumerate(mu.info.departments):
                 if dept not in used:
-                    yield Problem(o.of(name, "municipality"), f"municipality.departments[{i}]", f"department {dept!r} has nobody in it")
+                    yield Problem(
+                        o.of(name, "municipality"),
+                        f"municipality.departments[{i}]",
+                        f"department {dept!r} has nobody in it",
+                    )
 
 
 def _hosts_with(mu: m.Municipality, role: m.ServerRole) -> set[str]:
@@ -125,21 +153,27 @@ def _hosts_with(mu: m.Municipality, role: m.ServerRole) -> set[str]:
 
 
 @rule
-def shares_on_file_servers(p: m.Programme, o: Origins) -> Iterator[Problem]:
+def shares_on_file_servers(p: Parsed, o: Origins) -> Iterator[Problem]:
     for name, mu in p.municipalities.items():
         file = o.of(name, "shares")
         servers = _hosts_with(mu, m.ServerRole.FILESERVER)
         for i, share in enumerate(mu.shares):
             if share.server not in servers:
-                yield Problem(file, f"shares[{i}].server", f"{share.server!r} is not a fileserver of {name} in {o.hosts_file}")
+                yield Problem(
+                    file,
+                    f"shares[{i}].server",
+                    f"{share.server!r} is not a fileserver of {name} in {o.hosts_file}",
+                )
             if share.department not in mu.info.departments:
-                yield Problem(file, f"shares[{i}].department", f"unknown department {share.department!r}")
+                yield Problem(
+                    file, f"shares[{i}].department", f"unknown department {share.department!r}"
+                )
         for dup in _duplicates([s.name for s in mu.shares]):
             yield Problem(file, "shares", f"share name {dup!r} is used twice")
 
 
 @rule
-def dns_zones_and_records(p: m.Programme, o: Origins) -> Iterator[Problem]:
+def dns_zones_and_records(p: Parsed, o: Origins) -> Iterator[Problem]:
     zones_seen: dict[str, str] = {}
     for name, mu in p.municipalities.items():
         file = o.of(name, "dns")
@@ -147,22 +181,40 @@ def dns_zones_and_records(p: m.Programme, o: Origins) -> Iterator[Problem]:
         for zi, zone in enumerate(mu.dns.zones):
             where = f"dns.zones[{zi}]"
             if zone.name in zones_seen:
-                yield Problem(file, f"{where}.name", f"zone {zone.name!r} is also in {zones_seen[zone.name]}")
+                yield Problem(
+                    file, f"{where}.name", f"zone {zone.name!r} is also in {zones_seen[zone.name]}"
+                )
             zones_seen[zone.name] = name
             if zone.server not in servers:
-                yield Problem(file, f"{where}.server", f"{zone.server!r} is not a dns server of {name} in {o.hosts_file}")
+                yield Problem(
+                    file,
+                    f"{where}.server",
+                    f"{zone.server!r} is not a dns server of {name} in {o.hosts_file}",
+                )
             names = [r.name for r in zone.records]
             for ri, rec in enumerate(zone.records):
                 if rec.cutover_output and rec.cutover_output not in STACK_OUTPUTS:
-                    yield Problem(file, f"{where}.records[{ri}].cutover_output", f"unknown stack output {rec.cutover_output!r}")
+                    yield Problem(
+                        file,
+                        f"{where}.records[{ri}].cutover_output",
+                        f"unknown stack output {rec.cutover_output!r}",
+                    )
                 if rec.type is m.RecordType.CNAME and names.count(rec.name) > 1:
-                    yield Problem(file, f"{where}.records[{ri}].name", f"CNAME {rec.name!r} cannot coexist with other records")
+                    yield Problem(
+                        file,
+                        f"{where}.records[{ri}].name",
+                        f"CNAME {rec.name!r} cannot coexist with other records",
+                    )
                 if rec.cuts_over and zone.cutover_ttl > rec.ttl:
-                    yield Problem(file, f"{where}.cutover_ttl", f"{zone.cutover_ttl} is above record ttl {rec.ttl}")
+                    yield Problem(
+                        file,
+                        f"{where}.cutover_ttl",
+                        f"{zone.cutover_ttl} is above record ttl {rec.ttl}",
+                    )
 
 
 @rule
-def mailboxes_and_devices_have_owners(p: m.Programme, o: Origins) -> Iterator[Problem]:
+def mailboxes_and_devices_have_owners(p: Parsed, o: Origins) -> Iterator[Problem]:
     serials: dict[str, str] = {}
     for name, mu in p.municipalities.items():
         accounts = {person.account for person in mu.people}
@@ -175,14 +227,20 @@ def mailboxes_and_devices_have_owners(p: m.Programme, o: Origins) -> Iterator[Pr
         file = o.of(name, "devices")
         for i, dev in enumerate(mu.devices):
             if dev.assigned_user and mu.people and dev.assigned_user not in accounts:
-                yield Problem(file, f"devices[{i}].assigned_user", f"unknown account {dev.assigned_user!r}")
+                yield Problem(
+                    file, f"devices[{i}].assigned_user", f"unknown account {dev.assigned_user!r}"
+                )
             if dev.serial in serials:
-                yield Problem(file, f"devices[{i}].serial", f"serial {dev.serial!r} is also in {serials[dev.serial]}")
+                yield Problem(
+                    file,
+                    f"devices[{i}].serial",
+                    f"serial {dev.serial!r} is also in {serials[dev.serial]}",
+                )
             serials[dev.serial] = name
 
 
 @rule
-def applications_and_koppelingen(p: m.Programme, o: Origins) -> Iterator[Problem]:
+def applications_and_koppelingen(p: Parsed, o: Origins) -> Iterator[Problem]:
     for name, mu in p.municipalities.items():
         file = o.of(name, "applications")
         apps = {a.name for a in mu.applications}
@@ -192,7 +250,11 @@ def applications_and_koppelingen(p: m.Programme, o: Origins) -> Iterator[Problem
         for ai, app in enumerate(mu.applications):
             where = f"applications[{ai}]"
             if app.server and app.server not in hosts:
-                yield Problem(file, f"{where}.server", f"unknown host {app.server!r} (not in group {name} of {o.hosts_file})")
+                yield Problem(
+                    file,
+                    f"{where}.server",
+                    f"unknown host {app.server!r} (not in group {name} of {o.hosts_file})",
+                )
             for dup in _duplicates([d.name for d in app.databases]):
                 yield Problem(file, f"{where}.databases", f"database {dup!r} is listed twice")
             for ki, k in enumerate(app.koppelingen):
@@ -204,4 +266,8 @@ def applications_and_koppelingen(p: m.Programme, o: Origins) -> Iterator[Problem
                 elif k.target in apps:
                     target = mu.application(k.target)
                     if target is not None and target.disposition is m.Disposition.RETIRE:
-                        yield Problem(file, kwhere, f"{k.target!r} is retired; repoint or retire this koppeling")
+                        yield Problem(
+                            file,
+                            kwhere,
+                            f"{k.target!r} is retired; repoint or retire this koppeling",
+                        )

@@ -1,0 +1,489 @@
+"""`eendracht check`: one bad-input case per rule, asserting the exact file, field and exit 2."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from eendracht.cli import app
+from tests.programmes import copy_programme, edit_yaml
+
+runner = CliRunner()
+Edit = Callable[[Path], None]
+
+
+def run_check(path: Path) -> tuple[int, list[str]]:
+    result = runner.invoke(app, ["check", str(path)])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    return result.exit_code, lines
+
+
+def edit(rel: str, fn: Callable[[Any], None]) -> Edit:
+    return lambda root: edit_yaml(root / rel, fn)
+
+
+def write(rel: str, text: str) -> Edit:
+    return lambda root: (root / rel).write_text(text, encoding="utf-8")
+
+
+P = "group_vars/all/programme.yml"
+NW = "group_vars/noordwaard"
+ZW = "group_vars/zuidwaard"
+
+
+def _set(path: list[str | int], value: Any) -> Callable[[Any], None]:
+    def apply(data: Any) -> None:
+        for key in path[:-1]:
+            data = data[key]
+        data[path[-1]] = value
+
+    return apply
+
+
+def _del(path: list[str | int]) -> Callable[[Any], None]:
+    def apply(data: Any) -> None:
+        for key in path[:-1]:
+            data = data[key]
+        del data[path[-1]]
+
+    return apply
+
+
+CASES: list[tuple[str, Edit, str, str, str]] = [
+    # (id, edit, file, field, message fragment)
+    (
+        "unknown-key",
+        edit(P, _set(["programme", "organisation", "colour"], "red")),
+        P,
+        "programme.organisation.colour",
+        "unknown key",
+    ),
+    (
+        "missing-key",
+        edit(P, _del(["programme", "azure"])),
+        P,
+        "programme.azure",
+        "required key is missing",
+    ),
+    (
+        "wrong-type",
+        edit(f"{NW}/municipality.yml", _set(["municipality", "head_count"], "veel")),
+        f"{NW}/municipality.yml",
+        "municipality.head_count",
+        "valid integer",
+    ),
+    (
+        "yaml-syntax",
+        write(f"{NW}/shares.yml", "shares:\n  - name: [unclosed\n"),
+        f"{NW}/shares.yml",
+        "line 3 column 1",
+        "YAML syntax error",
+    ),
+    (
+        "empty-file",
+        write(f"{NW}/devices.yml", "# nothing yet\n"),
+        f"{NW}/devices.yml",
+        "",
+        "file is empty",
+    ),
+    (
+        "not-a-mapping",
+        write(f"{NW}/devices.yml", "- serial: ABC123\n"),
+        f"{NW}/devices.yml",
+        "",
+        "top level must be a mapping of variables, not a list",
+    ),
+    (
+        "duplicate-key",
+        write(f"{NW}/devices.yml", "devices: []\ndevices: []\n"),
+        f"{NW}/devices.yml",
+        "line 2 column 1",
+        "duplicate key 'devices'",
+    ),
+    (
+        "unknown-variable",
+        write(f"{NW}/extra.yml", "colour: red\n"),
+        f"{NW}/extra.yml",
+        "colour",
+        "unknown key (expected one of",
+    ),
+    (
+        "variable-twice",
+        write(f"{NW}/extra.yml", "devices: []\n"),
+        f"{NW}/extra.yml",
+        "devices",
+        f"already defined in mini/{NW}/devices.yml",
+    ),
+    (
+        "koppeling-unknown",
+        edit(
+            f"{NW}/applications.yml", _set(["applications", 0, "koppelingen", 1, "target"], "GWS")
+        ),
+        f"{NW}/applications.yml",
+        "applications[0].koppelingen[1].target",
+        "unknown application 'GWS'",
+    ),
+    (
+        "koppeling-self",
+        edit(
+            f"{NW}/applications.yml",
+            _set(["applications", 0, "koppelingen", 1, "target"], "zaaksysteem"),
+        ),
+        f"{NW}/applications.yml",
+        "applications[0].koppelingen[1].target",
+        "cannot be coupled to itself",
+    ),
+    (
+        "koppeling-retired",
+        edit(
+            f"{NW}/applications.yml",
+            _set(["applications", 0, "koppelingen", 1, "target"], "oud-archief"),
+        ),
+        f"{NW}/applications.yml",
+        "applications[0].koppelingen[1].target",
+        "'oud-archief' is retired",
+    ),
+    (
+        "koppeling-protocol",
+        edit(
+            f"{NW}/applications.yml", _set(["applications", 0, "koppelingen", 1, "protocol"], "fax")
+        ),
+        f"{NW}/applications.yml",
+        "applications[0].koppelingen[1].protocol",
+        "Input should be",
+    ),
+    (
+        "app-duplicate",
+        edit(f"{NW}/applications.yml", _set(["applications", 1, "name"], "zaaksysteem")),
+        f"{NW}/applications.yml",
+        "applications",
+        "application name 'zaaksysteem' is used twice",
+    ),
+    (
+        "app-unknown-server",
+        edit(f"{NW}/applications.yml", _set(["applications", 0, "server"], "nw-srv99")),
+        f"{NW}/applications.yml",
+        "applications[0].server",
+        "unknown host 'nw-srv99'",
+    ),
+    (
+        "rehost-without-server",
+        edit(f"{NW}/applications.yml", _del(["applications", 0, "server"])),
+        f"{NW}/applications.yml",
+        "applications[0]",
+        "a rehost application needs its `server`",
+    ),
+    (
+        "replace-without-saas",
+        edit(f"{NW}/applications.yml", _set(["applications", 2, "disposition"], "replace")),
+        f"{NW}/applications.yml",
+        "applications[2]",
+        "names its `saas_replacement`",
+    ),
+    (
+        "department-empty",
+        edit(
+            f"{NW}/municipality.yml", lambda d: d["municipality"]["departments"].append("Archief")
+        ),
+        f"{NW}/municipality.yml",
+        "municipality.departments[3]",
+        "department 'Archief' has nobody in it",
+    ),
+    (
+        "department-twice",
+        edit(
+            f"{NW}/municipality.yml",
+            lambda d: d["municipality"]["departments"].append("Burgerzaken"),
+        ),
+        f"{NW}/municipality.yml",
+        "municipality.departments",
+        "a department is listed twice",
+    ),
+    (
+        "person-department",
+        edit(f"{NW}/people.yml", _set(["people", 0, "department"], "Archief")),
+        f"{NW}/people.yml",
+        "people[0].department",
+        "unknown department 'Archief'",
+    ),
+    (
+        "person-account-twice",
+        edit(f"{NW}/people.yml", _set(["people", 1, "account"], "jdevries")),
+        f"{NW}/people.yml",
+        "people[1].account",
+        "account 'jdevries' is used twice",
+    ),
+    (
+        "person-mail-invalid",
+        edit(f"{NW}/people.yml", _set(["people", 0, "mail"], "jan@@noordwaard")),
+        f"{NW}/people.yml",
+        "people[0].mail",
+        "not a valid mail address",
+    ),
+    (
+        "person-mail-domain-dropped",
+        edit(f"{NW}/people.yml", _set(["people", 0, "mail"], "jan@elders.nl")),
+        f"{NW}/people.yml",
+        "people[0].mail",
+        "domain 'elders.nl' is not kept as an alias",
+    ),
+    (
+        "person-prefix-case",
+        edit(f"{NW}/people.yml", _set(["people", 0, "prefix"], "De")),
+        f"{NW}/people.yml",
+        "people[0].prefix",
+        "written in lower case",
+    ),
+    (
+        "person-unknown-key",
+        edit(f"{NW}/people.yml", _set(["people", 0, "bsn"], "123456782")),
+        f"{NW}/people.yml",
+        "people[0].bsn",
+        "unknown key",
+    ),
+    (
+        "head-count",
+        edit(f"{NW}/municipality.yml", _set(["municipality", "head_count"], 70)),
+        f"{NW}/municipality.yml",
+        "municipality.head_count",
+        "70 differs from the 7 people listed",
+    ),
+    (
+        "no-people",
+        edit(f"{NW}/people.yml", _set(["people"], [])),
+        f"{NW}/municipality.yml",
+        "people",
+        "list the people or give a people_source",
+    ),
+    (
+        "municipality-name",
+        edit(f"{NW}/municipality.yml", _set(["municipality", "name"], "noord")),
+        f"{NW}/municipality.yml",
+        "municipality.name",
+        "'noord' differs from its group 'noordwaard'",
+    ),
+    (
+        "old-domain-not-kept",
+        edit(P, _set(["programme", "organisation", "alias_domains"], ["zuidwaard.nl"])),
+        f"{NW}/municipality.yml",
+        "municipality.mail_domain",
+        "'noordwaard.nl' is not kept",
+    ),
+    (
+        "mail-domain-invalid",
+        edit(P, _set(["programme", "organisation", "mail_domain"], "waard stad")),
+        P,
+        "programme.organisation.mail_domain",
+        "not a valid DNS domain name",
+    ),
+    (
+        "region-same",
+        edit(P, _set(["programme", "azure", "fallback_region"], "westeurope")),
+        P,
+        "programme.azure",
+        "fallback_region must differ from primary_region",
+    ),
+    (
+        "region-outside-eu",
+        edit(P, _set(["programme", "azure", "fallback_region"], "eastus")),
+        P,
+        "programme.azure.fallback_region",
+        "'eastus' is not an Azure region in the EU",
+    ),
+    (
+        "address-space-public",
+        edit(P, _set(["programme", "azure", "address_space"], "8.8.0.0/16")),
+        P,
+        "programme.azure.address_space",
+        "must be private",
+    ),
+    (
+        "wave-unknown",
+        edit(P, _set(["programme", "waves", 1, "municipality"], "westwaard")),
+        P,
+        "programme.waves[1].municipality",
+        "unknown municipality 'westwaard'",
+    ),
+    (
+        "wave-twice",
+        edit(P, _set(["programme", "waves", 1, "municipality"], "noordwaard")),
+        P,
+        "programme.waves[1].municipality",
+        "municipality 'noordwaard' has two waves",
+    ),
+    (
+        "wave-order",
+        edit(P, _set(["programme", "waves", 1, "weekend"], "2027-02-27")),
+        P,
+        "programme.waves[1].weekend",
+        "is not after the previous wave's 2027-03-06",
+    ),
+    (
+        "wave-weekday",
+        edit(P, _set(["programme", "waves", 1, "weekend"], "2027-03-24")),
+        P,
+        "programme.waves[1].weekend",
+        "2027-03-24 is a Wednesday",
+    ),
+    (
+        "phase-order",
+        edit(P, lambda d: d["programme"]["phases"].reverse()),
+        P,
+        "programme.phases",
+        "phases must follow preflight",
+    ),
+    (
+        "share-server",
+        edit(f"{NW}/shares.yml", _set(["shares", 0, "server"], "zw-srv01")),
+        f"{NW}/shares.yml",
+        "shares[0].server",
+        "'zw-srv01' is not a fileserver of noordwaard",
+    ),
+    (
+        "share-department",
+        edit(f"{NW}/shares.yml", _set(["shares", 0, "department"], "Archief")),
+        f"{NW}/shares.yml",
+        "shares[0].department",
+        "unknown department 'Archief'",
+    ),
+    (
+        "dns-server",
+        edit(f"{NW}/dns.yml", _set(["dns", "zones", 0, "server"], "nw-dns99")),
+        f"{NW}/dns.yml",
+        "dns.zones[0].server",
+        "'nw-dns99' is not a dns server of noordwaard",
+    ),
+    (
+        "dns-output",
+        edit(
+            f"{NW}/dns.yml",
+            _set(["dns", "zones", 0, "records", 3, "cutover_output"], "loadbalancer"),
+        ),
+        f"{NW}/dns.yml",
+        "dns.zones[0].records[3].cutover_output",
+        "unknown stack output 'loadbalancer'",
+    ),
+    (
+        "dns-two-targets",
+        edit(f"{NW}/dns.yml", _set(["dns", "zones", 0, "records", 3, "cutover_to"], "192.0.2.1")),
+        f"{NW}/dns.yml",
+        "dns.zones[0].records[3]",
+        "give cutover_to or cutover_output, not both",
+    ),
+    (
+        "dns-zone-twice",
+        edit(f"{ZW}/dns.yml", _set(["dns", "zones", 0, "name"], "noordwaard.nl")),
+        f"{ZW}/dns.yml",
+        "dns.zones[0].name",
+        "zone 'noordwaard.nl' is also in noordwaard",
+    ),
+    (
+        "mailbox-owner",
+        edit(f"{NW}/mailboxes.yml", _set(["mailboxes", 0, "owner"], "nobody")),
+        f"{NW}/mailboxes.yml",
+        "mailboxes[0].owner",
+        "unknown account 'nobody'",
+    ),
+    (
+        "device-user",
+        edit(f"{NW}/devices.yml", _set(["devices", 0, "assigned_user"], "nobody")),
+        f"{NW}/devices.yml",
+        "devices[0].assigned_user",
+        "unknown account 'nobody'",
+    ),
+    (
+        "group-vars-without-group",
+        write("group_vars/westwaard.yml", "municipality: {}\n"),
+        "group_vars/westwaard.yml",
+        "",
+        "group 'westwaard' is not in",
+    ),
+]
+
+
+@pytest.fixture
+def mini(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return copy_programme("mini", tmp_path / "mini")
+
+
+def test_the_fixture_is_valid(mini: Path) -> None:
+    code, lines = run_check(mini)
+    assert code == 0, lines
+    assert any("programme is valid" in line for line in lines)
+    assert any("noordwaard" in line and "2027-03-06" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("case", "change", "file", "field", "fragment"), CASES, ids=[c[0] for c in CASES]
+)
+def test_each_rule_names_file_and_field(
+    mini: Path, case: str, change: Edit, file: str, field: str, fragment: str
+) -> None:
+    change(mini)
+    code, lines = run_check(mini)
+    assert code == 2, lines
+    prefix = f"mini/{file}: {field}: " if field else f"mini/{file}: "
+    matching = [line for line in lines if line.startswith(prefix) and fragment in line]
+    assert matching, f"expected a line starting {prefix!r} with {fragment!r}, got:\n" + "\n".join(
+        lines
+    )
+    assert "Traceback" not in "\n".join(lines)
+
+
+def test_every_problem_is_reported_not_just_the_first(mini: Path) -> None:
+    for _, change, *_ in (CASES[0], CASES[9], CASES[19]):
+        change(mini)
+    code, lines = run_check(mini)
+    assert code == 2
+    problems = [line for line in lines if line.startswith("mini/")]
+    assert len(problems) == 3, lines
+    assert lines[-1] == "3 problems in mini"
+
+
+def test_hosts_group_without_group_vars(mini: Path) -> None:
+    edit_yaml(
+        mini / "hosts.yml",
+        lambda d: d["all"]["children"].update(westwaard={"hosts": {"ww-srv01": {}}}),
+    )
+    code, lines = run_check(mini)
+    assert code == 2
+    assert "mini/group_vars/westwaard: folder is missing for a municipality in hosts.yml" in lines
+    assert (
+        "mini/group_vars/all/programme.yml: programme.waves: municipality 'westwaard' has no wave"
+        not in lines
+    )
+
+
+def test_missing_programme_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, lines = run_check(tmp_path / "nowhere")
+    assert code == 2
+    assert lines[0] == "nowhere: programme folder does not exist"
+
+
+def test_check_writes_nothing(mini: Path) -> None:
+    def snapshot() -> dict[str, tuple[int, float]]:
+        return {str(p): (p.stat().st_size, p.stat().st_mtime) for p in Path.cwd().rglob("*")}
+
+    CASES[9][1](mini)
+    before = snapshot()
+    assert run_check(mini)[0] == 2
+    assert snapshot() == before
+    (mini / f"{NW}/people.yml").chmod(0o444)
+    try:
+        assert run_check(mini)[0] == 2
+        assert snapshot() == before
+    finally:
+        (mini / f"{NW}/people.yml").chmod(0o644)
+
+
+def test_unreadable_file_is_a_problem_not_a_traceback(mini: Path) -> None:
+    (mini / f"{NW}/people.yml").write_bytes(b"people:\n  - given_name: \xff\xfe\n")
+    code, lines = run_check(mini)
+    assert code == 2
+    assert any(line.startswith(f"mini/{NW}/people.yml: cannot read file") for line in lines), lines
