@@ -487,3 +487,31 @@ def test_unreadable_file_is_a_problem_not_a_traceback(mini: Path) -> None:
     code, lines = run_check(mini)
     assert code == 2
     assert any(line.startswith(f"mini/{NW}/people.yml: cannot read file") for line in lines), lines
+
+
+HOSTS_CASES = [
+    ("no-all", "servers: {}\n", "hosts.yml: all: required"),
+    (
+        "no-children",
+        "all:\n  hosts: {}\n",
+        "hosts.yml: all.children: one group per municipality is required",
+    ),
+    (
+        "bad-role",
+        "all:\n  children:\n    noordwaard:\n      hosts:\n        nw-srv01:\n          server_roles: [printer]\n",
+        "hosts.yml: all.children.noordwaard.hosts.nw-srv01.server_roles[0]: Input should be",
+    ),
+    (
+        "unknown-host-var",
+        "all:\n  children:\n    noordwaard:\n      hosts:\n        nw-srv01:\n          colour: red\n",
+        "hosts.yml: all.children.noordwaard.hosts.nw-srv01.colour: unknown key",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "expected"), HOSTS_CASES, ids=[c[0] for c in HOSTS_CASES])
+def test_hosts_file_problems(mini: Path, case: str, text: str, expected: str) -> None:
+    (mini / "hosts.yml").write_text(text, encoding="utf-8")
+    code, lines = run_check(mini)
+    assert code == 2
+    assert any(line.startswith(f"mini/{expected}") for line in lines), lines
