@@ -6,6 +6,7 @@ import typer
 
 from eendracht.commands.check import check
 from eendracht.commands.plan import plan
+from eendracht.commands.wave import app as wave_app
 
 app = typer.Typer(
     name="eendracht",
@@ -17,3 +18,4 @@ app = typer.Typer(
 app.command()(check)
 app.command()(plan)
 # Command families register below, one line each.
+app.add_typer(wave_app, name="wave")

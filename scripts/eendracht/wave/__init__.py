@@ -1,0 +1,1 @@
+"""Wave orchestration: one municipality migrated through the phase playbooks, journaled."""

@@ -1,0 +1,331 @@
+"""The wave journal: every run, phase, step, task, host result and gate decision, in SQLite.
+
+WAL mode so `eendracht wave status` can read while a wave writes; every write commits at
+once, so a `kill -9` loses at most the event being written. Results pass through
+`scrub()` first: the journal never holds a secret.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eendracht.wave.secrets import scrub
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,                -- wave | rollback
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    status TEXT NOT NULL,              -- running | ok | failed | stopped_at_gate | interrupted
+    pid INTEGER NOT NULL,
+    lab INTEGER NOT NULL DEFAULT 0,
+    until_phase TEXT,
+    resumed INTEGER NOT NULL DEFAULT 0,
+    message TEXT
+);
+CREATE TABLE IF NOT EXISTS phases (
+    run_id INTEGER NOT NULL,
+    phase TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    status TEXT NOT NULL,              -- running | ok | failed
+    rc INTEGER,
+    ansible_pid INTEGER,
+    PRIMARY KEY (run_id, phase)
+);
+CREATE TABLE IF NOT EXISTS steps (
+    run_id INTEGER NOT NULL,
+    phase TEXT NOT NULL,
+    step_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    status TEXT NOT NULL,              -- running | ok | failed
+    PRIMARY KEY (run_id, phase, step_id)
+);
+CREATE TABLE IF NOT EXISTS tasks (
+    run_id INTEGER NOT NULL,
+    phase TEXT NOT NULL,
+    step_id TEXT NOT NULL,
+    task_uuid TEXT NOT NULL,
+    name TEXT NOT NULL,
+    action TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    PRIMARY KEY (run_id, task_uuid)
+);
+CREATE TABLE IF NOT EXISTS host_results (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id INTEGER NOT NULL,
+    phase TEXT NOT NULL,
+    step_id TEXT NOT NULL,
+    task_uuid TEXT NOT NULL,
+    task TEXT NOT NULL,
+    host TEXT NOT NULL,
+    status TEXT NOT NULL,              -- ok | changed | failed | skipped | unreachable
+    started_at REAL,
+    finished_at REAL NOT NULL,
+    duration REAL,
+    counts TEXT NOT NULL DEFAULT '{}', -- eendracht_counts of the result (bytes, accounts, ...)
+    message TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS gate (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id INTEGER,
+    approved_by TEXT NOT NULL,
+    approved_at REAL NOT NULL,
+    automatic INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS host_results_run ON host_results (run_id, phase);
+"""
+
+TERMINAL_PHASE_OK = "ok"
+
+
+@dataclass(frozen=True)
+class StepKey:
+    phase: str
+    step_id: str
+
+
+class Journal:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+        path.chmod(0o600)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # --- runs ---------------------------------------------------------------------
+
+    def start_run(
+        self, kind: str, pid: int, lab: bool, until: str | None = None, resumed: bool = False
+    ) -> int:
+        with self._tx() as db:
+            # A run still marked running belongs to a process that died: say so.
+            db.execute(
+                "UPDATE runs SET status='interrupted', finished_at=? WHERE status='running'",
+                (time.time(),),
+            )
+            db.execute(
+                "UPDATE phases SET status='interrupted', finished_at=? WHERE status='running'",
+                (time.time(),),
+            )
+            db.execute(
+                "UPDATE steps SET status='interrupted', finished_at=? WHERE status='running'",
+                (time.time(),),
+            )
+            cur = db.execute(
+                "INSERT INTO runs (kind, started_at, status, pid, lab, until_phase, resumed)"
+                " VALUES (?, ?, 'running', ?, ?, ?, ?)",
+                (kind, time.time(), pid, int(lab), until, int(resumed)),
+            )
+            return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, status: str, message: str = "") -> None:
+        self.db.execute(
+            "UPDATE runs SET status=?, finished_at=?, message=? WHERE id=?",
+            (status, time.time(), message, run_id),
+        )
+
+    def runs(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.execute("SELECT * FROM runs ORDER BY id")]
+
+    def last_ansible_pid(self) -> int | None:
+        row = self.db.execute(
+            "SELECT ansible_pid FROM phases WHERE ansible_pid IS NOT NULL"
+            " ORDER BY started_at DESC LIMIT 1"
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    # --- phases and steps -----------------------------------------------------------
+
+    def start_phase(self, run_id: int, phase: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO phases (run_id, phase, started_at, status)"
+            " VALUES (?, ?, ?, 'running')",
+            (run_id, phase, time.time()),
+        )
+
+    def set_ansible_pid(self, run_id: int, phase: str, pid: int) -> None:
+        self.db.execute(
+            "UPDATE phases SET ansible_pid=? WHERE run_id=? AND phase=?", (pid, run_id, phase)
+        )
+
+    def finish_phase(self, run_id: int, phase: str, status: str, rc: int) -> None:
+        self.db.execute(
+            "UPDATE phases SET status=?, rc=?, finished_at=? WHERE run_id=? AND phase=?",
+            (status, rc, time.time(), run_id, phase),
+        )
+
+    def start_step(self, run_id: int, phase: str, step_id: str, name: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO steps (run_id, phase, step_id, name, started_at, status)"
+            " VALUES (?, ?, ?, ?, ?, 'running')",
+            (run_id, phase, step_id, name, time.time()),
+        )
+
+    def finish_step(self, run_id: int, phase: str, step_id: str, status: str) -> None:
+        self.db.execute(
+            "UPDATE steps SET status=?, finished_at=? WHERE run_id=? AND phase=? AND step_id=?"
+            " AND status='running'",
+            (status, time.time(), run_id, phase, step_id),
+        )
+
+    def running_steps(self, run_id: int, phase: str) -> list[str]:
+        rows = self.db.execute(
+            "SELECT step_id FROM steps WHERE run_id=? AND phase=? AND status='running'",
+            (run_id, phase),
+        )
+        return [r[0] for r in rows]
+
+    def record_task(
+        self, run_id: int, phase: str, step_id: str, uuid: str, name: str, action: str
+    ) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO tasks (run_id, phase, step_id, task_uuid, name, action,"
+            " started_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (run_id, phase, step_id, uuid, name, action, time.time()),
+        )
+
+    def record_host_result(
+        self,
+        run_id: int,
+        phase: str,
+        step_id: str,
+        *,
+        task_uuid: str,
+        task: str,
+        host: str,
+        status: str,
+        started_at: float | None,
+        finished_at: float,
+        counts: dict[str, int],
+        message: str = "",
+    ) -> None:
+        duration = finished_at - started_at if started_at else None
+        self.db.execute(
+            "INSERT INTO host_results (run_id, phase, step_id, task_uuid, task, host, status,"
+            " started_at, finished_at, duration, counts, message)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                run_id,
+                phase,
+                step_id,
+                task_uuid,
+                task,
+                host,
+                status,
+                started_at,
+                finished_at,
+                duration,
+                json.dumps(scrub(counts)),
+                str(scrub(message))[:2000],
+            ),
+        )
+
+    # --- resume ---------------------------------------------------------------------
+
+    def epoch_start(self) -> int:
+        """Runs after the last successful rollback count; a rollback starts the wave over."""
+        row = self.db.execute(
+            "SELECT MAX(id) FROM runs WHERE kind='rollback' AND status='ok'"
+        ).fetchone()
+        return int(row[0] or 0)
+
+    def done_steps(self) -> set[StepKey]:
+        rows = self.db.execute(
+            "SELECT DISTINCT s.phase, s.step_id FROM steps s JOIN runs r ON r.id = s.run_id"
+            " WHERE r.kind='wave' AND s.status='ok' AND r.id > ?",
+            (self.epoch_start(),),
+        )
+        return {StepKey(r[0], r[1]) for r in rows}
+
+    def done_phases(self) -> set[str]:
+        rows = self.db.execute(
+            "SELECT DISTINCT p.phase FROM phases p JOIN runs r ON r.id = p.run_id"
+            " WHERE r.kind='wave' AND p.status='ok' AND r.id > ?",
+            (self.epoch_start(),),
+        )
+        return {r[0] for r in rows}
+
+    # --- gate -----------------------------------------------------------------------
+
+    def approve(self, by: str, run_id: int | None = None, automatic: bool = False) -> float:
+        now = time.time()
+        self.db.execute(
+            "INSERT INTO gate (run_id, approved_by, approved_at, automatic) VALUES (?, ?, ?, ?)",
+            (run_id, by, now, int(automatic)),
+        )
+        return now
+
+    def approval(self) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT * FROM gate WHERE id > 0 AND approved_at >= COALESCE("
+            " (SELECT MAX(finished_at) FROM runs WHERE kind='rollback' AND status='ok'), 0)"
+            " ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return dict(row) if row else None
+
+    # --- reading --------------------------------------------------------------------
+
+    def phases(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.execute("SELECT * FROM phases ORDER BY started_at")]
+
+    def steps(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.execute("SELECT * FROM steps ORDER BY started_at")]
+
+    def host_results(self, run_id: int | None = None) -> list[dict[str, Any]]:
+        if run_id is None:
+            rows = self.db.execute("SELECT * FROM host_results ORDER BY id")
+        else:
+            rows = self.db.execute(
+                "SELECT * FROM host_results WHERE run_id=? ORDER BY id", (run_id,)
+            )
+        return [dict(r) for r in rows]
+
+    def counts(self, since_run: int = 0) -> dict[str, dict[str, int]]:
+        """Summed eendracht_counts per phase (latest successful result of each task/host)."""
+        out: dict[str, dict[str, int]] = {}
+        rows = self.db.execute(
+            "SELECT phase, counts FROM host_results WHERE run_id > ? AND counts != '{}'"
+            " AND status IN ('ok', 'changed')",
+            (since_run,),
+        )
+        for row in rows:
+            bucket = out.setdefault(row[0], {})
+            for key, value in json.loads(row[1]).items():
+                if isinstance(value, int | float):
+                    bucket[key] = bucket.get(key, 0) + int(value)
+        return out
+
+    def task_seconds(self, run_id: int) -> float:
+        row = self.db.execute(
+            "SELECT SUM(d) FROM (SELECT task_uuid, MAX(duration) AS d FROM host_results"
+            " WHERE run_id=? GROUP BY task_uuid)",
+            (run_id,),
+        ).fetchone()
+        return float(row[0] or 0.0)

@@ -1,0 +1,215 @@
+"""A wave: the phases of one municipality in order, under its lock, journaled, resumable.
+
+After verify comes the go/no-go gate; until it is passed `rollback` restores the source side.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eendracht.programme.loader import load_programme
+from eendracht.programme.models import Programme
+from eendracht.wave.context import WaveContext, build_context
+from eendracht.wave.journal import Journal
+from eendracht.wave.lock import WaveLock
+from eendracht.wave.paths import PLAYBOOKS, wave_dir
+from eendracht.wave.runner import Listener, PhaseResult, Runner
+from eendracht.wave.steps import ROLLBACK, phase_steps, playbook_path, wave_phases
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_REFUSED = 2
+EXIT_LOCKED = 3
+
+
+@dataclass
+class WaveOutcome:
+    status: str  # complete | at_gate | stopped | failed | rolled_back | refused
+    exit_code: int
+    message: str
+    run_id: int = 0
+    phases: list[PhaseResult] = field(default_factory=list)
+
+
+def open_journal(programme: str, municipality: str, state: Path | None = None) -> Journal:
+    return Journal(wave_dir(programme, municipality, state) / "journal.sqlite")
+
+
+def _ansible_process(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"ansible" in cmdline
+
+
+def stop_leftover(pid: int | None, timeout: float = 10.0) -> bool:
+    """An ansible-playbook left running by a killed orchestrator is stopped before resuming."""
+    if not pid or not _ansible_process(pid):
+        return False
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _ansible_process(pid):
+        time.sleep(0.1)
+    if _ansible_process(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    return True
+
+
+class Wave:
+    def __init__(
+        self,
+        programme_path: Path,
+        municipality: str,
+        *,
+        lab: bool = False,
+        state: Path | None = None,
+        playbooks: Path = PLAYBOOKS,
+        outputs_file: Path | None = None,
+        listener: Listener | None = None,
+        programme: Programme | None = None,
+    ) -> None:
+        self.programme = programme or load_programme(programme_path)
+        self.programme.municipality(municipality)  # KeyError with the known names
+        self.municipality = municipality
+        self.lab = lab
+        self.state = state
+        self.playbooks = playbooks
+        self.outputs_file = outputs_file
+        self.listener = listener
+        self.dir = wave_dir(self.programme.name, municipality, state)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.journal = Journal(self.dir / "journal.sqlite")
+        self.lock = WaveLock(self.dir / "wave.lock", municipality)
+
+    def close(self) -> None:
+        self.journal.close()
+
+    def _context(self) -> WaveContext:
+        return build_context(
+            self.programme,
+            self.municipality,
+            self.dir,
+            lab=self.lab,
+            state=self.state,
+            outputs_file=self.outputs_file,
+        )
+
+    def _runner(self, run_id: int, ctx: WaveContext) -> Runner:
+        return Runner(
+            journal=self.journal,
+            run_id=run_id,
+            work_dir=self.dir,
+            inventory=ctx.inventory,
+            extravars_file=ctx.extravars_file,
+            listener=self.listener,
+            secret_values=ctx.secret_values,
+        )
+
+    def _run_playbook(
+        self, runner: Runner, phase: str, skip: set[str] | None = None
+    ) -> PhaseResult:
+        steps = phase_steps(self.playbooks, phase)
+        return runner.run_phase(
+            phase,
+            playbook_path(self.playbooks, phase),
+            {s.name: s.step_id for s in steps},
+            skip_steps=sorted(skip or set()),
+        )
+
+    # --- the wave -------------------------------------------------------------------
+
+    def run(
+        self, *, until: str | None = None, resume: bool = False, yes: bool = False
+    ) -> WaveOutcome:
+        """Runs under the lock; raises WaveLocked when another run holds it."""
+        with self.lock:
+            return self._run_locked(until=until, resume=resume, yes=yes)
+
+    def _run_locked(self, *, until: str | None, resume: bool, yes: bool) -> WaveOutcome:
+        approval = self.journal.approval()
+        if approval:
+            return WaveOutcome(
+                "complete",
+                EXIT_OK,
+                f"the go/no-go gate was passed ({approval['approved_by']}); the wave is complete",
+            )
+        if resume:
+            stop_leftover(self.journal.last_ansible_pid())
+        configured = [p.name.value for p in self.programme.settings.phases]
+        phases = wave_phases(configured, until)
+        ctx = self._context()
+        run_id = self.journal.start_run("wave", os.getpid(), self.lab, until=until, resumed=resume)
+        runner = self._runner(run_id, ctx)
+        done_phases = self.journal.done_phases() if resume else set()
+        done_steps = self.journal.done_steps() if resume else set()
+        results: list[PhaseResult] = []
+        for phase in phases:
+            if phase in done_phases:
+                continue
+            skip = {k.step_id for k in done_steps if k.phase == phase}
+            result = self._run_playbook(runner, phase, skip)
+            results.append(result)
+            if result.status != "ok":
+                message = f"phase {phase} failed: " + "; ".join(result.failures[:5])
+                self.journal.finish_run(run_id, "failed", message)
+                return WaveOutcome("failed", EXIT_FAILED, message, run_id, results)
+        if "verify" not in phases:
+            self.journal.finish_run(run_id, "stopped", f"stopped after {phases[-1]} (--until)")
+            return WaveOutcome("stopped", EXIT_OK, f"stopped after {phases[-1]}", run_id, results)
+        if yes:
+            self.journal.approve("rehearsal (--yes)", run_id, automatic=True)
+            self.journal.finish_run(run_id, "ok", "gate approved automatically (--yes)")
+            return WaveOutcome(
+                "complete", EXIT_OK, "wave complete; gate approved (--yes)", run_id, results
+            )
+        message = (
+            "verified; waiting at the go/no-go gate: eendracht wave approve "
+            f"{self.programme.root} --municipality {self.municipality} --by NAME"
+        )
+        self.journal.finish_run(run_id, "at_gate", message)
+        return WaveOutcome("at_gate", EXIT_OK, message, run_id, results)
+
+    def approve(self, by: str) -> WaveOutcome:
+        verified = "verify" in self.journal.done_phases()
+        if not verified:
+            return WaveOutcome("refused", EXIT_REFUSED, "verify has not passed; nothing to approve")
+        existing = self.journal.approval()
+        if existing:
+            return WaveOutcome(
+                "complete", EXIT_OK, f"already approved by {existing['approved_by']}"
+            )
+        self.journal.approve(by)
+        return WaveOutcome("complete", EXIT_OK, f"go/no-go approved by {by}; the wave is complete")
+
+    def rollback(self) -> WaveOutcome:
+        with self.lock:
+            approval = self.journal.approval()
+            if approval:
+                return WaveOutcome(
+                    "refused",
+                    EXIT_REFUSED,
+                    f"the go/no-go gate was passed ({approval['approved_by']}): rollback is no "
+                    "longer possible; fix forward",
+                )
+            stop_leftover(self.journal.last_ansible_pid())
+            ctx = self._context()
+            run_id = self.journal.start_run("rollback", os.getpid(), self.lab)
+            result = self._run_playbook(self._runner(run_id, ctx), ROLLBACK)
+            if result.status != "ok":
+                message = "rollback failed: " + "; ".join(result.failures[:5])
+                self.journal.finish_run(run_id, "failed", message)
+                return WaveOutcome("failed", EXIT_FAILED, message, run_id, [result])
+            self.journal.finish_run(run_id, "ok", "source side restored and verified")
+            return WaveOutcome(
+                "rolled_back", EXIT_OK, "source side restored and verified", run_id, [result]
+            )
