@@ -1,0 +1,217 @@
+"""Assign every person one new account, deterministically, in service order.
+
+People are served in a fixed order: the wave order of their municipality, then their old
+account. Each takes the first candidate of the organisation's pattern that nobody served
+before has taken and that is not still someone else's address in the new mail domain. So
+the same programme always gives the same names, and adding people to a later wave never
+changes the names of an earlier wave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from eendracht.identity.candidates import PATTERN, candidates, name_parts, naming_changes
+from eendracht.identity.models import (
+    Change,
+    ChangeKind,
+    Claimant,
+    Collision,
+    Identity,
+    IdentityMapping,
+    IdentityReport,
+)
+from eendracht.programme.models import Mailbox, MailboxKind, Organisation, Person, Programme
+
+
+@dataclass(frozen=True)
+class PeopleOf:
+    """The people of one municipality, as the mapping reads them."""
+
+    municipality: str
+    wave: int  # position in the programme's wave order
+    people: Sequence[Person]
+    mailboxes: Sequence[Mailbox] = ()
+    from_directory: bool = False  # people are read from its source directory at migration time
+
+
+@dataclass(frozen=True)
+class _Entry:
+    wave: int
+    municipality: str
+    person: Person
+    old_addresses: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.municipality}/{self.person.account}"
+
+    @property
+    def order(self) -> tuple[int, str, str, str]:
+        return (self.wave, self.municipality, self.person.account, self.person.mail)
+
+
+def map_identities(
+    programme: Programme, extra_people: Mapping[str, Sequence[Person]] | None = None
+) -> IdentityMapping:
+    """The mapping of every listed person of the programme.
+
+    A municipality with a `people_source` and no people listed is mapped from
+    `extra_people[name]` when given (the people read from its directory), else it is
+    reported in `report.from_directory`.
+    """
+    extra = extra_people or {}
+    waves = {w.municipality: i for i, w in enumerate(programme.settings.waves)}
+    groups = []
+    for name, mu in programme.municipalities.items():
+        people = list(mu.people) or list(extra.get(name, ()))
+        groups.append(
+            PeopleOf(
+                municipality=name,
+                wave=waves.get(name, len(waves)),
+                people=people,
+                mailboxes=mu.mailboxes,
+                from_directory=not people and mu.people_source is not None,
+            )
+        )
+    return map_people(programme.settings.organisation, groups)
+
+
+def map_people(organisation: Organisation, groups: Sequence[PeopleOf]) -> IdentityMapping:
+    entries = sorted(
+        (
+            _Entry(g.wave, g.municipality, person, _old_addresses(person, g.mailboxes))
+            for g in groups
+            for person in g.people
+        ),
+        key=lambda e: e.order,
+    )
+    domain = organisation.mail_domain
+    names = {e.key: f"{e.person.full_name} ({e.key})" for e in entries}
+    reserved: dict[str, str] = {}
+    for e in entries:
+        for address in e.old_addresses:
+            local, _, at = address.partition("@")
+            if at == domain:
+                reserved.setdefault(local, e.key)
+
+    taken: dict[str, str] = {}
+    identities = [_assign(e, organisation, taken, reserved, names) for e in entries]
+    return IdentityMapping(
+        organisation=organisation.name,
+        mail_domain=domain,
+        upn_suffix=organisation.upn_suffix,
+        username_pattern=organisation.username_pattern,
+        identities=identities,
+        report=_report(identities, groups),
+    )
+
+
+def _old_addresses(person: Person, mailboxes: Sequence[Mailbox]) -> tuple[str, ...]:
+    owned = sorted(
+        b.address
+        for b in mailboxes
+        if b.kind is MailboxKind.USER and b.owner == person.account and b.address != person.mail
+    )
+    return (person.mail, *owned)
+
+
+def _assign(
+    entry: _Entry,
+    organisation: Organisation,
+    taken: dict[str, str],
+    reserved: Mapping[str, str],
+    names: Mapping[str, str],
+) -> Identity:
+    person = entry.person
+    parts = name_parts(person)
+    domain = organisation.mail_domain
+    blocked: list[str] = []
+    base = ""
+    for candidate, candidate_rule in candidates(parts, organisation.username_pattern):
+        base = base or candidate
+        holder = taken.get(candidate)
+        owner = reserved.get(candidate)
+        if holder is not None:
+            blocked.append(f"{candidate} is taken by {names[holder]}")
+        elif owner is not None and owner != entry.key:
+            blocked.append(f"{candidate}@{domain} is still the address of {names[owner]}")
+        else:
+            username, rule = candidate, candidate_rule
+            break
+    taken[username] = entry.key
+    changes = naming_changes(person, parts, username, rule)
+    if blocked:
+        changes.append(
+            Change(
+                kind=ChangeKind.COLLISION,
+                detail=f"{'; '.join(blocked)}; resolved by {rule}: {username}",
+            )
+        )
+    mail = f"{username}@{domain}"
+    return Identity(
+        key=entry.key,
+        municipality=entry.municipality,
+        old_account=person.account,
+        old_mail=person.mail,
+        username=username,
+        upn=f"{username}@{organisation.upn_suffix}",
+        mail=mail,
+        aliases=[a for a in entry.old_addresses if a != mail],
+        display_name=person.full_name,
+        given_name=person.given_name,
+        prefix=person.prefix,
+        surname=person.surname,
+        department=person.department,
+        workplace=person.workplace,
+        enabled=person.enabled,
+        base_username=base,
+        resolved_by=rule if blocked else PATTERN,
+        changes=changes,
+    )
+
+
+def _report(identities: Sequence[Identity], groups: Sequence[PeopleOf]) -> IdentityReport:
+    by_base: dict[str, list[Identity]] = {}
+    for identity in identities:
+        by_base.setdefault(identity.base_username, []).append(identity)
+    collision_groups = [
+        Collision(
+            base_username=base,
+            holder=next((i.key for i in claimants if i.username == base), ""),
+            claimants=[
+                Claimant(
+                    key=i.key,
+                    display_name=i.display_name,
+                    username=i.username,
+                    resolved_by=i.resolved_by,
+                )
+                for i in claimants
+            ],
+        )
+        for base, claimants in sorted(by_base.items())
+        if any(i.username != base for i in claimants)
+    ]
+
+    def count(kind: ChangeKind) -> int:
+        return sum(any(c.kind is kind for c in i.changes) for i in identities)
+
+    per_municipality = {g.municipality: 0 for g in sorted(groups, key=lambda g: g.wave)}
+    for identity in identities:
+        per_municipality[identity.municipality] += 1
+    return IdentityReport(
+        accounts=len(identities),
+        per_municipality=per_municipality,
+        enabled=sum(i.enabled for i in identities),
+        aliases=sum(len(i.aliases) for i in identities),
+        collisions=len(collision_groups),
+        renamed=sum(i.username != i.base_username for i in identities),
+        accents_folded=count(ChangeKind.ACCENTS),
+        tussenvoegsels_joined=count(ChangeKind.TUSSENVOEGSEL),
+        separators_dropped=count(ChangeKind.SEPARATORS),
+        fallbacks=count(ChangeKind.FALLBACK),
+        shortened=count(ChangeKind.SHORTENED),
+        from_directory=[g.municipality for g in groups if g.from_directory],
+        collision_groups=collision_groups,
+    )
