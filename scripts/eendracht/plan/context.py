@@ -1,0 +1,86 @@
+"""What every step builder needs to know about the wave it plans."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eendracht.plan.models import ApplicationOrder
+from eendracht.programme.models import (
+    Application,
+    Disposition,
+    Municipality,
+    PhaseName,
+    Programme,
+    ServerRole,
+    Share,
+)
+
+GB = 1_000_000_000
+EXTRA_SHARES = "wave_shares"
+EXTRA_APPLICATIONS = "wave_applications"
+
+
+def playbook(phase: PhaseName | str) -> str:
+    return f"playbooks/{phase}.yml"
+
+
+def share_bytes(share: Share) -> int:
+    return round(share.size_gb * GB)
+
+
+def plural(count: int, word: str, many: str = "") -> str:
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
+def human_bytes(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class Context:
+    programme: Programme
+    municipality: Municipality
+    accounts: int  # people mapped (or the head count, for people read from a directory)
+    enabled_accounts: int
+    collisions: int
+    order: ApplicationOrder
+    phases: frozenset[PhaseName]
+
+    @property
+    def name(self) -> str:
+        return self.municipality.name
+
+    def hosts_with(self, role: ServerRole) -> list[str]:
+        return sorted(h.name for h in self.municipality.hosts if role in h.server_roles)
+
+    def host_os(self, name: str) -> str:
+        return next((h.server_os for h in self.municipality.hosts if h.name == name), "linux")
+
+    @property
+    def moved_applications(self) -> list[Application]:
+        return [
+            a
+            for a in sorted(self.municipality.applications, key=lambda a: a.name)
+            if a.disposition is not Disposition.RETIRE
+        ]
+
+    @property
+    def shares(self) -> list[Share]:
+        return sorted(self.municipality.shares, key=lambda s: s.name)
+
+    @property
+    def total_share_bytes(self) -> int:
+        return sum(share_bytes(s) for s in self.municipality.shares)
+
+    @property
+    def total_files(self) -> int:
+        return sum(s.files for s in self.municipality.shares)
+
+    @property
+    def cutover_records(self) -> int:
+        return sum(r.cuts_over for z in self.municipality.dns.zones for r in z.records)

@@ -1,0 +1,81 @@
+"""The runbook on an operator's terminal (rich)."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group, RenderableType
+from rich.markup import escape
+from rich.panel import Panel
+from rich.rule import Rule
+from rich.table import Table
+
+from eendracht.identity import IdentityMapping
+from eendracht.plan import describe
+from eendracht.plan.context import human_bytes
+from eendracht.plan.models import PhasePlan, Runbook
+
+
+def _phase(phase: PhasePlan) -> Group:
+    when = f"{phase.days_before} days before" if phase.days_before else "the weekend"
+    title = f"{phase.name.value} — {phase.date.isoformat()} ({when}): {phase.description}"
+    parts: list[RenderableType] = [Rule(escape(title), align="left")]
+    for step in phase.steps:
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column(overflow="fold")
+        grid.add_row(f"[bold]{escape(step.id)}[/]", f"[bold]{escape(step.title)}[/]")
+        if step.moved_from:
+            grid.add_row("", f"[italic]moved here from {step.moved_from.value}[/]")
+        grid.add_row("runs", escape(describe.selector(step)))
+        grid.add_row("does", escape("\n".join(f"- {a}" for a in step.actions)))
+        grid.add_row("touches", escape(describe.touches(step.touches)))
+        grid.add_row("check", escape(step.check))
+        grid.add_row("rollback", escape(describe.rollback(step.rollback)))
+        parts.append(grid)
+    return Group(*parts)
+
+
+def renderables(runbook: Runbook, mapping: IdentityMapping) -> list[RenderableType]:
+    r = runbook
+    t = r.totals
+    header = (
+        f"[bold]{escape(r.display_name)}[/] — wave {r.wave} of programme {r.programme}, "
+        f"weekend [bold]{r.weekend.isoformat()}[/]\n"
+        f"{t.hosts} server(s); {t.shares} share(s) ({human_bytes(t.file_bytes)}, {t.files:,} files); "
+        f"{t.accounts:,} accounts; {t.records} DNS records; {t.applications_moved} applications "
+        f"({t.koppelingen} koppelingen); {t.devices} devices; {t.mailboxes} mailboxes"
+    )
+    out: list[RenderableType] = [Panel(header, title="eendracht plan", expand=False)]
+    order = " -> ".join(
+        "(" + " + ".join(g.applications) + ")" if g.cycle else g.applications[0]
+        for g in r.application_order.groups
+    )
+    lines = [f"[bold]application order:[/] {escape(order or '-')}"]
+    lines += [f"[yellow]cycle:[/] {' + '.join(c)}" for c in r.application_order.cycles]
+    lines += [
+        escape(f"not moved: {n.application} ({n.reason})") for n in r.application_order.not_moved
+    ]
+    out.append("\n".join(lines))
+    out += [_phase(p) for p in r.phases]
+    gate = Table(title="go/no-go", title_justify="left")
+    gate.add_column("criterion")
+    gate.add_column("threshold")
+    for c in r.gate.criteria:
+        gate.add_row(escape(c.criterion), escape(c.threshold))
+    decision = escape(f"approvers: {', '.join(r.gate.approvers)}; {r.gate.decision}")
+    out.append(Group(gate, decision))
+    rollback = [escape(f"  {n}. {e.step}: {e.description}") for n, e in enumerate(r.rollback, 1)]
+    out.append("[bold]rollback, last step first:[/]\n" + "\n".join(rollback or ["  -"]))
+    ident = [escape(f"  {line}") for line in describe.identity_summary(mapping, r.municipality)]
+    collisions = [escape(describe.collision(c)) for c in mapping.collisions_of(r.municipality)]
+    if collisions:
+        ident += ["  collisions resolved:", *(f"  {c}" for c in collisions)]
+    out.append("[bold]identity mapping:[/]\n" + "\n".join(ident))
+    if r.notes:
+        out.append("[bold]notes:[/]\n" + "\n".join(escape(f"  - {n}") for n in r.notes))
+    return out
+
+
+def print_runbook(console: Console, runbook: Runbook, mapping: IdentityMapping) -> None:
+    for item in renderables(runbook, mapping):
+        console.print(item)
+        console.print()
