@@ -1,0 +1,405 @@
+"""The wave runbook: phases and dates, steps, application order, gate, rollback, determinism."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from eendracht.identity import map_identities
+from eendracht.plan import Runbook, application_order, build_runbook
+from eendracht.plan.markdown import render_markdown
+from eendracht.plan.order import strongly_connected
+from eendracht.programme import load_programme
+from eendracht.programme import models as m
+
+MINI = Path(__file__).parent / "fixtures" / "programmes" / "mini"
+
+
+@pytest.fixture(scope="module")
+def mini() -> m.Programme:
+    return load_programme(MINI)
+
+
+def with_municipality(prog: m.Programme, name: str, **update: object) -> m.Programme:
+    mu = prog.municipalities[name].model_copy(update=update)
+    return prog.model_copy(update={"municipalities": {**prog.municipalities, name: mu}})
+
+
+def with_settings(prog: m.Programme, **update: object) -> m.Programme:
+    return prog.model_copy(update={"settings": prog.settings.model_copy(update=update)})
+
+
+def app(name: str, *calls: str, disposition: m.Disposition = m.Disposition.SAAS) -> m.Application:
+    return m.Application(
+        name=name,
+        display_name=name.title(),
+        supplier="Leverancier",
+        category="Zaakafhandelcomponent",
+        disposition=disposition,
+        users=1,
+        server="nw-srv01" if disposition is m.Disposition.REHOST else "",
+        health="/health",
+        koppelingen=[m.Koppeling(target=c, protocol=m.Protocol.ZGW_API) for c in calls],
+    )
+
+
+# --- phases, dates, steps ------------------------------------------------------------
+
+
+def test_phases_follow_the_programme_and_are_dated_from_the_weekend(mini: m.Programme) -> None:
+    runbook = build_runbook(mini, "noordwaard")
+    assert [(p.name.value, p.date) for p in runbook.phases] == [
+        ("preflight", dt.date(2027, 2, 20)),
+        ("presync", dt.date(2027, 2, 27)),
+        ("freeze", dt.date(2027, 3, 6)),
+        ("final_sync", dt.date(2027, 3, 6)),
+        ("cutover", dt.date(2027, 3, 6)),
+        ("verify", dt.date(2027, 3, 6)),
+    ]
+    assert runbook.wave == 1
+    assert build_runbook(mini, "zuidwaard").wave == 2
+
+
+def test_every_step_has_a_unique_id_its_phase_playbook_and_a_tag(mini: m.Programme) -> None:
+    runbook = build_runbook(mini, "noordwaard")
+    ids = [s.id for s in runbook.steps()]
+    assert len(ids) == len(set(ids))
+    for phase in runbook.phases:
+        for step in phase.steps:
+            assert step.id.startswith(f"{phase.name.value}.")
+            assert step.playbook == f"playbooks/{phase.name.value}.yml" == phase.playbook
+            assert step.tags and step.check and step.actions and step.rollback.description
+    assert ids == [
+        "preflight.reachability",
+        "preflight.capacity",
+        "preflight.directory",
+        "preflight.dns",
+        "preflight.identity",
+        "preflight.applications",
+        "presync.files.burgerzaken",
+        "presync.files.sociaal-domein",
+        "presync.dns",
+        "presync.identity",
+        "freeze.files",
+        "freeze.applications",
+        "final_sync.files.burgerzaken",
+        "final_sync.files.sociaal-domein",
+        "cutover.identity",
+        "cutover.app.documentbeheer",
+        "cutover.app.zaaksysteem",
+        "cutover.app.burgerzaken",
+        "cutover.app.financien",
+        "cutover.dns",
+        "cutover.workstations",
+        "cutover.mail",
+        "verify.files",
+        "verify.identity",
+        "verify.dns",
+        "verify.applications",
+    ]
+
+
+def test_steps_say_what_they_touch(mini: m.Programme) -> None:
+    runbook = build_runbook(mini, "noordwaard")
+    copy = runbook.step("presync.files.burgerzaken")
+    assert copy.touches.hosts == ["nw-srv01"]
+    assert copy.touches.bytes == 50_000_000 and copy.touches.files == 120
+    assert copy.extra_vars == {"wave_shares": ["burgerzaken"]}
+    presync_bytes = sum(
+        s.touches.bytes for s in runbook.steps() if s.id.startswith("presync.files.")
+    )
+    assert presync_bytes == runbook.totals.file_bytes == 130_000_000
+    assert runbook.step("cutover.identity").touches.accounts == 7
+    assert (
+        runbook.step("cutover.identity").check
+        == "6 target accounts enabled; 7 source accounts disabled"
+    )
+    assert runbook.step("cutover.dns").touches.records == 4
+    assert runbook.step("cutover.dns").touches.targets == [
+        "application_gateway_ip",
+        "dns_server",
+        "workplace_fqdn",
+    ]
+    zaak = runbook.step("cutover.app.zaaksysteem")
+    assert zaak.touches.databases == ["openzaak"]
+    assert zaak.touches.koppelingen == 2
+    assert "chain test zaaksysteem -> BRP (haal-centraal, critical)" in zaak.actions
+    assert any("dump, restore" in a for a in zaak.actions)
+    assert any("SaaS handover" in a for a in runbook.step("cutover.app.burgerzaken").actions)
+    assert runbook.step("cutover.mail").touches.mailboxes == 10
+    assert runbook.step("cutover.workstations").touches.devices == 3
+
+
+def test_left_out_phases_carry_their_steps_into_the_next_phase(mini: m.Programme) -> None:
+    prog = with_settings(
+        mini,
+        phases=[
+            m.Phase(name=m.PhaseName.PREFLIGHT, days_before=10),
+            m.Phase(name=m.PhaseName.CUTOVER),
+            m.Phase(name=m.PhaseName.VERIFY),
+        ],
+    )
+    runbook = build_runbook(prog, "noordwaard")
+    assert [p.name.value for p in runbook.phases] == ["preflight", "cutover", "verify"]
+    cutover = runbook.phases[1]
+    carried = [s for s in cutover.steps if s.moved_from is not None]
+    assert [s.id for s in carried][:3] == [
+        "presync.files.burgerzaken",
+        "presync.files.sociaal-domein",
+        "presync.dns",
+    ]
+    assert all(s.phase is m.PhaseName.CUTOVER for s in carried)
+    assert carried[0].playbook == "playbooks/presync.yml"  # still its own play
+    assert cutover.steps.index(carried[-1]) < cutover.steps.index(runbook.step("cutover.identity"))
+    assert any("leaves out" in n and "final_sync, freeze, presync" in n for n in runbook.notes)
+
+
+def test_a_ttl_longer_than_the_lowering_window_is_noted(mini: m.Programme) -> None:
+    prog = with_settings(
+        mini,
+        phases=[
+            m.Phase(name=m.PhaseName.PREFLIGHT, days_before=3),
+            m.Phase(name=m.PhaseName.PRESYNC, days_before=1),
+            m.Phase(name=m.PhaseName.CUTOVER),
+            m.Phase(name=m.PhaseName.VERIFY),
+        ],
+    )
+    zone = prog.municipalities["zuidwaard"].dns.zones[0]
+    slow = zone.model_copy(
+        update={
+            "records": [
+                m.Record(
+                    name="portaal",
+                    type=m.RecordType.A,
+                    value="198.51.100.9",
+                    ttl=172800,
+                    cutover_to="10.0.0.9",
+                )
+            ]
+        }
+    )
+    prog = with_municipality(prog, "zuidwaard", dns=m.Dns(zones=[slow]))
+    notes = build_runbook(prog, "zuidwaard").notes
+    assert any("portaal.zuidwaard.nl: TTL 172800s is longer than the 86400s" in n for n in notes)
+
+
+# --- application order ---------------------------------------------------------------
+
+
+def test_application_order_follows_the_koppelingen(mini: m.Programme) -> None:
+    order = application_order(mini.municipalities["noordwaard"])
+    assert order.sequence == ["documentbeheer", "zaaksysteem", "burgerzaken", "financien"]
+    assert order.groups[1].depends_on == ["documentbeheer"]
+    assert order.cycles == []
+    assert [(n.application, n.reason.split(":")[0]) for n in order.not_moved] == [
+        ("oud-archief", "retired"),
+        ("BRP", "national service"),
+    ]
+
+
+def test_a_cycle_is_reported_and_moved_together(mini: m.Programme) -> None:
+    apps = [
+        app("portaal", "zaken"),
+        app("zaken", "documenten"),
+        app("documenten", "archief", "BRP"),
+        app("archief", "zaken"),
+        app("basis"),
+        app("oud", disposition=m.Disposition.RETIRE),
+    ]
+    prog = with_municipality(mini, "noordwaard", applications=apps)
+    order = application_order(prog.municipalities["noordwaard"])
+    assert order.cycles == [["archief", "documenten", "zaken"]]
+    assert [g.applications for g in order.groups] == [
+        ["archief", "documenten", "zaken"],
+        ["basis"],
+        ["portaal"],
+    ]
+    assert order.groups[0].cycle and not order.groups[1].cycle
+    assert order.groups[2].depends_on == ["zaken"]
+    runbook = build_runbook(prog, "noordwaard")
+    step = runbook.step("cutover.app.archief+documenten+zaken")
+    assert step.extra_vars == {"wave_applications": ["archief", "documenten", "zaken"]}
+    assert step.title == "Move the koppeling cycle archief + documenten + zaken together"
+    assert (
+        "koppeling cycle archief -> documenten -> zaken: moved together in one step"
+        in runbook.notes
+    )
+    assert "cutover.app.oud" not in [s.id for s in runbook.steps()]
+
+
+@st.composite
+def koppeling_graphs(draw: st.DrawFn) -> dict[str, list[str]]:
+    names = [f"app{i}" for i in range(draw(st.integers(1, 9)))]
+    return {
+        n: draw(
+            st.lists(
+                st.sampled_from([x for x in names if x != n] or ["BRP"]), max_size=3, unique=True
+            )
+        )
+        for n in names
+    }
+
+
+@settings(max_examples=80, deadline=None)
+@given(koppeling_graphs(), st.sets(st.integers(0, 8), max_size=2))
+def test_property_every_application_moves_after_what_it_calls(
+    graph: dict[str, list[str]], retired_ix: set[int]
+) -> None:
+    retired = {f"app{i}" for i in retired_ix} & set(graph)
+    apps = [
+        app(
+            n,
+            *[c for c in calls if c not in retired],
+            disposition=m.Disposition.RETIRE if n in retired else m.Disposition.SAAS,
+        )
+        for n, calls in graph.items()
+    ]
+    mu = m.Municipality(
+        info=m.MunicipalityInfo(
+            name="noordwaard",
+            display_name="Noordwaard",
+            inhabitants=1,
+            head_count=1,
+            mail_domain="noordwaard.nl",
+            departments=["Burgerzaken"],
+            sites=[m.Site(name="huis", kind=m.SiteKind.TOWN_HALL, address_space="10.1.0.0/24")],
+        ),
+        applications=apps,
+    )
+    order = application_order(mu)
+    position = {a: g.position for g in order.groups for a in g.applications}
+    assert sorted(position) == sorted(set(graph) - retired)  # each moved app exactly once
+    assert sum(len(g.applications) for g in order.groups) == len(position)
+    cycle_of = {a: tuple(c) for c in order.cycles for a in c}
+    for a in position:
+        for callee in graph[a]:
+            if callee in position:
+                same_cycle = a in cycle_of and cycle_of.get(callee) == cycle_of[a]
+                assert position[callee] < position[a] or same_cycle
+    assert application_order(mu) == order
+
+
+def test_strongly_connected_finds_nested_cycles() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": {"e"}, "e": {"d"}, "f": set()}
+    assert sorted(strongly_connected(graph)) == [["a", "b", "c"], ["d", "e"], ["f"]]
+
+
+# --- gate, rollback ------------------------------------------------------------------
+
+
+def test_gate_criteria_come_from_the_programme(mini: m.Programme) -> None:
+    prog = with_settings(
+        mini,
+        go_no_go=m.GoNoGo(
+            max_failed_health_checks=1,
+            max_failed_chain_tests=2,
+            min_verified_file_ratio=0.99,
+            approvers=["Gemeentesecretaris"],
+        ),
+    )
+    gate = build_runbook(prog, "zuidwaard").gate
+    thresholds = {c.id: c.threshold for c in gate.criteria}
+    assert thresholds["gate.health"] == "≤ 1"
+    assert thresholds["gate.chain"] == "≤ 2"
+    assert thresholds["gate.files"].startswith("ratio ≥ 0.99")
+    assert thresholds["gate.identity"] == "8 / 8"
+    assert thresholds["gate.dns"] == "4 of 4"
+    assert gate.approvers == ["Gemeentesecretaris"]
+
+
+def test_rollback_undoes_changing_steps_last_first(mini: m.Programme) -> None:
+    runbook = build_runbook(mini, "noordwaard")
+    undone = [e.step for e in runbook.rollback]
+    assert undone == [
+        "cutover.dns",
+        "cutover.app.financien",
+        "cutover.app.burgerzaken",
+        "cutover.app.zaaksysteem",
+        "cutover.app.documentbeheer",
+        "cutover.identity",
+        "freeze.applications",
+        "freeze.files",
+        "presync.dns",
+    ]
+    assert all(e.playbook == "playbooks/rollback.yml" and e.tags for e in runbook.rollback)
+    app_undo = runbook.rollback[1]
+    assert app_undo.tags == ["applications"]
+    assert app_undo.extra_vars == {"wave_applications": ["financien"]}
+    assert runbook.step("preflight.capacity").rollback.playbook == ""
+
+
+# --- identity, sources, determinism --------------------------------------------------
+
+
+def test_runbook_carries_the_identity_summary(mini: m.Programme) -> None:
+    ident = build_runbook(mini, "zuidwaard").identity
+    assert (ident.accounts, ident.enabled, ident.renamed, ident.collisions) == (8, 8, 2, 2)
+    assert ident.tussenvoegsels_joined == 4 and not ident.from_directory
+
+
+def test_people_read_from_a_directory_count_the_head_count(mini: m.Programme) -> None:
+    source = m.PeopleSource(uri="ldaps://dc01.zuidwaard.local", base_dn="dc=zuidwaard,dc=local")
+    prog = with_municipality(mini, "zuidwaard", people=[], people_source=source)
+    runbook = build_runbook(prog, "zuidwaard")
+    assert runbook.identity.from_directory
+    assert runbook.identity.accounts == runbook.totals.accounts == 8
+    assert any("ldaps://dc01.zuidwaard.local" in n for n in runbook.notes)
+    assert "ldaps://dc01.zuidwaard.local" in runbook.step("preflight.directory").actions[0]
+
+
+def test_windows_shares_use_the_robocopy_variant(mini: m.Programme) -> None:
+    share = m.Share(
+        name="data", server="nw-srv01", path="D:\\Shares\\Data", size_gb=1, department="Burgerzaken"
+    )
+    prog = with_municipality(mini, "noordwaard", shares=[share])
+    runbook = build_runbook(prog, "noordwaard")
+    assert "robocopy" in runbook.step("presync.files.data").actions[0]
+    assert "share data is on Windows: copied with the robocopy variant" in runbook.notes
+
+
+def test_unknown_municipality_names_the_known_ones(mini: m.Programme) -> None:
+    with pytest.raises(KeyError, match="known: noordwaard, zuidwaard"):
+        build_runbook(mini, "westwaard")
+
+
+def test_runbook_is_deterministic_and_round_trips(mini: m.Programme) -> None:
+    first = build_runbook(mini, "noordwaard").to_json()
+    again = build_runbook(load_programme(MINI), "noordwaard").to_json()
+    assert first == again
+    shuffled = with_municipality(
+        mini,
+        "noordwaard",
+        people=list(reversed(mini.municipalities["noordwaard"].people)),
+        applications=list(reversed(mini.municipalities["noordwaard"].applications)),
+        shares=list(reversed(mini.municipalities["noordwaard"].shares)),
+    )
+    assert build_runbook(shuffled, "noordwaard").to_json() == first
+    assert Runbook.model_validate_json(first).to_json() == first
+
+
+def test_markdown_names_phases_steps_gate_rollback_and_identity_changes(mini: m.Programme) -> None:
+    mapping = map_identities(mini)
+    text = render_markdown(build_runbook(mini, "zuidwaard", mapping), mapping)
+    assert text.startswith("# Wave runbook: Gemeente Zuidwaard\n")
+    for heading in (
+        "## Schedule",
+        "## Application cutover order",
+        "## Go/no-go",
+        "## Rollback",
+        "## Identity changes",
+    ):
+        assert f"\n{heading}" in text
+    assert "| 3 | cad | vergunningen |  |" in text
+    assert "#### `cutover.dns` — Cut the records over in one signed batch" in text
+    assert (
+        "| devriesj | Jan de Vries | `jan.devries` | jan.devries@waardstad.nl | j.devries@zuidwaard.nl |"
+        in text
+    )
+    assert (
+        "- j.devries: kept by noordwaard/jdevries; zuidwaard/devriesj -> jan.devries (full given name)"
+        in text
+    )
