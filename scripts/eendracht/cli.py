@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from eendracht.commands.check import check
+from eendracht.commands.lab import lab_app
 from eendracht.commands.plan import plan
 from eendracht.commands.wave import app as wave_app
 
@@ -18,4 +19,5 @@ app = typer.Typer(
 app.command()(check)
 app.command()(plan)
 # Command families register below, one line each.
+app.add_typer(lab_app, name="lab")
 app.add_typer(wave_app, name="wave")

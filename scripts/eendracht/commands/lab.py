@@ -1,0 +1,97 @@
+"""`eendracht lab up|status|down`: the rehearsal lab of real daemons on loopback addresses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from eendracht.commands.common import EXIT_INVALID, console, err_console, report_problems
+from eendracht.lab import DEFAULT_SEED, SCALES, LabError, LabInfo, lab_down, lab_status, lab_up
+from eendracht.problems import ProblemsFound
+
+lab_app = typer.Typer(
+    name="lab",
+    help="The rehearsal lab: sshd, slapd, named, PostgreSQL and HTTP services on loopback.",
+    no_args_is_help=True,
+)
+EXIT_LAB = 1
+
+
+def _table(info: LabInfo) -> Table:
+    table = Table(title=info.message, title_justify="left")
+    for col in ("service", "kind", "address", "port", "pid", "answers", "credentials file"):
+        table.add_column(col)
+    for s in info.services:
+        answers = "[green]yes[/]" if s.running and s.answers else "[red]no[/]"
+        table.add_row(
+            s.name, s.kind, s.address, str(s.port), str(s.pid or "-"), answers, s.credentials_file
+        )
+    return table
+
+
+@lab_app.command("up")
+def up(
+    programme: Annotated[Path, typer.Argument(help="programme folder, e.g. inventory/altena")],
+    scale: Annotated[
+        str, typer.Option(help="small (seconds, tests) or full (real numbers)")
+    ] = "small",
+    seed: Annotated[int, typer.Option(help="seed of the synthetic data")] = DEFAULT_SEED,
+    as_json: Annotated[bool, typer.Option("--json", help="print every service as JSON")] = False,
+) -> None:
+    """Start and seed the lab for PROGRAMME; a second `up` with the same input changes nothing."""
+    if scale not in SCALES:
+        err_console.print(f"--scale: must be one of {', '.join(SCALES)} (got {scale!r})")
+        raise typer.Exit(EXIT_INVALID)
+    try:
+        if as_json:
+            info = lab_up(programme, scale=scale, seed=seed)
+        else:
+            with console.status("lab up") as status:
+                info = lab_up(
+                    programme,
+                    scale=scale,
+                    seed=seed,
+                    progress=lambda s: status.update(f"lab up: {s}"),
+                )
+    except ProblemsFound as exc:
+        report_problems(exc, programme)
+        raise typer.Exit(EXIT_INVALID) from None
+    except LabError as exc:
+        err_console.print(f"lab: {exc}", markup=False)
+        raise typer.Exit(EXIT_LAB) from None
+    if as_json:
+        print(json.dumps(info.to_json(), indent=2, ensure_ascii=False))
+        return
+    console.print(_table(info))
+    console.print(f"inventory: {info.inventory}\noutputs:   {info.outputs}")
+
+
+@lab_app.command("status")
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="print every service as JSON")] = False,
+) -> None:
+    """What runs and answers; exit status 1 when the lab is not fully up."""
+    info = lab_status()
+    if as_json:
+        print(json.dumps(info.to_json(), indent=2, ensure_ascii=False))
+    elif info.services:
+        console.print(_table(info))
+    else:
+        console.print(info.message)
+    if not info.all_answer:
+        raise typer.Exit(EXIT_LAB)
+
+
+@lab_app.command("down")
+def down() -> None:
+    """Stop every process the lab started (by its recorded pid) and remove its state."""
+    try:
+        stopped = lab_down()
+    except LabError as exc:
+        err_console.print(f"lab: {exc}", markup=False)
+        raise typer.Exit(EXIT_LAB) from None
+    console.print(f"lab down: stopped {len(stopped)} processes, state removed")

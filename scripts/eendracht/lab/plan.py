@@ -1,0 +1,245 @@
+"""The lab's shape for one programme: which service runs where (address, port), nothing started.
+
+Every address is 127.<lab>.<kind>.<n>; `<lab>` comes from the state root (see `net.py`), so two
+labs with different states rarely meet, and `up` checks every listener is free before starting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from eendracht.lab.net import address
+from eendracht.programme import models as m
+
+SSH_PORT = 2222
+LDAP_PORT = 1389
+DNS_PORT = 1053
+PG_PORT = 5432
+APP_PORT = 8080
+TARGET_APP_FIRST_PORT = 9001
+HUB_PORT = 8443
+TARGET_FILES = "target-files"
+TARGET = "target"  # the group (and zone owner) that stands for the new organisation
+
+
+def domain_dn(domain: str) -> str:
+    return ",".join(f"dc={part}" for part in domain.split("."))
+
+
+@dataclass(frozen=True)
+class FileServer:
+    host: str
+    group: str
+    address: str
+    port: int
+    roles: tuple[str, ...]
+    server_os: str
+
+
+@dataclass(frozen=True)
+class Directory:
+    name: str  # municipality, or "target"
+    address: str
+    port: int
+    suffix: str
+    bind_dn: str
+    people_dn: str
+    groups_dn: str
+    organisation: str
+
+    @property
+    def uri(self) -> str:
+        return f"ldap://{self.address}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Zone:
+    name: str
+    owner: str  # municipality, or "target"
+    records: tuple[m.Record, ...]
+
+
+@dataclass(frozen=True)
+class AppService:
+    municipality: str
+    name: str
+    display_name: str
+    address: str
+    port: int
+    databases: tuple[str, ...]  # database names as the programme gives them
+    health: str
+    koppelingen: tuple[str, ...]  # targets: applications of the municipality or national services
+    disposition: str
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}:{self.port}"
+
+
+@dataclass(frozen=True)
+class NationalService:
+    name: str
+    address: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}:{self.port}"
+
+
+@dataclass
+class LabPlan:
+    octet: int
+    fileservers: list[FileServer] = field(default_factory=list)
+    directories: dict[str, Directory] = field(default_factory=dict)  # municipalities + target
+    dns_address: str = ""
+    zones: list[Zone] = field(default_factory=list)
+    pg_source: str = ""
+    pg_target: str = ""
+    apps: list[AppService] = field(default_factory=list)
+    target_apps: list[AppService] = field(default_factory=list)
+    national: list[NationalService] = field(default_factory=list)
+    hub_address: str = ""
+
+    def listeners(self) -> list[tuple[str, str, int, str]]:
+        """(service, address, port, protocol) for every listener, to check before starting."""
+        out = [(f"sshd-{f.host}", f.address, f.port, "tcp") for f in self.fileservers]
+        out += [(f"slapd-{d.name}", d.address, d.port, "tcp") for d in self.directories.values()]
+        out += [
+            ("named", self.dns_address, DNS_PORT, "tcp"),
+            ("named", self.dns_address, DNS_PORT, "udp"),
+        ]
+        out += [("postgres-source", self.pg_source, PG_PORT, "tcp")]
+        out += [("postgres-target", self.pg_target, PG_PORT, "tcp")]
+        out += [(f"app-{a.municipality}-{a.name}", a.address, a.port, "tcp") for a in self.apps]
+        out += [
+            (f"target-app-{a.municipality}-{a.name}", a.address, a.port, "tcp")
+            for a in self.target_apps
+        ]
+        out += [(f"national-{n.name}", n.address, n.port, "tcp") for n in self.national]
+        out += [("integration-hub", self.hub_address, HUB_PORT, "tcp")]
+        return out
+
+
+def _source_directory(muni: m.Municipality, addr: str) -> Directory:
+    suffix = domain_dn(muni.info.mail_domain)
+    people_dn = f"ou=people,{suffix}"
+    bind_dn = f"cn=admin,{suffix}"
+    source = muni.people_source
+    if source is not None and source.kind == "ldap":
+        rdns = [r.strip() for r in source.base_dn.split(",") if r.strip()]
+        dcs = [r for r in rdns if r.lower().startswith("dc=")]
+        if dcs:
+            suffix = ",".join(dcs)
+            people_dn = ",".join(rdns) if len(rdns) > len(dcs) else f"ou=people,{suffix}"
+        if source.bind_dn.lower().endswith(suffix.lower()):
+            bind_dn = source.bind_dn
+        elif not source.bind_dn:
+            bind_dn = f"cn=admin,{suffix}"
+    return Directory(
+        name=muni.name,
+        address=addr,
+        port=LDAP_PORT,
+        suffix=suffix,
+        bind_dn=bind_dn,
+        people_dn=people_dn,
+        groups_dn=f"ou=groups,{suffix}",
+        organisation=muni.info.display_name,
+    )
+
+
+def plan_lab(programme: m.Programme, octet: int) -> LabPlan:
+    plan = LabPlan(octet=octet)
+    n = 0
+    for muni in programme.municipalities.values():
+        for host in muni.hosts:
+            n += 1
+            plan.fileservers.append(
+                FileServer(
+                    host=host.name,
+                    group=muni.name,
+                    address=address(octet, "fileserver", n),
+                    port=SSH_PORT,
+                    roles=tuple(r.value for r in host.server_roles),
+                    server_os=host.server_os,
+                )
+            )
+    plan.fileservers.append(
+        FileServer(
+            TARGET_FILES,
+            TARGET,
+            address(octet, "fileserver", 254),
+            SSH_PORT,
+            ("fileserver",),
+            "linux",
+        )
+    )
+
+    for i, muni in enumerate(programme.municipalities.values(), start=1):
+        plan.directories[muni.name] = _source_directory(muni, address(octet, "directory", i))
+    org = programme.settings.organisation
+    target_suffix = domain_dn(org.mail_domain)
+    plan.directories[TARGET] = Directory(
+        name=TARGET,
+        address=address(octet, "directory", 254),
+        port=LDAP_PORT,
+        suffix=target_suffix,
+        bind_dn=f"cn=admin,{target_suffix}",
+        people_dn=f"ou=people,{target_suffix}",
+        groups_dn=f"ou=groups,{target_suffix}",
+        organisation=org.name,
+    )
+
+    plan.dns_address = address(octet, "dns", 1)
+    seen: set[str] = set()
+    for muni in programme.municipalities.values():
+        for zone in muni.dns.zones:
+            if zone.name not in seen:
+                seen.add(zone.name)
+                plan.zones.append(Zone(zone.name, muni.name, tuple(zone.records)))
+    if org.mail_domain not in seen:
+        plan.zones.append(Zone(org.mail_domain, TARGET, ()))
+
+    plan.pg_source = address(octet, "database", 1)
+    plan.pg_target = address(octet, "database", 254)
+
+    a = 0
+    national: list[str] = []
+    gateway = address(octet, "target-application", 1)
+    for muni in programme.municipalities.values():
+        called = {k.target for app in muni.applications for k in app.koppelingen}
+        for app in muni.applications:
+            for k in app.koppelingen:
+                if k.target in m.NATIONAL_SERVICES and k.target not in national:
+                    national.append(k.target)
+            if not (app.health or app.koppelingen or app.name in called):
+                continue
+            a += 1
+            common = dict(
+                municipality=muni.name,
+                name=app.name,
+                display_name=app.display_name,
+                databases=tuple(
+                    d.name for d in app.databases if d.engine is m.DatabaseEngine.POSTGRESQL
+                ),
+                health=app.health,
+                koppelingen=tuple(k.target for k in app.koppelingen),
+                disposition=app.disposition.value,
+            )
+            plan.apps.append(
+                AppService(address=address(octet, "application", a), port=APP_PORT, **common)  # type: ignore[arg-type]
+            )
+            if app.disposition is not m.Disposition.RETIRE:
+                plan.target_apps.append(
+                    AppService(
+                        address=gateway,
+                        port=TARGET_APP_FIRST_PORT + len(plan.target_apps),
+                        **common,  # type: ignore[arg-type]
+                    )
+                )
+    plan.national = [
+        NationalService(name, address(octet, "national", i), APP_PORT)
+        for i, name in enumerate(national, start=1)
+    ]
+    plan.hub_address = address(octet, "target-application", 2)
+    return plan

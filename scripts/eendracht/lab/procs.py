@@ -1,0 +1,190 @@
+"""Processes the lab starts: each recorded by pid (and start time) under `<state>/lab/pids/`.
+
+The lab stops exactly the processes it recorded, after checking that the pid still is the
+same process (same start time), so a recycled pid is never signalled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from eendracht.lab.errors import LabError
+
+
+@dataclass(frozen=True)
+class Recorded:
+    name: str
+    pid: int
+    start_time: int  # field 22 of /proc/<pid>/stat: clock ticks since boot
+    argv: list[str]
+    log: str
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces; fields after its ')' are plain.
+    return [raw[: raw.index("(")].strip(), "comm", *raw[raw.rindex(")") + 2 :].split()]
+
+
+def start_time(pid: int) -> int | None:
+    fields = _stat(pid)
+    return int(fields[21]) if fields else None
+
+
+def _state(pid: int) -> str | None:
+    fields = _stat(pid)
+    return fields[2] if fields else None
+
+
+def is_running(rec: Recorded) -> bool:
+    """True while the recorded process exists, is the same process and is not a zombie."""
+    state = _state(rec.pid)
+    if state is None or state in ("Z", "X"):
+        return False
+    return start_time(rec.pid) == rec.start_time
+
+
+def spawn(
+    name: str,
+    argv: Sequence[str],
+    pids: Path,
+    log: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    user: str | None = None,
+    cwd: Path | None = None,
+) -> Recorded:
+    """Start a foreground daemon in its own session, output to its log, and record it."""
+    pids.mkdir(parents=True, exist_ok=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            env=dict(env) if env is not None else None,
+            user=user,
+            cwd=cwd,
+        )
+    started = None
+    for _ in range(50):
+        started = start_time(proc.pid)
+        if started is not None:
+            break
+        time.sleep(0.01)
+    if started is None:
+        raise LabError(f"{name} exited at once; see {log}")
+    rec = Recorded(name=name, pid=proc.pid, start_time=started, argv=list(argv), log=str(log))
+    (pids / f"{name}.json").write_text(json.dumps(asdict(rec), indent=2) + "\n")
+    (pids / f"{name}.pid").write_text(f"{proc.pid}\n")  # for `kill -HUP $(cat ...)`
+    # The Popen object is dropped on purpose: the daemon outlives this process. Python's
+    # subprocess module reaps it if it dies while we still run.
+    return rec
+
+
+def recorded(pids: Path) -> list[Recorded]:
+    if not pids.is_dir():
+        return []
+    out = []
+    for path in sorted(pids.glob("*.json")):
+        with contextlib.suppress(ValueError, TypeError, KeyError, OSError):
+            out.append(Recorded(**json.loads(path.read_text())))
+    return out
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def descendants(pid: int) -> list[Recorded]:
+    """Live children (and theirs) of a process, e.g. sshd's per-connection processes."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            if fields and fields[2] not in ("Z", "X"):
+                parents.setdefault(int(fields[3]), []).append(int(entry.name))
+    out: list[Recorded] = []
+    todo = list(parents.get(pid, []))
+    while todo:
+        child = todo.pop()
+        started = start_time(child)
+        if started is not None:
+            out.append(Recorded(f"child-{child}", child, started, [], ""))
+            todo.extend(parents.get(child, []))
+    return out
+
+
+def _signal_and_wait(targets: list[Recorded], sig: int, timeout: float) -> None:
+    for rec in targets:
+        if is_running(rec):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(rec.pid, sig)
+    deadline = time.monotonic() + timeout
+    while any(is_running(r) for r in targets) and time.monotonic() < deadline:
+        for rec in targets:
+            _reap(rec.pid)
+        time.sleep(0.05)
+
+
+def stop(rec: Recorded, pids: Path, sig: int = signal.SIGTERM, timeout: float = 10.0) -> bool:
+    """Signal the recorded process (and the children it forked), wait until they are gone,
+    SIGKILL whatever lingers. Returns True if the process had been running."""
+    was_running = is_running(rec)
+    if was_running:
+        children = descendants(rec.pid)
+        _signal_and_wait([rec], sig, timeout)
+        _signal_and_wait([c for c in children if is_running(c)], signal.SIGTERM, 2.0)
+        _signal_and_wait([r for r in [rec, *children] if is_running(r)], signal.SIGKILL, 5.0)
+        _reap(rec.pid)
+    (pids / f"{rec.name}.json").unlink(missing_ok=True)
+    (pids / f"{rec.name}.pid").unlink(missing_ok=True)
+    return was_running
+
+
+def processes_referencing(text: str) -> list[int]:
+    """Pids of live processes whose command line mentions `text` (used to prove `down`)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline and _state(int(entry.name)) not in (None, "Z", "X"):
+            found.append(int(entry.name))
+    return found
+
+
+def run(argv: Sequence[str], what: str, **kwargs: object) -> str:
+    """Run a set-up command; on failure a LabError that says what failed and its output."""
+    try:
+        done = subprocess.run(
+            list(argv),
+            check=True,
+            capture_output=True,
+            text=True,
+            **kwargs,  # type: ignore[call-overload]
+        )
+    except FileNotFoundError as exc:
+        raise LabError(f"{what}: {exc.filename} is not installed (run `make setup`)") from None
+    except subprocess.CalledProcessError as exc:
+        detail = (exc.stderr or exc.stdout or "").strip().splitlines()[-5:]
+        raise LabError(f"{what} failed: " + " | ".join(detail)) from None
+    return str(done.stdout)
