@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, cast
 
 import pulumi
 import pytest
@@ -35,6 +35,14 @@ TYPES = {
     "configuration_profile": "pulumi-python:dynamic/intune:ConfigurationProfile",
     "autopilot_profile": "pulumi-python:dynamic/intune:AutopilotProfile",
 }
+
+
+P = ParamSpec("P")
+
+
+def mocked_test(fn: Callable[P, Any]) -> Callable[P, None]:
+    """pulumi.runtime.test (which waits for the returned Output), typed."""
+    return cast(Callable[P, None], pulumi.runtime.test(fn))  # type: ignore[no-untyped-call]
 
 
 class Recording(pulumi_mocks.Mocks):
@@ -77,7 +85,7 @@ def intune_args(**overrides: Any) -> IntuneArgs:
     return IntuneArgs(**values)
 
 
-@pulumi.runtime.test
+@mocked_test
 def test_children_are_the_three_intune_objects_parented_to_the_component(
     mocks: Recording,
 ) -> pulumi.Output[Any]:
@@ -97,7 +105,7 @@ def test_children_are_the_three_intune_objects_parented_to_the_component(
     return pulumi.Output.all(*[child.urn for child in children]).apply(check)
 
 
-@pulumi.runtime.test
+@mocked_test
 def test_compliance_policy_requires_bitlocker_defender_and_the_minimum_os(
     mocks: Recording,
 ) -> pulumi.Output[Any]:
@@ -121,7 +129,7 @@ def test_compliance_policy_requires_bitlocker_defender_and_the_minimum_os(
     return intune.compliance_policy_id.apply(check)
 
 
-@pulumi.runtime.test
+@mocked_test
 def test_autopilot_profile_and_configuration_profile_inputs(
     mocks: Recording,
 ) -> pulumi.Output[Any]:
@@ -153,7 +161,7 @@ def test_autopilot_profile_and_configuration_profile_inputs(
 
 @pytest.mark.parametrize("secret", [SECRET, "given-as-plain-text"])
 def test_the_client_secret_is_always_a_secret_input(mocks: Recording, secret: str) -> None:
-    @pulumi.runtime.test
+    @mocked_test
     def program() -> pulumi.Output[Any]:
         intune = Intune("werkplek", intune_args(client_secret=secret))
 
@@ -172,7 +180,7 @@ def test_the_client_secret_is_always_a_secret_input(mocks: Recording, secret: st
     program()
 
 
-@pulumi.runtime.test
+@mocked_test
 def test_endpoint_overrides_reach_every_resource(mocks: Recording) -> pulumi.Output[Any]:
     intune = Intune(
         "werkplek",
@@ -190,7 +198,7 @@ def test_endpoint_overrides_reach_every_resource(mocks: Recording) -> pulumi.Out
     return intune.autopilot_profile_id.apply(check)
 
 
-@pulumi.runtime.test
+@mocked_test
 def test_a_bare_dynamic_resource_registers_as_the_generic_type(
     mocks: Recording,
 ) -> pulumi.Output[Any]:
@@ -210,7 +218,7 @@ def test_the_component_inputs_pass_check_and_the_graph_contract(mocks: Recording
     """What the component sends is valid for the provider and accepted by the contract server."""
     with GraphContractServer(TENANT, CLIENT, SECRET) as graph:
 
-        @pulumi.runtime.test
+        @mocked_test
         def program() -> pulumi.Output[Any]:
             intune = Intune(
                 "werkplek",

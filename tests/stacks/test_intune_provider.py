@@ -26,7 +26,7 @@ from consolidated.intune.graph_client import (
     GraphThrottled,
     RetryPolicy,
 )
-from consolidated.intune.provider import GraphObjectProvider
+from consolidated.intune.provider import GraphObjectProvider, changed_keys
 
 sys.path.insert(0, str(Path(__file__).parent))
 from graph_contract_server import GraphContractServer
@@ -409,6 +409,24 @@ def test_diff(change: dict[str, Any], changes: bool, replaces: list[str]) -> Non
 
     assert result.changes is changes
     assert result.replaces == replaces
+
+
+def test_changed_keys_name_each_changed_property() -> None:
+    olds = {
+        "odata_type": COMPLIANCE,
+        "client_secret": rpc.wrap_rpc_secret(SECRET),
+        "properties": {"displayName": "Policy", "bitLockerEnabled": True, "tpmRequired": True},
+        "assignment_group_ids": [GROUP_A],
+    }
+    news = {
+        **olds,
+        "client_secret": SECRET,  # the same secret, once unwrapped: no change
+        "properties": {"displayName": "Policy", "bitLockerEnabled": False, "rtpEnabled": True},
+    }
+    assert changed_keys(olds, news) == (
+        [],
+        ["properties.bitLockerEnabled", "properties.rtpEnabled"],
+    )
 
 
 # -- check ----------------------------------------------------------------------------------

@@ -102,6 +102,25 @@ def changed_properties(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[s
     }
 
 
+def changed_keys(olds: Mapping[str, Any], news: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(keys forcing a replacement, keys needing an update) between old outputs and new
+    inputs; changed Graph properties are named one by one as "properties.<name>"."""
+    old, new = plain(olds), plain(news)
+    replaces = [key for key in REPLACE_KEYS if _differs(old.get(key), new.get(key))]
+    updates = [key for key in CREDENTIAL_KEYS if _differs(old.get(key), new.get(key))]
+    new_properties = new.get("properties")
+    if is_unknown(new_properties):
+        updates.append("properties")
+    else:
+        changed = changed_properties(old.get("properties") or {}, new_properties or {})
+        updates.extend(f"properties.{name}" for name in sorted(changed))
+    old_groups = _group_set(old.get("assignment_group_ids"))
+    new_groups = _group_set(new.get("assignment_group_ids"))
+    if new_groups is None or old_groups != new_groups:
+        updates.append("assignment_group_ids")
+    return replaces, updates
+
+
 def _group_set(value: Any) -> frozenset[str] | None:
     """Group ids as a case-insensitive set; None when any id is still unknown."""
     if is_unknown(value):
@@ -184,18 +203,9 @@ class GraphObjectProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
-        old, new = plain(_olds), plain(_news)
-        replaces = [key for key in REPLACE_KEYS if _differs(old.get(key), new.get(key))]
-        updates = [key for key in CREDENTIAL_KEYS if _differs(old.get(key), new.get(key))]
-        new_properties = new.get("properties")
-        if is_unknown(new_properties) or changed_properties(
-            old.get("properties") or {}, new_properties or {}
-        ):
-            updates.append("properties")
-        old_groups = _group_set(old.get("assignment_group_ids"))
-        new_groups = _group_set(new.get("assignment_group_ids"))
-        if new_groups is None or old_groups != new_groups:
-            updates.append("assignment_group_ids")
+        replaces, updates = changed_keys(_olds, _news)
+        if replaces or updates:
+            log.debug("%s %s: replace %s, update %s", self.kind.label, _id, replaces, updates)
         return DiffResult(
             changes=bool(replaces or updates),
             replaces=replaces,

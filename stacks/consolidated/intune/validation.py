@@ -20,7 +20,7 @@ DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$
 VERSION = re.compile(r"^\d+\.\d+(\.\d+){0,2}$")
 CAMEL = re.compile(r"^[a-z][A-Za-z0-9]*$")
 READ_ONLY = frozenset({"id", "createdDateTime", "lastModifiedDateTime"})
-LOOPBACK_HOSTS = ("127.", "localhost", "[::1]")
+LOOPBACK_NAMES = frozenset({"localhost", "::1"})
 
 _COMPLIANCE_BOOLS = frozenset(
     {
@@ -101,7 +101,8 @@ def _connection(props: Mapping[str, Any]) -> Iterator[Failure]:
             yield key, "is required (the real service URL by default)"
             continue
         parts = urlsplit(value)
-        loopback = parts.netloc.startswith(LOOPBACK_HOSTS)
+        host = parts.hostname or ""
+        loopback = host in LOOPBACK_NAMES or host.startswith("127.")
         if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
             yield key, f"must be an https:// URL (plain http only on loopback), got {value!r}"
     tenant = props.get("tenant_id")
