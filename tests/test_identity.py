@@ -465,3 +465,27 @@ def test_property_every_old_mail_is_kept_as_alias_or_is_the_new_mail(north: list
     for identity in mapping.identities:
         assert identity.old_mail in identity.aliases or identity.old_mail == identity.mail
         assert identity.upn.endswith("@ad.waardstad.nl")
+
+
+def test_numbers_count_on_and_skip_addresses_still_in_use() -> None:
+    jans = [person("Jan", "Vries", f"j{i}", prefix="de") for i in range(6)]
+    owner = person("Joop", "Zee", "jzee", mail="j.devries3@waardstad.nl")
+    mapping = map_identities(programme({"noordwaard": jans, "zuidwaard": [owner]}))
+    assert [i.username for i in mapping.for_municipality("noordwaard")] == [
+        "j.devries",
+        "jan.devries",
+        "j.devries2",
+        "j.devries4",  # j.devries3@waardstad.nl still belongs to Joop Zee
+        "j.devries5",
+        "j.devries6",
+    ]
+    third = mapping.identities[2].changes[-1].detail
+    assert third.endswith("(noordwaard/j1); resolved by number: j.devries2")
+    fourth = mapping.identities[3]
+    assert fourth.changes[-1].detail == (
+        "j.devries is taken by Jan de Vries (noordwaard/j0); "
+        "jan.devries is taken by Jan de Vries (noordwaard/j1); "
+        "j.devries3@waardstad.nl is still the address of Joop Zee (zuidwaard/jzee); "
+        "j.devries2 … j.devries3 (2 names) are in use; "
+        "resolved by number: j.devries4"
+    )

@@ -83,10 +83,22 @@ def compose(first: str, surname: str, suffix: str = "") -> str:
     return f"{first}.{surname[:room]}{suffix}"
 
 
-def candidates(parts: NameParts, pattern: UsernamePattern) -> Iterator[tuple[str, str]]:
-    """(username, rule) pairs, best first; endless, so a free one is always found."""
-    seen: set[str] = set()
+def numbering_stem(parts: NameParts, pattern: UsernamePattern) -> tuple[str, str]:
+    """The two parts a numbered candidate is built from: (`j`, `devries`) -> `j.devries2`."""
     first = parts.initial if pattern is UsernamePattern.INITIAL_SURNAME else parts.given
+    return first, parts.surname
+
+
+def candidates(
+    parts: NameParts, pattern: UsernamePattern, first_number: int = 2
+) -> Iterator[tuple[str, str, int]]:
+    """(username, rule, number) triples, best first; endless, so a free one is always found.
+
+    `number` is 0 for the named candidates. `first_number` skips numbered candidates the
+    caller knows are all taken.
+    """
+    seen: set[str] = set()
+    first, _ = numbering_stem(parts, pattern)
     ordered: list[tuple[str, str]] = [(compose(first, parts.surname), PATTERN)]
     if pattern is UsernamePattern.INITIAL_SURNAME:
         if parts.initials:
@@ -95,11 +107,11 @@ def candidates(parts: NameParts, pattern: UsernamePattern) -> Iterator[tuple[str
     for name, rule in ordered:
         if name not in seen:
             seen.add(name)
-            yield name, rule
-    for n in itertools.count(2):
+            yield name, rule, 0
+    for n in itertools.count(max(2, first_number)):
         name = compose(first, parts.surname, str(n))
         if name not in seen:
-            yield name, NUMBER
+            yield name, NUMBER, n
 
 
 def naming_changes(person: Person, parts: NameParts, username: str, rule: str) -> list[Change]:

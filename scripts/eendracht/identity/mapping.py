@@ -10,9 +10,16 @@ changes the names of an earlier wave.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from eendracht.identity.candidates import PATTERN, candidates, name_parts, naming_changes
+from eendracht.identity.candidates import (
+    PATTERN,
+    candidates,
+    compose,
+    name_parts,
+    naming_changes,
+    numbering_stem,
+)
 from eendracht.identity.models import (
     Change,
     ChangeKind,
@@ -96,8 +103,8 @@ def map_people(organisation: Organisation, groups: Sequence[PeopleOf]) -> Identi
             if at == domain:
                 reserved.setdefault(local, e.key)
 
-    taken: dict[str, str] = {}
-    identities = [_assign(e, organisation, taken, reserved, names) for e in entries]
+    state = _Taken(names=names, reserved=reserved)
+    identities = [_assign(e, organisation, state) for e in entries]
     return IdentityMapping(
         organisation=organisation.name,
         mail_domain=domain,
@@ -117,36 +124,62 @@ def _old_addresses(person: Person, mailboxes: Sequence[Mailbox]) -> tuple[str, .
     return (person.mail, *owned)
 
 
-def _assign(
-    entry: _Entry,
-    organisation: Organisation,
-    taken: dict[str, str],
-    reserved: Mapping[str, str],
-    names: Mapping[str, str],
-) -> Identity:
+@dataclass
+class _Taken:
+    """Names handed out so far, and where the numbered candidates of a stem become free."""
+
+    names: Mapping[str, str]  # key -> "Jan de Vries (noordwaard/jdevries)"
+    reserved: Mapping[str, str]  # local part in the new domain -> key of its owner
+    users: dict[str, str] = field(default_factory=dict)  # username -> key
+    # Numbers below the floor of a stem are all taken, so nobody needs to try them again.
+    floors: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def take(self, username: str, key: str, stem: tuple[str, str]) -> None:
+        self.users[username] = key
+        floor = self.floors.get(stem, 2)
+        while compose(*stem, str(floor)) in self.users:
+            floor += 1
+        self.floors[stem] = floor
+
+
+def _blocked_detail(blocked: list[str], stem: tuple[str, str], number: int) -> str:
+    """Why the first candidates were passed over; numbers below the one taken are summed up."""
+    if number == 3:
+        blocked.append(f"{compose(*stem, '2')} is in use")
+    elif number > 3:
+        first, last = compose(*stem, "2"), compose(*stem, str(number - 1))
+        blocked.append(f"{first} … {last} ({number - 2} names) are in use")
+    return "; ".join(blocked)
+
+
+def _assign(entry: _Entry, organisation: Organisation, state: _Taken) -> Identity:
     person = entry.person
     parts = name_parts(person)
+    pattern = organisation.username_pattern
     domain = organisation.mail_domain
-    blocked: list[str] = []
+    stem = numbering_stem(parts, pattern)
+    blocked: list[str] = []  # reasons for the named candidates and reserved numbers
     base = ""
-    for candidate, candidate_rule in candidates(parts, organisation.username_pattern):
+    for candidate, candidate_rule, number in candidates(parts, pattern, state.floors.get(stem, 2)):
         base = base or candidate
-        holder = taken.get(candidate)
-        owner = reserved.get(candidate)
+        holder = state.users.get(candidate)
+        owner = state.reserved.get(candidate)
         if holder is not None:
-            blocked.append(f"{candidate} is taken by {names[holder]}")
+            if not number:
+                blocked.append(f"{candidate} is taken by {state.names[holder]}")
         elif owner is not None and owner != entry.key:
-            blocked.append(f"{candidate}@{domain} is still the address of {names[owner]}")
+            blocked.append(f"{candidate}@{domain} is still the address of {state.names[owner]}")
         else:
-            username, rule = candidate, candidate_rule
+            username, rule, chosen_number = candidate, candidate_rule, number
             break
-    taken[username] = entry.key
+    state.take(username, entry.key, stem)
     changes = naming_changes(person, parts, username, rule)
-    if blocked:
+    if base != username:
         changes.append(
             Change(
                 kind=ChangeKind.COLLISION,
-                detail=f"{'; '.join(blocked)}; resolved by {rule}: {username}",
+                detail=f"{_blocked_detail(blocked, stem, chosen_number)}; "
+                f"resolved by {rule}: {username}",
             )
         )
     mail = f"{username}@{domain}"
@@ -167,7 +200,7 @@ def _assign(
         workplace=person.workplace,
         enabled=person.enabled,
         base_username=base,
-        resolved_by=rule if blocked else PATTERN,
+        resolved_by=rule if base != username else PATTERN,
         changes=changes,
     )
 

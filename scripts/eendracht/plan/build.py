@@ -218,9 +218,12 @@ def _notes(ctx: Context, phases: list[PhasePlan]) -> list[str]:
                     )
     for cycle in ctx.order.cycles:
         notes.append(f"koppeling cycle {' -> '.join(cycle)}: moved together in one step")
-    for app in ctx.moved_applications:
-        if not app.health:
-            notes.append(f"{app.name} has no health endpoint: its owner confirms it works")
+    unchecked = [a.name for a in ctx.moved_applications if not a.health]
+    if unchecked:
+        notes.append(
+            f"no health endpoint, so the owner confirms it works after cutover: "
+            f"{', '.join(unchecked)}"
+        )
     for share in ctx.shares:
         if ctx.host_os(share.server) == "windows" or share.path[1:2] == ":":
             notes.append(f"share {share.name} is on Windows: copied with the robocopy variant")
