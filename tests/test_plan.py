@@ -403,3 +403,27 @@ def test_markdown_names_phases_steps_gate_rollback_and_identity_changes(mini: m.
         "- j.devries: kept by noordwaard/jdevries; zuidwaard/devriesj -> jan.devries (full given name)"
         in text
     )
+
+
+# --- the example programmes ----------------------------------------------------------
+
+EXAMPLES = sorted((Path(__file__).parent.parent / "inventory").glob("*/hosts.yml"))
+
+
+@pytest.mark.parametrize("hosts", EXAMPLES, ids=[h.parent.name for h in EXAMPLES])
+def test_every_wave_of_the_example_programmes_plans(hosts: Path) -> None:
+    prog = load_programme(hosts.parent)
+    mapping = map_identities(prog)
+    assert len(mapping.by_key()) == mapping.report.accounts
+    for name, mu in prog.municipalities.items():
+        runbook = build_runbook(prog, name, mapping)
+        moved = {a.name for a in mu.applications if a.disposition is not m.Disposition.RETIRE}
+        in_steps = [
+            a
+            for s in runbook.steps()
+            if s.id.startswith("cutover.app.")
+            for a in s.touches.applications
+        ]
+        assert sorted(in_steps) == sorted(moved)
+        assert runbook.gate.criteria and runbook.rollback
+        assert runbook.to_json() == build_runbook(prog, name, mapping).to_json()

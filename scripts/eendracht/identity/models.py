@@ -94,8 +94,13 @@ class IdentityMapping(_Frozen):
         return [i for i in self.identities if i.municipality == municipality]
 
     def lookup(self, municipality: str, old_account: str) -> Identity | None:
+        """One person's identity; for many look-ups build `by_key()` once instead."""
         key = f"{municipality}/{old_account}"
         return next((i for i in self.identities if i.key == key), None)
+
+    def by_key(self) -> dict[str, Identity]:
+        """`<municipality>/<old account>` -> identity."""
+        return {i.key: i for i in self.identities}
 
     def by_username(self) -> dict[str, Identity]:
         return {i.username: i for i in self.identities}

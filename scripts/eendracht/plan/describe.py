@@ -19,6 +19,8 @@ def touches(t: Touches) -> str:
         parts.append(f"{t.files:,} files")
     if t.accounts:
         parts.append(f"{t.accounts:,} accounts")
+    if t.users:
+        parts.append(f"{t.users:,} users")
     if t.records:
         parts.append(f"{t.records} DNS records")
     if t.applications:

@@ -30,6 +30,7 @@ class Touches(_Frozen):
     bytes: int = 0
     files: int = 0
     accounts: int = 0
+    users: int = 0  # people who work with the applications touched
     records: int = 0
     applications: list[str] = []
     databases: list[str] = []

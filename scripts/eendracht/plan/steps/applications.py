@@ -112,7 +112,7 @@ def _check(apps: list[Application]) -> str:
         parts.append(f"health of {', '.join(health)} answers 200")
     if missing:
         parts.append(f"no health endpoint for {', '.join(missing)}: the owner confirms it works")
-    parts.append(f"all {chain} chain tests pass" if chain else "no koppelingen to test")
+    parts.append(f"all chain tests pass ({chain})" if chain else "no koppelingen to test")
     return "; ".join(parts)
 
 
@@ -139,7 +139,7 @@ def cutover(ctx: Context) -> list[Step]:
                     hosts=sorted({a.server for a in present if a.server}),
                     targets=_targets(present),
                     bytes=round(sum(d.size_gb for a in present for d in a.databases) * GB),
-                    accounts=sum(a.users for a in present),
+                    users=sum(a.users for a in present),
                     applications=group.applications,
                     databases=sorted(d.name for a in present for d in a.databases),
                     koppelingen=sum(len(a.koppelingen) for a in present),
