@@ -4,6 +4,7 @@ exactly what the generator writes, and Ansible reads them as inventories."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -245,3 +246,13 @@ def test_mini_fixture_exercises_collisions_and_cutover(mini: m.Programme) -> Non
             m.ServerRole.DATABASE,
             m.ServerRole.APPLICATION,
         }
+
+
+def test_docs_show_the_mini_fixture_in_full() -> None:
+    doc = (REPO / "docs/programme.md").read_text(encoding="utf-8")
+    example = doc.split("<!-- example:begin -->", 1)[1].split("<!-- example:end -->", 1)[0]
+    blocks = dict(re.findall(r"### `([^`]+)`\n\n```yaml\n(.*?)```\n", example, flags=re.DOTALL))
+    fixture = {str(p.relative_to(MINI)): p.read_text(encoding="utf-8") for p in MINI.rglob("*.yml")}
+    assert set(blocks) == set(fixture)
+    for rel, text in fixture.items():
+        assert blocks[rel] == text, f"docs/programme.md shows an outdated {rel}"
