@@ -489,3 +489,19 @@ def test_numbers_count_on_and_skip_addresses_still_in_use() -> None:
         "j.devries2 … j.devries3 (2 names) are in use; "
         "resolved by number: j.devries4"
     )
+
+
+def test_accents_in_initials_are_reported_when_initials_are_used() -> None:
+    mapping = map_identities(
+        programme(
+            {
+                "noordwaard": [
+                    person("Jan", "Vries", "a", prefix="de"),
+                    person("Jan Émile", "Vries", "b", prefix="de"),
+                ]
+            }
+        )
+    )
+    second = mapping.identities[1]
+    assert second.username == "je.devries"
+    assert any(c.kind is ChangeKind.ACCENTS and c.detail == "É→e folded" for c in second.changes)

@@ -130,6 +130,10 @@ def test_steps_say_what_they_touch(mini: m.Programme) -> None:
     assert "chain test zaaksysteem -> BRP (haal-centraal, critical)" in zaak.actions
     assert any("dump, restore" in a for a in zaak.actions)
     assert any("SaaS handover" in a for a in runbook.step("cutover.app.burgerzaken").actions)
+    assert (
+        "repoint incoming koppeling burgerzaken -> zaaksysteem (zgw-api) at its new endpoint"
+        in zaak.actions
+    )
     assert runbook.step("cutover.mail").touches.mailboxes == 10
     assert runbook.step("cutover.workstations").touches.devices == 3
 

@@ -118,7 +118,12 @@ def naming_changes(person: Person, parts: NameParts, username: str, rule: str) -
     """Why the username differs from the name as written (collisions are added by the caller)."""
     changes = list(parts.fallbacks)
     uses_given = rule == FULL_GIVEN_NAME or username.split(".", 1)[0] == parts.given
-    given_notes = parts.given_notes if uses_given else notes_for(person.given_name[:1])
+    if uses_given:
+        given_notes = parts.given_notes
+    elif rule == ALL_INITIALS:
+        given_notes = notes_for("".join(w[:1] for w in re.split(r"[\s\-]+", person.given_name)))
+    else:
+        given_notes = notes_for(person.given_name[:1])
     accents = (*given_notes.accents, *parts.surname_notes.accents)
     if accents:
         changes.append(

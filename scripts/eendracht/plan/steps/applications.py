@@ -77,6 +77,14 @@ def _group_actions(ctx: Context, group: CutoverGroup) -> list[str]:
             f"{prefix}repoint koppeling -> {k.target} ({k.protocol}) through the integration hub"
             for k in app.koppelingen
         )
+        actions.extend(
+            f"{prefix}repoint incoming koppeling {caller.name} -> {name} ({k.protocol}) "
+            "at its new endpoint"
+            for caller in ctx.moved_applications
+            if caller.name not in group.applications
+            for k in caller.koppelingen
+            if k.target == name
+        )
     for name in group.applications:
         app = ctx.municipality.application(name)
         assert app is not None
