@@ -295,6 +295,7 @@ def _fresh(
     programme: m.Programme, paths: LabPaths, wanted: Manifest, progress: Progress
 ) -> tuple[Manifest, LabPlan]:
     scale, seed = wanted.scale, wanted.seed
+    postgres.require_traversable(paths.state)
     plan = _free_plan(programme, paths)
     wanted.octet = plan.octet
     for d in (paths.lab, paths.pids, paths.logs):

@@ -137,7 +137,7 @@ def seed_share(
     root: Path, share: m.Share, people: list[LabPerson], scale: str, seed: int, gid: int
 ) -> TreeFigures:
     """Write one share's tree under `root` (which must not exist yet)."""
-    rng = random.Random(f"{seed}:share:{share.name}:{root}")
+    rng = random.Random(f"{seed}:share:{share.server}:{share.name}:{share.path}")
     figures = TreeFigures()
     if scale == "full":
         count = share.files or 1000

@@ -133,6 +133,10 @@ def seed_ldif(directory: Directory, people: list[LabPerson], departments: list[s
         ]
         if p.prefix:
             attrs.append(("eendrachtSurnamePrefix", p.prefix))
+        # Old-style short address (account@domain), as many municipal mail systems kept.
+        short = f"{p.account}@{p.mail.split('@', 1)[1]}"
+        if short != p.mail:
+            attrs.append(("eendrachtMailAlias", short))
         out.append(_entry(dn, attrs))
     for d, department in enumerate(departments):
         members = [
