@@ -7,6 +7,7 @@ import typer
 from eendracht.commands.check import check
 from eendracht.commands.lab import lab_app
 from eendracht.commands.plan import plan
+from eendracht.commands.preview import preview
 from eendracht.commands.wave import app as wave_app
 
 app = typer.Typer(
@@ -19,5 +20,6 @@ app = typer.Typer(
 app.command()(check)
 app.command()(plan)
 # Command families register below, one line each.
+app.command()(preview)
 app.add_typer(lab_app, name="lab")
 app.add_typer(wave_app, name="wave")

@@ -276,7 +276,7 @@ class LandingZone(pulumi.ComponentResource):
             self.dns_zone_ids[key] = zone.id
             self.dns_zone_names[key] = zone.name
             for net_name, vnet in self.vnets.items():
-                self.link_zone(f"pdz-{key}-{net_name}", zone.name, vnet, zone)
+                self.link_zone(f"pdz-{key}-{net_name}", zone.name, vnet, self)
 
         # Key Vault: RBAC only, soft delete with purge protection, reachable only privately.
         vault = keyvault.Vault(

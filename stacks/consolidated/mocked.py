@@ -21,6 +21,9 @@ from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from consolidated.settings import StackSettings
+from eendracht.programme import models as m
+
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 TENANT = "11111111-1111-1111-1111-111111111111"
 SECRET = "[secret]"
@@ -194,3 +197,20 @@ def run_mocked(
         _sync_await(run_pulumi_func(body))
     run.resources = list(mocks.recorded)
     return run
+
+
+def run_stack_mocked(
+    programme: m.Programme, settings: StackSettings, stack: str = "mock"
+) -> MockedRun:
+    """The whole program of one stack under mocks, with stand-ins for its secrets."""
+    from consolidated.program import Platform, Secrets, build
+
+    secrets = Secrets(
+        admin_password=pulumi.Output.secret("mocked-admin-password"),
+        vpn_shared_key=pulumi.Output.secret("mocked-vpn-shared-key"),
+        graph_client_id="00000000-0000-0000-0000-00000000c1d0",
+        graph_client_secret=pulumi.Output.secret("mocked-graph-client-secret"),
+    )
+    return run_mocked(
+        lambda: build(programme, settings, Platform(tenant_id=TENANT), secrets), stack=stack
+    )
