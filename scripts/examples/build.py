@@ -422,9 +422,9 @@ def applications(spec: Spec, rows: list[PersonRow]) -> dict[str, Any]:
     disposition = {p: spec.dispositions.get(p, cat.PRODUCTS[p].disposition) for p in spec.products}
     runs: dict[str, str] = {}  # function -> the product that serves it for koppelingen
     for p in spec.products:
-        fn = cat.PRODUCT_FUNCTION[p].key
-        if fn not in runs and disposition[p] not in ("retire", "replace"):
-            runs[fn] = p
+        key = cat.PRODUCT_FUNCTION[p].key
+        if key not in runs and disposition[p] not in ("retire", "replace"):
+            runs[key] = p
 
     out = []
     for p in spec.products:

@@ -54,8 +54,16 @@ class Function:
     extra_users: int = 0
 
 
-def P(*args: str, **kw: object) -> Product:
-    return Product(*args, **kw)  # type: ignore[arg-type]
+def P(
+    name: str,
+    display_name: str,
+    supplier: str,
+    disposition: str,
+    host: str = "",
+    databases: tuple[Db, ...] = (),
+    saas_replacement: str = "",
+) -> Product:
+    return Product(name, display_name, supplier, disposition, host, databases, saas_replacement)
 
 
 def L(target: str, protocol: str, criticality: str, description: str) -> Link:
