@@ -63,7 +63,6 @@ def freeze(ctx: Context) -> list[Step]:
             PhaseName.FREEZE,
             TAG,
             "Make the source shares read-only",
-            extra_vars={EXTRA_SHARES: names},
             actions=[f"make {', '.join(names)} read-only at the source"],
             touches=Touches(
                 hosts=sorted({s.server for s in ctx.shares}),
