@@ -416,6 +416,10 @@ def test_the_fixture_is_valid(mini: Path) -> None:
     assert code == 0, lines
     assert any("programme is valid" in line for line in lines)
     assert any("noordwaard" in line and "2027-03-06" in line for line in lines)
+    assert any(
+        line.startswith("identity: 15 accounts, ") and "collisions resolved" in line
+        for line in lines
+    ), lines
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from eendracht.commands.common import console, load_or_exit
+from eendracht.identity import map_identities
 from eendracht.programme import models as m
 from eendracht.programme.summary import figures
 
@@ -48,6 +49,11 @@ def check(
         f"{d.value} {sum(f.dispositions.get(d.value, 0) for f in rows)}" for d in m.Disposition
     )
     console.print(f"applications: {dispositions}; koppelingen (to national services)")
+    report = map_identities(prog).report
+    console.print(
+        f"identity: {report.accounts} accounts, {report.collisions} name collisions resolved "
+        f"({report.renamed} people renamed), {report.aliases} old addresses kept as aliases"
+    )
     phases = " -> ".join(p.name.value for p in settings.phases)
     console.print(f"phases: {phases} -> go/no-go")
     console.print("[green]programme is valid[/]")
