@@ -38,6 +38,7 @@ class Recorded:
     parent: str | None
     inputs: dict[str, Any]
     custom: bool
+    id: str = ""  # the mocked resource id
 
     def as_json(self) -> dict[str, Any]:
         return {"type": self.type, "name": self.name, "parent": self.parent, "inputs": self.inputs}
@@ -122,7 +123,14 @@ class RecordingMocks(pulumi_mocks.Mocks):
         with self.lock:
             parent = self.names_by_urn.get(parent_urn)
             self.recorded.append(
-                Recorded(args.typ, args.name, parent, _redact(dict(args.inputs)), bool(args.custom))
+                Recorded(
+                    args.typ,
+                    args.name,
+                    parent,
+                    _redact(dict(args.inputs)),
+                    bool(args.custom),
+                    resource_id,
+                )
             )
         state = dict(args.inputs)
         state.setdefault("name", name)

@@ -85,7 +85,7 @@ def preview(
     tree = Tree(f"[bold]{stack}[/]")
     components = [r for r in run.resources if not r.custom]
     nodes = {c.name: c for c in components}
-    branches = {}
+    branches: dict[str, Tree] = {}
     for component in components:
         holder = branches.get(component.parent or "", tree) if component.parent in nodes else tree
         branches[component.name] = holder.add(f"[bold]{component.name}[/] ({component.type})")

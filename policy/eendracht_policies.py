@@ -1,0 +1,98 @@
+"""CrossGuard policies over eendracht_rules: one ResourceValidationPolicy or StackValidationPolicy
+per rule, mandatory. The validate functions are module-level so tests can call them directly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import eendracht_rules as rules
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+DESCRIPTIONS = {
+    "no-public-ip-on-vms": "Session hosts and application servers have no public IP (BIO2 8.20, 8.22).",
+    "vms-trusted-launch": "VMs use Trusted Launch: Secure Boot and vTPM (BIO2 8.7, 8.9).",
+    "storage-secure-transport-private": "Storage: HTTPS only, TLS 1.2+, no public blob or network access (BIO2 8.24, 8.20).",
+    "key-vault-purge-protection": "Key Vault: purge protection, soft delete, RBAC, private (BIO2 8.24, 8.13).",
+    "backups-geo-redundant": "Backups are geo-redundant (BIO2 8.13, 8.14).",
+    "subnets-have-nsg": "Every subnet has a network security group (BIO2 8.20, 8.22).",
+    "region-in-eu": "Resources stay in EU regions (BIO2 5.34, AVG).",
+    "tags-present": "Resources carry programme, cost-centre, environment and managed-by tags (BIO2 5.9).",
+    "conditional-access-mfa": "Enabled Conditional Access policies block or require MFA (BIO2 5.17.01, 8.5).",
+    "diagnostics-to-log-analytics": "Resources send diagnostics to Log Analytics (BIO2 8.15, 8.16).",
+    "private-endpoints-for-paas": "Storage, Key Vault and Service Bus have private endpoints (BIO2 8.20, 8.22).",
+    "fallback-region-distinct-eu": "The fallback site is in another EU region (BIO2 5.30, 8.14).",
+    "conditional-access-mfa-compliant-device": "Conditional Access requires MFA and a compliant device (BIO2 5.17.01, 8.1).",
+}
+
+
+def resource_validator(
+    rule: Callable[[str, Mapping[str, Any]], list[str]],
+) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        for message in rule(args.resource_type, args.props):
+            report_violation(message, None)
+
+    validate.__name__ = f"validate_{rule.__name__}"
+    return validate
+
+
+def as_res(resources: list[Any]) -> list[rules.Res]:
+    """CrossGuard resources as rules.Res: the URN is the key, references come from the
+    property dependencies (ids are unknown during a preview, dependencies are not)."""
+    return [
+        rules.Res(
+            type=r.resource_type,
+            name=r.name,
+            props=r.props,
+            key=r.urn,
+            refs={
+                prop: frozenset(dep.urn for dep in deps)
+                for prop, deps in (r.property_dependencies or {}).items()
+            },
+        )
+        for r in resources
+    ]
+
+
+def stack_validator(
+    rule: Callable[[list[rules.Res]], list[str]],
+) -> Callable[[StackValidationArgs, ReportViolation], None]:
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        for message in rule(as_res(list(args.resources))):
+            report_violation(message, None)
+
+    validate.__name__ = f"validate_{rule.__name__}"
+    return validate
+
+
+RESOURCE_VALIDATORS = {name: resource_validator(fn) for name, fn in rules.RESOURCE_RULES.items()}
+STACK_VALIDATORS = {name: stack_validator(fn) for name, fn in rules.STACK_RULES.items()}
+
+POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
+    *(
+        ResourceValidationPolicy(
+            name=name,
+            description=DESCRIPTIONS[name],
+            validate=validate,
+            enforcement_level=EnforcementLevel.MANDATORY,
+        )
+        for name, validate in RESOURCE_VALIDATORS.items()
+    ),
+    *(
+        StackValidationPolicy(
+            name=name,
+            description=DESCRIPTIONS[name],
+            validate=validate,
+            enforcement_level=EnforcementLevel.MANDATORY,
+        )
+        for name, validate in STACK_VALIDATORS.items()
+    ),
+]

@@ -1,0 +1,83 @@
+"""Shared by the stack tests: one mocked run per stack per test session, and the adapter that
+turns a mocked run into the resources the security rules (policy/eendracht_rules.py) check."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "policy"))
+
+import eendracht_rules as rules  # noqa: E402
+
+from consolidated.mocked import MockedRun, run_stack_mocked  # noqa: E402
+from consolidated.settings import StackSettings  # noqa: E402
+from eendracht.programme import Programme, load_programme  # noqa: E402
+from eendracht.stackconfig import read_stack, stack_names  # noqa: E402
+
+EXAMPLE_STACKS = tuple(stack_names())
+MINI = REPO / "tests/fixtures/programmes/mini"
+SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKO6sXWD4OMaBV7U67hHJ4I2rrufDbpZ8YausTyGI6/5 test"
+
+
+@functools.cache
+def example(stack: str) -> tuple[Programme, StackSettings, MockedRun]:
+    config = read_stack(stack)
+    programme = load_programme(config.programme_path)
+    return programme, config.settings, run_stack_mocked(programme, config.settings, stack=stack)
+
+
+def mini_settings(**overrides: Any) -> StackSettings:
+    return StackSettings(
+        programme=str(MINI.relative_to(REPO)), admin_ssh_public_key=SSH_KEY, **overrides
+    )
+
+
+@functools.cache
+def mini() -> tuple[Programme, StackSettings, MockedRun]:
+    programme = load_programme(MINI)
+    settings = mini_settings()
+    return programme, settings, run_stack_mocked(programme, settings, stack="mini")
+
+
+def _refs(inputs: dict[str, Any]) -> dict[str, frozenset[str]]:
+    refs: dict[str, frozenset[str]] = {}
+    uri = inputs.get("resourceUri")
+    if isinstance(uri, str):
+        refs["resourceUri"] = frozenset({uri})
+    targets = {
+        c.get("privateLinkServiceId")
+        for c in inputs.get("privateLinkServiceConnections") or []
+        if isinstance(c, dict)
+    }
+    if targets:
+        refs["privateLinkServiceConnections"] = frozenset(t for t in targets if isinstance(t, str))
+    return refs
+
+
+def as_res(run: MockedRun) -> list[rules.Res]:
+    """Mocked resources for the stack rules: the mocked id is the key; a diagnostic setting
+    or private endpoint refers to its target by that id, as in Azure."""
+    return [
+        rules.Res(type=r.type, name=r.name, props=r.inputs, key=r.id, refs=_refs(r.inputs))
+        for r in run.resources
+        if r.custom
+    ]
+
+
+def violations(run: MockedRun) -> list[str]:
+    out = [
+        f"{name}: {r.type} {r.name}: {message}"
+        for r in run.resources
+        if r.custom
+        for name, rule in rules.RESOURCE_RULES.items()
+        for message in rule(r.type, r.inputs)
+    ]
+    graph = as_res(run)
+    out += [
+        f"{name}: {message}" for name, rule in rules.STACK_RULES.items() for message in rule(graph)
+    ]
+    return out

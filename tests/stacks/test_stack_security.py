@@ -1,0 +1,165 @@
+"""The security rules hold on the mocked resource graph of every stack (and the mini fixture),
+and each rule does catch its violation when the graph is changed to break it."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from stack_graph import EXAMPLE_STACKS, as_res, example, mini, rules, violations
+
+from consolidated.mocked import MockedRun
+
+
+def test_there_are_example_stacks() -> None:
+    assert set(EXAMPLE_STACKS) >= {"altena-prod", "ple1n-prod"}
+
+
+@pytest.mark.parametrize("stack", EXAMPLE_STACKS)
+def test_every_rule_holds_on_the_example_stack(stack: str) -> None:
+    _, _, run = example(stack)
+    assert violations(run) == []
+
+
+def test_every_rule_holds_on_the_mini_programme() -> None:
+    assert violations(mini()[2]) == []
+
+
+def _changed(run: MockedRun, type_: str, change: object) -> MockedRun:
+    """A copy of the run where the first resource of `type_` has its inputs changed."""
+    resources = []
+    done = False
+    for r in run.resources:
+        if r.type == type_ and not done:
+            inputs = copy.deepcopy(r.inputs)
+            change(inputs)  # type: ignore[operator]
+            r = dataclasses.replace(r, inputs=inputs)
+            done = True
+        resources.append(r)
+    assert done, f"no {type_} in the graph"
+    return MockedRun(resources=resources, outputs=run.outputs)
+
+
+def _without(run: MockedRun, keep: object) -> MockedRun:
+    return MockedRun(resources=[r for r in run.resources if keep(r)], outputs=run.outputs)  # type: ignore[operator]
+
+
+BREAKS = {
+    "public IP on a session host NIC": (
+        rules.T_NIC,
+        lambda i: i["ipConfigurations"][0].update(publicIPAddress={"id": "/pip"}),
+        "has a public IP",
+    ),
+    "VM without Trusted Launch": (
+        rules.T_VM,
+        lambda i: i["securityProfile"].update(securityType="Standard"),
+        "Trusted Launch",
+    ),
+    "storage over plain HTTP": (
+        rules.T_STORAGE,
+        lambda i: i.update(enableHttpsTrafficOnly=False),
+        "plain HTTP",
+    ),
+    "storage with TLS 1.0": (
+        rules.T_STORAGE,
+        lambda i: i.update(minimumTlsVersion="TLS1_0"),
+        "TLS",
+    ),
+    "public blob access": (
+        rules.T_STORAGE,
+        lambda i: i.update(allowBlobPublicAccess=True),
+        "public blob",
+    ),
+    "key vault without purge protection": (
+        rules.T_KEY_VAULT,
+        lambda i: i["properties"].update(enablePurgeProtection=False),
+        "purge protection",
+    ),
+    "locally redundant backups": (
+        rules.T_RECOVERY_VAULT,
+        lambda i: i["properties"]["redundancySettings"].update(
+            standardTierStorageRedundancy="LocallyRedundant"
+        ),
+        "not GeoRedundant",
+    ),
+    "subnet without NSG": (
+        rules.T_VNET,
+        lambda i: [s.pop("networkSecurityGroup", None) for s in i["subnets"]],
+        "no network security group",
+    ),
+    "resource outside the EU": (
+        rules.T_KEY_VAULT,
+        lambda i: i.update(location="eastus"),
+        "not an Azure region in the EU",
+    ),
+    "missing tags": (
+        rules.T_KEY_VAULT,
+        lambda i: i.update(tags={"programme": "x"}),
+        "missing tags",
+    ),
+    "conditional access without MFA": (
+        rules.T_CONDITIONAL_ACCESS,
+        lambda i: i["grantControls"].update(builtInControls=["compliantDevice"]),
+        "without MFA",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BREAKS))
+def test_each_resource_rule_catches_its_violation(case: str) -> None:
+    type_, change, expected = BREAKS[case]
+    broken = _changed(mini()[2], type_, change)
+    found = violations(broken)
+    assert any(expected in v for v in found), found
+
+
+def test_missing_diagnostics_are_caught() -> None:
+    run = mini()[2]
+    vault = next(r for r in run.resources if r.type == rules.T_KEY_VAULT)
+    broken = _without(
+        run,
+        lambda r: not (r.type == rules.T_DIAGNOSTICS and r.inputs.get("resourceUri") == vault.id),
+    )
+    assert any("sends no diagnostics" in v and vault.name in v for v in violations(broken))
+
+
+def test_missing_private_endpoint_is_caught() -> None:
+    broken = _without(mini()[2], lambda r: r.name != "pe-kv")
+    assert any("has no private endpoint" in v for v in violations(broken))
+
+
+def test_fallback_in_primary_region_is_caught() -> None:
+    run = mini()[2]
+    primary = run.named("rg-platform").inputs["location"]
+    moved = [
+        dataclasses.replace(r, inputs={**r.inputs, "location": primary})
+        if r.name == "rg-fallback"
+        else r
+        for r in run.resources
+    ]
+    found = rules.fallback_region_distinct(as_res(MockedRun(resources=moved)))
+    assert found == [f"fallback region {primary!r} is also a primary region"]
+
+
+def test_mfa_and_compliant_device_must_be_combined() -> None:
+    run = _changed(
+        mini()[2],
+        rules.T_CONDITIONAL_ACCESS,
+        lambda i: i["grantControls"].update(operator="OR"),
+    )
+    assert any("MFA and a compliant device" in v for v in violations(run))
+
+
+def test_every_vm_is_a_session_host_app_server_or_infrastructure_without_public_ip() -> None:
+    run = mini()[2]
+    nics = run.of_type(rules.T_NIC)
+    assert nics and all(
+        not c.get("publicIPAddress") for n in nics for c in n.inputs["ipConfigurations"]
+    )
+    assert run.count("azure-native:network:PublicIPAddress") == 1  # the VPN gateway's only
+    assert not any("publicIPAddressConfiguration" in str(r.inputs) for r in run.of_type(rules.T_VM))
