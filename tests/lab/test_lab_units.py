@@ -13,7 +13,7 @@ from eendracht.lab.net import lab_octet, require_loopback
 from eendracht.lab.people import colliding_names, lab_people
 from eendracht.lab.plan import TARGET, TARGET_FILES, Zone, plan_lab
 from eendracht.lab.residents import elfproef, residents
-from eendracht.lab.sharetree import seed_share
+from eendracht.lab.sharetree import budgets, seed_share
 from eendracht.outputs import STACK_OUTPUTS
 from eendracht.programme import load_programme
 from eendracht.programme import models as m
@@ -40,8 +40,14 @@ def test_every_planned_listener_is_loopback_and_unique() -> None:
     assert plan.directories[TARGET].suffix == "dc=waardstad,dc=nl"
     assert {z.name for z in plan.zones} == {"noordwaard.nl", "zuidwaard.nl", "waardstad.nl"}
     assert {n.name for n in plan.national} == {"BRP", "BAG", "DSO"}
-    # Retired applications keep running at the source but get no target instance.
-    assert "gis-viewer" not in {a.name for a in plan.target_apps}
+    # Only rehosted and RemoteApp applications get a target instance.
+    assert {a.name for a in plan.target_apps} == {
+        "zaaksysteem",
+        "documentbeheer",
+        "financien",
+        "vergunningen",
+        "cad",
+    }
 
 
 def test_small_people_keep_collisions_and_departments_full_fills_head_count() -> None:
@@ -93,8 +99,9 @@ def test_share_tree_is_realistic_and_deterministic(tmp_path: Path) -> None:
     muni = MINI.municipality("noordwaard")
     share = muni.shares[0]
     people = lab_people(MINI, "small", 5)["noordwaard"]
-    a = seed_share(tmp_path / "a", share, people, "small", 5, 20001)
-    seed_share(tmp_path / "b", share, people, "small", 5, 20001)
+    budget = budgets(muni.shares, "small")[(share.server, share.name)]
+    a = seed_share(tmp_path / "a", share, people, budget, 5, 20001)
+    seed_share(tmp_path / "b", share, people, budget, 5, 20001)
     assert _tree(tmp_path / "a") == _tree(tmp_path / "b")
     assert a.files == share.files
     assert a.symlinks >= 2 and a.hardlinks >= 1 and a.empty >= 0
@@ -133,3 +140,21 @@ def test_stack_outputs_contract_is_covered() -> None:
     assert set(body["outputs"]) == set(STACK_OUTPUTS)
     assert body["outputs"]["database_server_fqdn"] == plan.pg_target
     assert body["lab"]["dns"]["zones"]["waardstad.nl"] == TARGET
+
+
+def test_share_budgets_keep_proportions_within_the_scale() -> None:
+    altena = load_programme(Path(__file__).parents[2] / "inventory" / "altena")
+    shares = [s for mu in altena.municipalities.values() for s in mu.shares]
+    for scale, (files, _, most, fewest) in (
+        ("small", (600, 0, 150, 12)),
+        ("full", (40_000, 0, 20_000, 100)),
+    ):
+        got = budgets(shares, scale)
+        total = sum(b.files for b in got.values())
+        assert total <= files * 1.2
+        assert all(fewest <= b.files <= most for b in got.values())
+        biggest = max(shares, key=lambda s: s.files)
+        smallest = min(shares, key=lambda s: s.files)
+        assert (
+            got[(biggest.server, biggest.name)].files >= got[(smallest.server, smallest.name)].files
+        )

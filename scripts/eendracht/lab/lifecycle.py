@@ -23,7 +23,7 @@ from eendracht.lab.people import LabPerson, colliding_names, lab_people
 from eendracht.lab.plan import DNS_PORT, HUB_PORT, TARGET, TARGET_FILES, LabPlan, plan_lab
 from eendracht.lab.residents import residents
 from eendracht.lab.services import Service
-from eendracht.lab.sharetree import TreeFigures, seed_share, share_root
+from eendracht.lab.sharetree import TreeFigures, budgets, seed_share, share_root
 from eendracht.programme import models as m
 from eendracht.programme.loader import load_programme
 
@@ -31,6 +31,7 @@ SCALES = ("small", "full")
 DEFAULT_SEED = 1795  # the year the Batavian Republic merged the provinces: eendracht
 START_TIMEOUT = 60.0
 ALIASES_FILE = "loopback-aliases"
+HTTP_PREFIXES = ("app-", "target-app-", "national-", "integration-hub")
 Progress = Callable[[str], None]
 
 
@@ -261,6 +262,8 @@ def _seed_files(
 ) -> dict[str, Any]:
     total = TreeFigures()
     per_share: dict[str, int] = {}
+    every_share = [s for mu in programme.municipalities.values() for s in mu.shares]
+    share_budgets = budgets(every_share, scale)
     for f in plan.fileservers:
         root = paths.host_root(f.host)
         root.mkdir(parents=True, exist_ok=True)
@@ -276,7 +279,14 @@ def _seed_files(
                 if share.department in muni.info.departments
                 else 20001
             )
-            figures = seed_share(share_root(root, share), share, people[f.group], scale, seed, gid)
+            figures = seed_share(
+                share_root(root, share),
+                share,
+                people[f.group],
+                share_budgets[(share.server, share.name)],
+                seed,
+                gid,
+            )
             per_share[f"{f.group}/{share.name}"] = figures.files
             total.add(figures)
     return {
@@ -369,17 +379,14 @@ def _fresh(
 
 
 def _teardown(paths: LabPaths) -> list[str]:
-    stopped = []
     records = procs.recorded(paths.pids)
-    # HTTP services first (they call the others), PostgreSQL with a fast shutdown.
-    order = sorted(
-        records,
-        key=lambda r: 0 if ("app" in r.name or "national" in r.name or "hub" in r.name) else 1,
-    )
-    for rec in order:
-        sig = signal.SIGINT if rec.name.startswith("postgres-") else signal.SIGTERM
-        if procs.stop(rec, paths.pids, sig=sig):
-            stopped.append(rec.name)
+    # HTTP services first (they call the others); PostgreSQL with a fast shutdown (SIGINT).
+    http = [r for r in records if r.name.startswith(HTTP_PREFIXES)]
+    pg = [r for r in records if r.name.startswith("postgres-")]
+    rest = [r for r in records if r not in http and r not in pg]
+    stopped = procs.stop_all(http, paths.pids)
+    stopped += procs.stop_all(pg, paths.pids, sig=signal.SIGINT)
+    stopped += procs.stop_all(rest, paths.pids)
     aliases.remove_recorded(paths.lab / ALIASES_FILE)
     if paths.lab.exists():
         shutil.rmtree(paths.lab)

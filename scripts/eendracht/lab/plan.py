@@ -229,7 +229,9 @@ def plan_lab(programme: m.Programme, octet: int) -> LabPlan:
             plan.apps.append(
                 AppService(address=address(octet, "application", a), port=APP_PORT, **common)  # type: ignore[arg-type]
             )
-            if app.disposition is not m.Disposition.RETIRE:
+            # Only what moves into the landing zone gets a target instance; SaaS and
+            # replaced applications are handed over to their supplier.
+            if app.disposition in (m.Disposition.REHOST, m.Disposition.REMOTEAPP):
                 plan.target_apps.append(
                     AppService(
                         address=gateway,

@@ -142,19 +142,21 @@ def _signal_and_wait(targets: list[Recorded], sig: int, timeout: float) -> None:
         time.sleep(0.05)
 
 
-def stop(rec: Recorded, pids: Path, sig: int = signal.SIGTERM, timeout: float = 10.0) -> bool:
-    """Signal the recorded process (and the children it forked), wait until they are gone,
-    SIGKILL whatever lingers. Returns True if the process had been running."""
-    was_running = is_running(rec)
-    if was_running:
-        children = descendants(rec.pid)
-        _signal_and_wait([rec], sig, timeout)
-        _signal_and_wait([c for c in children if is_running(c)], signal.SIGTERM, 2.0)
-        _signal_and_wait([r for r in [rec, *children] if is_running(r)], signal.SIGKILL, 5.0)
+def stop_all(
+    records: list[Recorded], pids: Path, sig: int = signal.SIGTERM, timeout: float = 10.0
+) -> list[str]:
+    """Signal the recorded processes (and the children they forked) together, wait until
+    they are gone, SIGKILL whatever lingers. Returns the names of those that were running."""
+    running = [r for r in records if is_running(r)]
+    children = [c for r in running for c in descendants(r.pid)]
+    _signal_and_wait(running, sig, timeout)
+    _signal_and_wait([c for c in children if is_running(c)], signal.SIGTERM, 2.0)
+    _signal_and_wait([r for r in [*running, *children] if is_running(r)], signal.SIGKILL, 5.0)
+    for rec in records:
         _reap(rec.pid)
-    (pids / f"{rec.name}.json").unlink(missing_ok=True)
-    (pids / f"{rec.name}.pid").unlink(missing_ok=True)
-    return was_running
+        (pids / f"{rec.name}.json").unlink(missing_ok=True)
+        (pids / f"{rec.name}.pid").unlink(missing_ok=True)
+    return [r.name for r in running]
 
 
 def processes_referencing(text: str) -> list[int]:

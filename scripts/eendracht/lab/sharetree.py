@@ -16,10 +16,14 @@ from eendracht.lab.people import LabPerson, ascii_fold
 from eendracht.programme import models as m
 
 FIRST_UID = 10001
-FIRST_GID = 20001
-SMALL_FILES_MAX = 150
-SMALL_LARGE_FILES = 2
-FULL_BYTES_MAX = 256 * 1024 * 1024
+# The real trees (hundreds of thousands of files, terabytes per municipality) do not fit one
+# machine; each scale has a budget for the whole programme, shared in proportion to the
+# programme's own numbers, so the biggest shares stay the biggest.
+BUDGETS = {
+    # scale: (files, bytes, most files per share, fewest files per share)
+    "small": (600, 24 * 1024**2, 150, 12),
+    "full": (40_000, 1024**3, 20_000, 100),
+}
 # Times between 2016-01-01 and 2025-12-31: shares hold years of history.
 EPOCH_FROM, EPOCH_TO = 1451606400, 1767139200
 
@@ -133,20 +137,40 @@ def _fill(template: str, rng: random.Random, people: list[LabPerson], year: int)
     )
 
 
+@dataclass(frozen=True)
+class ShareBudget:
+    files: int
+    bytes: int
+
+
+def budgets(shares: list[m.Share], scale: str) -> dict[tuple[str, str], ShareBudget]:
+    """Files and bytes per (server, share name) for every share of the programme."""
+    total_files, total_bytes, most, fewest = BUDGETS[scale]
+    all_files = sum(s.files or 1000 for s in shares) or 1
+    all_gb = sum(s.size_gb for s in shares) or 1.0
+    out = {}
+    for s in shares:
+        files = round(total_files * (s.files or 1000) / all_files)
+        files = min(max(files, fewest), most, s.files or most)
+        size = max(64 * 1024, round(total_bytes * s.size_gb / all_gb))
+        out[(s.server, s.name)] = ShareBudget(max(files, 2), size)
+    return out
+
+
 def seed_share(
-    root: Path, share: m.Share, people: list[LabPerson], scale: str, seed: int, gid: int
+    root: Path,
+    share: m.Share,
+    people: list[LabPerson],
+    budget_of: ShareBudget,
+    seed: int,
+    gid: int,
 ) -> TreeFigures:
     """Write one share's tree under `root` (which must not exist yet)."""
     rng = random.Random(f"{seed}:share:{share.server}:{share.name}:{share.path}")
     figures = TreeFigures()
-    if scale == "full":
-        count = share.files or 1000
-        budget = min(int(share.size_gb * 1024**3), FULL_BYTES_MAX)
-        large = max(2, count // 2000)
-    else:
-        count = min(share.files or 60, SMALL_FILES_MAX)
-        budget = 8 * 1024 * 1024
-        large = SMALL_LARGE_FILES
+    count, budget = budget_of.files, budget_of.bytes
+    large = 2 if budget >= 4 * 1024**2 else 1 if budget >= 1024**2 else 0
+    large = min(large + count // 5000, count // 10)
     staff = [p for p in people if p.department == share.department] or people
     words = [ascii_fold(p.full_name) for p in staff] + PROJECTS
 
@@ -159,7 +183,7 @@ def seed_share(
 
     written: list[Path] = []
     used = 0
-    large_size = max(1024 * 1024, (budget // 2) // max(1, large))
+    large_size = (budget // 2) // max(1, large)
     for i in range(count - 1):  # the last file is import.sh below
         folder = rng.choice(folders)
         year = rng.randint(2016, 2025)
