@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eendracht.identity import IdentityMapping
 from eendracht.problems import Problem, ProblemsFound
 from eendracht.programme.models import Programme
-from eendracht.wave.identity_map import write_identity_map
+from eendracht.wave.identity_map import build_mapping, write_identity_map
 from eendracht.wave.paths import lab_dir, state_root
 
 
@@ -29,6 +30,7 @@ class WaveContext:
     extravars_file: Path
     identity_map_file: Path
     secret_values: tuple[str, ...]
+    mapping: IdentityMapping
 
 
 def lab_details(state: Path | None) -> tuple[Path, dict[str, Any], dict[str, Any]]:
@@ -100,7 +102,8 @@ def build_context(
         outputs = stack_outputs(programme, state, outputs_file)
     wave_dir.mkdir(parents=True, exist_ok=True)
     identity_map_file = wave_dir / "identity_map.json"
-    write_identity_map(programme, municipality, identity_map_file)
+    mapping = build_mapping(programme, lab_info)
+    write_identity_map(mapping, municipality, identity_map_file)
     extravars = {
         "target": outputs,
         "lab": lab_info,
@@ -120,4 +123,5 @@ def build_context(
         extravars_file=extravars_file,
         identity_map_file=identity_map_file,
         secret_values=secret_values(lab_info),
+        mapping=mapping,
     )

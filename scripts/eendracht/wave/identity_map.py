@@ -1,30 +1,104 @@
-"""Writes the identity mapping of one municipality to the JSON file the identity role reads."""
+"""The identity mapping a wave uses, written to the JSON file the identity role reads.
+
+Municipalities whose people are not listed in the programme (`people_source`) are read from
+their source directory first, so the mapping, and its collision order, covers everybody.
+"""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
-from eendracht.identity import map_identities
-from eendracht.programme.models import Programme
+from pydantic import ValidationError
+
+from eendracht.identity import IdentityMapping, map_identities
+from eendracht.programme.models import Person, Programme
+
+PERSON_ATTRS = (
+    "uid",
+    "givenName",
+    "sn",
+    "mail",
+    "ou",
+    "eendrachtSurnamePrefix",
+    "eendrachtDisabled",
+)
 
 
-def mapping_records(programme: Programme, municipality: str) -> dict[str, Any]:
-    mapping = map_identities(programme)
-    return {
+def parse_ldif(text: str) -> list[dict[str, list[str]]]:
+    """Entries of `ldapsearch -LLL` output (folded lines and base64 values decoded)."""
+    entries: list[dict[str, list[str]]] = []
+    for block in text.replace("\n ", "").split("\n\n"):
+        entry: dict[str, list[str]] = {}
+        for line in block.splitlines():
+            if not line or line.startswith("#") or ":" not in line:
+                continue
+            name, _, value = line.partition(":")
+            if value.startswith(":"):
+                value = base64.b64decode(value[1:].strip()).decode("utf-8")
+            else:
+                value = value.strip()
+            entry.setdefault(name, []).append(value)
+        if entry:
+            entries.append(entry)
+    return entries
+
+
+def read_people(directory: dict[str, Any]) -> list[Person]:
+    """People in a source directory; the bind password is read by ldapsearch from its file."""
+    base = directory.get("people_dn") or directory["base_dn"]
+    done = subprocess.run(
+        [
+            "ldapsearch", "-LLL", "-x", "-o", "ldif-wrap=no",
+            "-H", directory["uri"], "-D", directory["bind_dn"], "-y", directory["password_file"],
+            "-b", base, "(uid=*)", *PERSON_ATTRS,
+        ],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"reading people from {directory['uri']} failed: {done.stderr.strip()}")
+    people = []
+    for entry in parse_ldif(done.stdout):
+        try:
+            people.append(
+                Person(
+                    given_name=entry.get("givenName", ["-"])[0],
+                    prefix=entry.get("eendrachtSurnamePrefix", [""])[0],
+                    surname=entry.get("sn", ["-"])[0],
+                    department=entry.get("ou", ["-"])[0],
+                    account=entry["uid"][0],
+                    mail=entry.get("mail", [""])[0],
+                    enabled=entry.get("eendrachtDisabled", ["FALSE"])[0].upper() != "TRUE",
+                )
+            )
+        except (KeyError, ValidationError):
+            continue  # not a person the migration can map; the preflight reports the count
+    return people
+
+
+def build_mapping(programme: Programme, lab: dict[str, Any]) -> IdentityMapping:
+    extra: dict[str, list[Person]] = {}
+    sources = lab.get("source_directories", {})
+    for name, mu in programme.municipalities.items():
+        if not mu.people and mu.people_source is not None and name in sources:
+            extra[name] = read_people(sources[name])
+    return map_identities(programme, extra)
+
+
+def write_identity_map(mapping: IdentityMapping, municipality: str, path: Path) -> int:
+    identities = mapping.for_municipality(municipality)
+    records = {
         "organisation": mapping.organisation,
         "mail_domain": mapping.mail_domain,
         "upn_suffix": mapping.upn_suffix,
         "municipality": municipality,
-        "identities": [i.model_dump(mode="json") for i in mapping.for_municipality(municipality)],
+        "identities": [i.model_dump(mode="json") for i in identities],
     }
-
-
-def write_identity_map(programme: Programme, municipality: str, path: Path) -> int:
-    records = mapping_records(programme, municipality)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(records, handle, indent=1, ensure_ascii=False)
-    return len(records["identities"])
+    return len(identities)

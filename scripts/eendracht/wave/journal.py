@@ -37,8 +37,6 @@ CREATE TABLE IF NOT EXISTS phases (
     started_at REAL NOT NULL,
     finished_at REAL,
     status TEXT NOT NULL,              -- running | ok | failed
-    rc INTEGER,
-    ansible_pid INTEGER,
     PRIMARY KEY (run_id, phase)
 );
 CREATE TABLE IF NOT EXISTS steps (
@@ -48,7 +46,8 @@ CREATE TABLE IF NOT EXISTS steps (
     name TEXT NOT NULL,
     started_at REAL NOT NULL,
     finished_at REAL,
-    status TEXT NOT NULL,              -- running | ok | failed
+    status TEXT NOT NULL,              -- running | ok | failed | interrupted
+    ansible_pid INTEGER,
     PRIMARY KEY (run_id, phase, step_id)
 );
 CREATE TABLE IF NOT EXISTS tasks (
@@ -156,7 +155,7 @@ class Journal:
 
     def last_ansible_pid(self) -> int | None:
         row = self.db.execute(
-            "SELECT ansible_pid FROM phases WHERE ansible_pid IS NOT NULL"
+            "SELECT ansible_pid FROM steps WHERE ansible_pid IS NOT NULL"
             " ORDER BY started_at DESC LIMIT 1"
         ).fetchone()
         return int(row[0]) if row else None
@@ -170,15 +169,15 @@ class Journal:
             (run_id, phase, time.time()),
         )
 
-    def set_ansible_pid(self, run_id: int, phase: str, pid: int) -> None:
+    def set_ansible_pid(self, run_id: int, step_id: str, pid: int) -> None:
         self.db.execute(
-            "UPDATE phases SET ansible_pid=? WHERE run_id=? AND phase=?", (pid, run_id, phase)
+            "UPDATE steps SET ansible_pid=? WHERE run_id=? AND step_id=?", (pid, run_id, step_id)
         )
 
-    def finish_phase(self, run_id: int, phase: str, status: str, rc: int) -> None:
+    def finish_phase(self, run_id: int, phase: str, status: str) -> None:
         self.db.execute(
-            "UPDATE phases SET status=?, rc=?, finished_at=? WHERE run_id=? AND phase=?",
-            (status, rc, time.time(), run_id, phase),
+            "UPDATE phases SET status=?, finished_at=? WHERE run_id=? AND phase=?",
+            (status, time.time(), run_id, phase),
         )
 
     def start_step(self, run_id: int, phase: str, step_id: str, name: str) -> None:
@@ -264,10 +263,11 @@ class Journal:
         )
         return {StepKey(r[0], r[1]) for r in rows}
 
-    def done_phases(self) -> set[str]:
+    def started_steps(self) -> set[str]:
+        """Steps of the wave that began since the last rollback: what a rollback undoes."""
         rows = self.db.execute(
-            "SELECT DISTINCT p.phase FROM phases p JOIN runs r ON r.id = p.run_id"
-            " WHERE r.kind='wave' AND p.status='ok' AND r.id > ?",
+            "SELECT DISTINCT s.step_id FROM steps s JOIN runs r ON r.id = s.run_id"
+            " WHERE r.kind='wave' AND r.id > ?",
             (self.epoch_start(),),
         )
         return {r[0] for r in rows}

@@ -12,14 +12,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eendracht.plan import Runbook, build_runbook
 from eendracht.programme.loader import load_programme
 from eendracht.programme.models import Programme
 from eendracht.wave.context import WaveContext, build_context
 from eendracht.wave.journal import Journal
 from eendracht.wave.lock import WaveLock
 from eendracht.wave.paths import PLAYBOOKS, wave_dir
-from eendracht.wave.runner import Listener, PhaseResult, Runner
-from eendracht.wave.steps import ROLLBACK, phase_steps, playbook_path, wave_phases
+from eendracht.wave.runner import Listener, Runner, StepResult
+from eendracht.wave.steps import WaveStep, rollback_steps, wave_steps
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -33,7 +34,7 @@ class WaveOutcome:
     exit_code: int
     message: str
     run_id: int = 0
-    phases: list[PhaseResult] = field(default_factory=list)
+    steps: list[StepResult] = field(default_factory=list)
 
 
 def open_journal(programme: str, municipality: str, state: Path | None = None) -> Journal:
@@ -115,16 +116,33 @@ class Wave:
             secret_values=ctx.secret_values,
         )
 
-    def _run_playbook(
-        self, runner: Runner, phase: str, skip: set[str] | None = None
-    ) -> PhaseResult:
-        steps = phase_steps(self.playbooks, phase)
-        return runner.run_phase(
-            phase,
-            playbook_path(self.playbooks, phase),
-            {s.name: s.step_id for s in steps},
-            skip_steps=sorted(skip or set()),
-        )
+    def _runbook(self, ctx: WaveContext) -> Runbook:
+        return build_runbook(self.programme, self.municipality, ctx.mapping)
+
+    def _execute(
+        self, runner: Runner, run_id: int, steps: list[WaveStep], done: set[str]
+    ) -> tuple[list[StepResult], str]:
+        """Runs the steps not in `done` in order; returns the results and the first failure."""
+        results: list[StepResult] = []
+        phase = ""
+        for step in steps:
+            if step.step_id in done:
+                continue
+            if step.phase != phase:
+                if phase:
+                    self.journal.finish_phase(run_id, phase, "ok")
+                phase = step.phase
+                self.journal.start_phase(run_id, phase)
+            result = runner.run_step(
+                step.phase, step.step_id, step.title, step.playbook, step.tags, step.extra_vars
+            )
+            results.append(result)
+            if result.status != "ok":
+                self.journal.finish_phase(run_id, phase, "failed")
+                return results, f"step {step.step_id} failed: " + "; ".join(result.failures[:5])
+        if phase:
+            self.journal.finish_phase(run_id, phase, "ok")
+        return results, ""
 
     # --- the wave -------------------------------------------------------------------
 
@@ -145,27 +163,19 @@ class Wave:
             )
         if resume:
             stop_leftover(self.journal.last_ansible_pid())
-        configured = [p.name.value for p in self.programme.settings.phases]
-        phases = wave_phases(configured, until)
         ctx = self._context()
+        steps = wave_steps(self._runbook(ctx), self.playbooks, until)
         run_id = self.journal.start_run("wave", os.getpid(), self.lab, until=until, resumed=resume)
         runner = self._runner(run_id, ctx)
-        done_phases = self.journal.done_phases() if resume else set()
-        done_steps = self.journal.done_steps() if resume else set()
-        results: list[PhaseResult] = []
-        for phase in phases:
-            if phase in done_phases:
-                continue
-            skip = {k.step_id for k in done_steps if k.phase == phase}
-            result = self._run_playbook(runner, phase, skip)
-            results.append(result)
-            if result.status != "ok":
-                message = f"phase {phase} failed: " + "; ".join(result.failures[:5])
-                self.journal.finish_run(run_id, "failed", message)
-                return WaveOutcome("failed", EXIT_FAILED, message, run_id, results)
-        if "verify" not in phases:
-            self.journal.finish_run(run_id, "stopped", f"stopped after {phases[-1]} (--until)")
-            return WaveOutcome("stopped", EXIT_OK, f"stopped after {phases[-1]}", run_id, results)
+        done = {k.step_id for k in self.journal.done_steps()} if resume else set()
+        results, failure = self._execute(runner, run_id, steps, done)
+        if failure:
+            self.journal.finish_run(run_id, "failed", failure)
+            return WaveOutcome("failed", EXIT_FAILED, failure, run_id, results)
+        last_phase = steps[-1].phase if steps else ""
+        if last_phase != "verify":
+            self.journal.finish_run(run_id, "stopped", f"stopped after {last_phase} (--until)")
+            return WaveOutcome("stopped", EXIT_OK, f"stopped after {last_phase}", run_id, results)
         if yes:
             self.journal.approve("rehearsal (--yes)", run_id, automatic=True)
             self.journal.finish_run(run_id, "ok", "gate approved automatically (--yes)")
@@ -179,9 +189,16 @@ class Wave:
         self.journal.finish_run(run_id, "at_gate", message)
         return WaveOutcome("at_gate", EXIT_OK, message, run_id, results)
 
+    def verified(self) -> bool:
+        """Every verify step finished since the last rollback."""
+        done = self.journal.done_steps()
+        verify_done = {k.step_id for k in done if k.phase == "verify"}
+        runbook = build_runbook(self.programme, self.municipality)
+        wanted = {s.id for s in runbook.steps() if s.phase.value == "verify"}
+        return bool(verify_done) and wanted <= verify_done
+
     def approve(self, by: str) -> WaveOutcome:
-        verified = "verify" in self.journal.done_phases()
-        if not verified:
+        if not self.verified():
             return WaveOutcome("refused", EXIT_REFUSED, "verify has not passed; nothing to approve")
         existing = self.journal.approval()
         if existing:
@@ -203,13 +220,14 @@ class Wave:
                 )
             stop_leftover(self.journal.last_ansible_pid())
             ctx = self._context()
+            steps = rollback_steps(self._runbook(ctx), self.playbooks, self.journal.started_steps())
             run_id = self.journal.start_run("rollback", os.getpid(), self.lab)
-            result = self._run_playbook(self._runner(run_id, ctx), ROLLBACK)
-            if result.status != "ok":
-                message = "rollback failed: " + "; ".join(result.failures[:5])
+            results, failure = self._execute(self._runner(run_id, ctx), run_id, steps, set())
+            if failure:
+                message = "rollback " + failure
                 self.journal.finish_run(run_id, "failed", message)
-                return WaveOutcome("failed", EXIT_FAILED, message, run_id, [result])
+                return WaveOutcome("failed", EXIT_FAILED, message, run_id, results)
             self.journal.finish_run(run_id, "ok", "source side restored and verified")
             return WaveOutcome(
-                "rolled_back", EXIT_OK, "source side restored and verified", run_id, [result]
+                "rolled_back", EXIT_OK, "source side restored and verified", run_id, results
             )

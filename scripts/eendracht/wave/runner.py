@@ -1,8 +1,8 @@
 """One class around ansible-runner: runs a phase playbook, streams its events into the journal.
 
 Events arrive through ansible-runner's `event_handler` callback as Ansible emits them (no
-polling of artifact files). A step is one play of a phase playbook; its id is the play's
-first tag, so `--skip-tags` of finished steps is how a phase resumes.
+polling of artifact files). A step is one step of the runbook (`eendracht plan`): its phase
+playbook run with the step's tags and extra vars; resuming skips the steps that finished.
 """
 
 from __future__ import annotations
@@ -47,11 +47,13 @@ Listener = Callable[[Progress], None]
 
 
 @dataclass
-class PhaseResult:
+class StepResult:
     phase: str
+    step_id: str
     rc: int
     status: str  # ok | failed
     failures: list[str]
+    seconds: float
 
 
 class Runner:
@@ -78,36 +80,38 @@ class Runner:
         self.progress = Progress()
         self._phase = ""
         self._step = ""
-        self._play_steps: dict[str, str] = {}
         self._task_uuid = ""
         self._task = ""
         self._started: dict[tuple[str, str], float] = {}
         self._failures: list[str] = []
-        self._skip: set[str] = set()
 
     # --- running --------------------------------------------------------------------
 
-    def run_phase(
+    def run_step(
         self,
         phase: str,
+        step_id: str,
+        title: str,
         playbook: Path,
-        play_steps: dict[str, str],
-        skip_steps: Sequence[str] = (),
-        limit: str | None = None,
-    ) -> PhaseResult:
-        """Run one phase playbook; `play_steps` maps play name -> step id."""
-        self._phase, self._step, self._play_steps = phase, "", play_steps
-        self._skip = set(skip_steps)
+        tags: Sequence[str],
+        extra_vars: dict[str, Any],
+    ) -> StepResult:
+        """Run one plan step: its phase playbook narrowed by its tags and extra vars."""
+        self._phase, self._step = phase, step_id
         self._failures = []
-        self.progress.phase, self.progress.step = phase, ""
-        self.journal.start_phase(self.run_id, phase)
+        self.progress.phase, self.progress.step = phase, step_id
+        self.progress.task = self.progress.host = ""
+        self.journal.start_step(self.run_id, phase, step_id, title)
         self._notify()
         private = self.work_dir / "runner"
         (private / "env").mkdir(parents=True, exist_ok=True)
         # ansible-runner passes env/extravars as `-e @file`: no vars on a command line.
-        extravars = private / "env" / "extravars"
-        extravars.write_bytes(self.extravars_file.read_bytes())
-        extravars.chmod(0o600)
+        extravars = json.loads(self.extravars_file.read_text(encoding="utf-8"))
+        extravars.update(extra_vars)
+        env_file = private / "env" / "extravars"
+        fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(extravars, handle)
         env = {
             "ANSIBLE_CONFIG": str(self.ansible_cfg),
             "ANSIBLE_NOCOLOR": "1",
@@ -120,28 +124,27 @@ class Runner:
         env["PATH"] = os.pathsep.join(
             [str(Path(sys.executable).parent), os.environ.get("PATH", "")]
         )
+        started = time.monotonic()
         result = ansible_runner.run(
             private_data_dir=str(private),
-            ident=f"{self.run_id}-{phase}-{int(time.time())}",
+            ident=f"{self.run_id}-{step_id}-{int(time.time())}",
             playbook=str(playbook),
             inventory=str(self.inventory),
-            skip_tags=",".join(skip_steps) or None,
-            limit=limit,
+            tags=",".join(tags) or None,
             envvars=env,
             quiet=True,
-            rotate_artifacts=3,
+            rotate_artifacts=8,
             event_handler=self._on_event,
             settings={"suppress_ansible_output": True},
         )
+        seconds = time.monotonic() - started
         rc = int(result.rc if result.rc is not None else 1)
         ok = rc == 0 and result.status == "successful" and not self._failures
-        for step_id in self.journal.running_steps(self.run_id, phase):
-            self.journal.finish_step(self.run_id, phase, step_id, "ok" if ok else "failed")
-        status = "ok" if ok else "failed"
-        self.journal.finish_phase(self.run_id, phase, status, rc)
         if not ok and not self._failures:
             self._failures.append(f"ansible-playbook ended with status {result.status} rc {rc}")
-        return PhaseResult(phase, rc, status, list(self._failures))
+        status = "ok" if ok else "failed"
+        self.journal.finish_step(self.run_id, phase, step_id, status)
+        return StepResult(phase, step_id, rc, status, list(self._failures), seconds)
 
     # --- events ---------------------------------------------------------------------
 
@@ -163,20 +166,7 @@ class Runner:
     def _ev_playbook_on_start(self, data: dict[str, Any]) -> None:
         pid = data.get("pid")
         if isinstance(pid, int):
-            self.journal.set_ansible_pid(self.run_id, self._phase, pid)
-
-    def _ev_playbook_on_play_start(self, data: dict[str, Any]) -> None:
-        if self._step:
-            status = "failed" if self._failures else "ok"
-            self.journal.finish_step(self.run_id, self._phase, self._step, status)
-        name = str(data.get("name") or data.get("play") or "")
-        self._step = self._play_steps.get(name, name)
-        if self._step in self._skip:  # finished in an earlier run; its tasks are skipped
-            self._step = ""
-            return
-        self.journal.start_step(self.run_id, self._phase, self._step, name)
-        self.progress.step, self.progress.task, self.progress.host = self._step, "", ""
-        self._notify()
+            self.journal.set_ansible_pid(self.run_id, self._step, pid)
 
     def _ev_playbook_on_task_start(self, data: dict[str, Any]) -> None:
         self._task_uuid = str(data.get("task_uuid") or data.get("uuid") or "")

@@ -25,7 +25,7 @@ def _seconds(start: float | None, end: float | None) -> float | None:
 def wave_status(journal: Journal, programme: str, municipality: str) -> dict[str, Any]:
     runs = journal.runs()
     epoch = journal.epoch_start()
-    done = journal.done_phases()
+    done = journal.done_steps()
     approval = journal.approval()
     last = runs[-1] if runs else None
     if approval:
@@ -63,7 +63,7 @@ def wave_status(journal: Journal, programme: str, municipality: str) -> dict[str
         "programme": programme,
         "municipality": municipality,
         "state": state,
-        "phases_done": sorted(done),
+        "steps_done": sorted(k.step_id for k in done),
         "gate": (
             {
                 "approved_by": approval["approved_by"],

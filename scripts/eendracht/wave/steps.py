@@ -1,16 +1,16 @@
-"""The steps of a phase: the plays of its playbook, each identified by its first tag.
+"""The steps a wave executes: the runbook of `eendracht plan`, resolved to playbook files.
 
-The runbook plan (`eendracht plan`) names the same steps; here they are read from the
-playbooks the runner will execute, so the journal and `--skip-tags` always agree.
+A step is its phase playbook run with the step's tags and extra vars; its id is stable, so
+the journal can tell which steps finished and `--resume` runs the rest in order.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from eendracht.plan import Runbook
 
 WAVE_PHASES: tuple[str, ...] = (
     "preflight",
@@ -21,37 +21,72 @@ WAVE_PHASES: tuple[str, ...] = (
     "verify",
 )
 ROLLBACK = "rollback"
+# The last rollback step: proves the source side is back in service (playbooks/rollback.yml).
+SOURCE_CHECK_TAG = "source"
 
 
 @dataclass(frozen=True)
-class Step:
+class WaveStep:
     phase: str
     step_id: str
-    name: str
+    title: str
+    playbook: Path
+    tags: tuple[str, ...]
+    extra_vars: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
-def playbook_path(playbooks: Path, phase: str) -> Path:
-    return playbooks / f"{phase}.yml"
+def _playbook(playbooks: Path, name: str) -> Path:
+    return playbooks / Path(name).name
 
 
-def phase_steps(playbooks: Path, phase: str) -> list[Step]:
-    plays: Any = yaml.safe_load(playbook_path(playbooks, phase).read_text(encoding="utf-8"))
-    steps = []
-    for index, play in enumerate(plays or []):
-        if not isinstance(play, dict) or "hosts" not in play:
-            continue
-        tags = play.get("tags") or []
-        tags = [tags] if isinstance(tags, str) else list(tags)
-        name = str(play.get("name") or f"play {index + 1}")
-        steps.append(Step(phase, str(tags[0]) if tags else name, name))
-    return steps
-
-
-def wave_phases(configured: list[str], until: str | None = None) -> list[str]:
-    """The programme's phases in wave order, stopping after `until`."""
-    phases = [p for p in WAVE_PHASES if p in configured]
+def wave_steps(runbook: Runbook, playbooks: Path, until: str | None = None) -> list[WaveStep]:
+    phases = [p.name.value for p in runbook.phases]
     if until is not None:
         if until not in phases:
             raise ValueError(f"unknown phase {until!r} (phases: {', '.join(phases)})")
         phases = phases[: phases.index(until) + 1]
-    return phases
+    return [
+        WaveStep(
+            phase=s.phase.value,
+            step_id=s.id,
+            title=s.title,
+            playbook=_playbook(playbooks, s.playbook),
+            tags=tuple(s.tags),
+            extra_vars=dict(s.extra_vars),
+        )
+        for s in runbook.steps()
+        if s.phase.value in phases
+    ]
+
+
+def rollback_steps(runbook: Runbook, playbooks: Path, started: set[str]) -> list[WaveStep]:
+    """Undo what was started, last done first (the runbook's order), then check the source."""
+    out: list[WaveStep] = []
+    seen: set[tuple[tuple[str, ...], str]] = set()
+    for entry in runbook.rollback:
+        if entry.step not in started or not entry.playbook:
+            continue
+        key = (tuple(entry.tags), repr(sorted(entry.extra_vars.items())))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(
+            WaveStep(
+                phase=ROLLBACK,
+                step_id=f"rollback.{entry.step}",
+                title=entry.description,
+                playbook=_playbook(playbooks, entry.playbook),
+                tags=tuple(entry.tags),
+                extra_vars=dict(entry.extra_vars),
+            )
+        )
+    out.append(
+        WaveStep(
+            phase=ROLLBACK,
+            step_id="rollback.source-in-service",
+            title="The source side is back in service",
+            playbook=playbooks / "rollback.yml",
+            tags=(SOURCE_CHECK_TAG,),
+        )
+    )
+    return out

@@ -1,0 +1,204 @@
+#!/usr/bin/python
+"""DNS cut-over in one batched, TSIG-signed RFC 2136 update (nsupdate), with rollback state."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: eendracht_dns_batch
+short_description: Lower TTLs, cut over, restore or verify DNS records in one nsupdate batch
+description:
+  - Reads the current answers of every record that cuts over (C(dig)), keeps the originals
+    (values and TTLs) in O(state_file) the first time, and sends all changes of all zones in
+    one C(nsupdate -k) run (one signed update message per zone).
+  - community.general.nsupdate changes one record per call; this module batches them.
+  - O(state=lowered) sets the cut-over TTL on the current values; O(state=cutover) replaces the
+    values by the new ones; O(state=restored) puts back the original values and TTLs;
+    O(state=verify) checks the answers equal the new values, O(state=verify_source) that they
+    equal the programme's original values (after a rollback); O(state=check) queries every SOA and
+    sends a signed update that only holds a prerequisite (changes nothing).
+  - Idempotent: records already as wanted are left out of the batch.
+options:
+  state: {description: what to do, type: str, choices: [lowered, cutover, restored, verify, verify_source, check], default: cutover}
+  server: {description: DNS server taking updates, type: str, required: true}
+  port: {description: its port, type: int, default: 53}
+  key_file: {description: TSIG key file (nsupdate -k), type: path, required: true}
+  zones: {description: "zones: name, cutover_ttl, records (name, type, value, ttl, cutover_to or cutover_output)", type: list, elements: dict, required: true}
+  state_file: {description: JSON file keeping the original records for rollback, type: path, required: true}
+  outputs: {description: stack outputs, for records whose new value is a cutover_output, type: dict, default: {}}
+author: eendracht
+"""
+
+RETURN = r"""
+eendracht_counts:
+  description: records_updated, records_unchanged, records_verified
+  type: dict
+  returned: always
+"""
+
+import json
+import os
+import subprocess
+
+from ansible.module_utils.basic import AnsibleModule
+
+HOSTNAME_TYPES = ("CNAME", "MX", "SRV", "NS", "PTR")
+
+
+def fqdn(name, zone):
+    return zone + "." if name == "@" else f"{name}.{zone}."
+
+
+def normalise(rtype, value):
+    value = " ".join(str(value).split())
+    if rtype in HOSTNAME_TYPES and not value.endswith("."):
+        value += "."
+    if rtype == "TXT" and not value.startswith('"'):
+        value = f'"{value}"'
+    return value
+
+
+def query(module, server, port, name, rtype):
+    argv = ["dig", "+noall", "+answer", "+norecurse", "-p", str(port), f"@{server}", name, rtype]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=30)
+    if done.returncode != 0:
+        module.fail_json(msg=f"dig {name} {rtype} @{server} failed: {done.stdout.strip()[-300:]}")
+    values, ttl = [], None
+    for line in done.stdout.splitlines():
+        parts = line.split(None, 4)
+        if len(parts) == 5 and parts[3].upper() == rtype:
+            ttl = int(parts[1])
+            values.append(" ".join(parts[4].split()))
+    return sorted(values), ttl
+
+
+def nsupdate(module, server, port, key_file, batches):
+    """batches: {zone: [update lines]}; one nsupdate run, one signed message per zone."""
+    script = [f"server {server} {port}"]
+    for zone, lines in batches.items():
+        if lines:
+            script += [f"zone {zone}", *lines, "send"]
+    if len(script) == 1:
+        return
+    done = subprocess.run(
+        ["nsupdate", "-k", key_file], input="\n".join(script) + "\n",
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    if done.returncode != 0:
+        module.fail_json(msg=f"nsupdate failed: {(done.stderr or done.stdout).strip()[-500:]}")
+
+
+def new_value_of(module, record, outputs):
+    if record.get("cutover_to"):
+        return record["cutover_to"]
+    name = record.get("cutover_output")
+    if not name:
+        return None
+    if name not in outputs:
+        module.fail_json(msg=f"record {record['name']} {record['type']}: no stack output {name!r}")
+    value = outputs[name]
+    if record["type"].upper() == "MX" and " " not in str(value):
+        value = f"0 {value}"
+    return str(value)
+
+
+def rrset_lines(name, rtype, ttl, values):
+    lines = [f"update delete {name} {rtype}"]
+    lines += [f"update add {name} {ttl} {rtype} {v}" for v in values]
+    return lines
+
+
+def load_state(path):
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    return {}
+
+
+def save_state(path, state):
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(state, handle, indent=1, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "state": {"type": "str", "default": "cutover", "choices": ["lowered", "cutover", "restored", "verify", "verify_source", "check"]},
+            "server": {"type": "str", "required": True},
+            "port": {"type": "int", "default": 53},
+            "key_file": {"type": "path", "required": True},
+            "zones": {"type": "list", "elements": "dict", "required": True},
+            "state_file": {"type": "path", "required": True},
+            "outputs": {"type": "dict", "default": {}},
+        },
+        supports_check_mode=True,
+    )
+    p = module.params
+    server, port, state = p["server"], p["port"], p["state"]
+    originals = load_state(p["state_file"])
+    batches, counts, wrong = {}, {"records_updated": 0, "records_unchanged": 0, "records_verified": 0}, []
+    if state == "check":
+        for zone in p["zones"]:
+            soa, _ = query(module, server, port, zone["name"] + ".", "SOA")
+            if not soa:
+                module.fail_json(msg=f"no SOA for {zone['name']} on {server}:{port}")
+            batches[zone["name"]] = [f"prereq yxdomain {zone['name']}."]
+        if not module.check_mode:
+            nsupdate(module, server, port, p["key_file"], batches)
+        module.exit_json(changed=False, eendracht_counts={"zones_checked": len(p["zones"])})
+    recorded_now = False
+    for zone in p["zones"]:
+        lines = []
+        for record in zone["records"]:
+            new_value = new_value_of(module, record, p["outputs"])
+            if new_value is None:
+                continue  # this record does not cut over
+            rtype = record["type"].upper()
+            name = fqdn(record["name"], zone["name"])
+            key = f"{name} {rtype}"
+            values, ttl = query(module, server, port, name, rtype)
+            new = [normalise(rtype, new_value)]
+            if state == "verify_source":
+                new = [normalise(rtype, record["value"])]
+            if state in ("verify", "verify_source"):
+                if values == new:
+                    counts["records_verified"] += 1
+                else:
+                    wrong.append(f"{key}: {values} instead of {new}")
+                continue
+            if key not in originals:
+                if state == "restored":
+                    continue  # never changed by this wave
+                # The first time the wave touches a record, what it was is kept for rollback.
+                originals[key] = {"values": values, "ttl": ttl if ttl is not None else record["ttl"]}
+                recorded_now = True
+            original = originals[key]
+            if state == "lowered":
+                want_values = values or original["values"]
+                want_ttl = min(zone["cutover_ttl"], original["ttl"])
+            elif state == "cutover":
+                want_values, want_ttl = new, zone["cutover_ttl"]
+            else:  # restored
+                want_values, want_ttl = original["values"], original["ttl"]
+            if sorted(values) == sorted(want_values) and ttl == want_ttl:
+                counts["records_unchanged"] += 1
+                continue
+            lines += rrset_lines(name, rtype, want_ttl, want_values)
+            counts["records_updated"] += 1
+        batches[zone["name"]] = lines
+    if wrong:
+        module.fail_json(msg=f"{len(wrong)} records do not answer the new value: {'; '.join(wrong[:10])}", eendracht_counts=counts)
+    if module.check_mode:
+        module.exit_json(changed=counts["records_updated"] > 0, eendracht_counts=counts)
+    if recorded_now:
+        save_state(p["state_file"], originals)
+    nsupdate(module, server, port, p["key_file"], batches)
+    if state == "restored" and os.path.exists(p["state_file"]):
+        os.unlink(p["state_file"])  # restored: the next wave records afresh
+    module.exit_json(changed=counts["records_updated"] > 0, eendracht_counts=counts)
+
+
+if __name__ == "__main__":
+    main()
