@@ -21,7 +21,6 @@ from typer.testing import CliRunner
 
 from eendracht.commands.lab import lab_app
 from eendracht.lab import LabError, lab_down, lab_status, lab_up
-from eendracht.lab.errors import LabError as _LabError
 from eendracht.lab.net import require_loopback
 from eendracht.lab.procs import is_running, processes_referencing, recorded
 from eendracht.outputs import STACK_OUTPUTS
@@ -367,10 +366,32 @@ def test_second_up_changes_nothing(running_lab: RunningLab) -> None:
     manifest = running_lab.state / "lab" / "manifest.json"
     before = manifest.read_bytes()
     pids = {r.name: r.pid for r in recorded(running_lab.state / "lab" / "pids")}
-    again = lab_up(MINI, scale="small", state=running_lab.state)
-    assert not again.changed and "nothing changed" in again.message
+    result = CliRunner().invoke(lab_app, ["up", str(MINI), "--json"])
+    assert result.exit_code == 0, result.output
+    again = json.loads(result.output)
+    assert not again["changed"] and "nothing changed" in again["message"]
+    for service in again["services"]:
+        require_loopback(service["address"])
+        assert service["port"] > 1024 and service["answers"]
     assert manifest.read_bytes() == before
     assert {r.name: r.pid for r in recorded(running_lab.state / "lab" / "pids")} == pids
+
+
+def test_status_fails_when_a_service_died_and_up_restarts_it(running_lab: RunningLab) -> None:
+    pids = running_lab.state / "lab" / "pids"
+    victim = next(r for r in recorded(pids) if r.name == "app-zuidwaard-vergunningen")
+    os.kill(victim.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while is_running(victim) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    result = CliRunner().invoke(lab_app, ["status"])
+    assert result.exit_code == 1
+    assert not lab_status(running_lab.state).all_answer
+    again = lab_up(MINI, state=running_lab.state)
+    assert again.changed and "restarted 1: app-zuidwaard-vergunningen" in again.message
+    assert lab_status(running_lab.state).all_answer
+    status, body = get(running_lab.lab["applications"]["zuidwaard"]["vergunningen"]["health"])
+    assert status == 200 and body["rows"]["zaken"] > 0
 
 
 def test_a_different_programme_is_refused(running_lab: RunningLab, tmp_path: Path) -> None:
@@ -381,7 +402,7 @@ def test_a_different_programme_is_refused(running_lab: RunningLab, tmp_path: Pat
     )
     with pytest.raises(LabError, match="already runs"):
         lab_up(other, state=running_lab.state)
-    with pytest.raises(_LabError, match="already runs"):
+    with pytest.raises(LabError, match="already runs"):
         lab_up(MINI, scale="full", state=running_lab.state)
     assert lab_status(running_lab.state).all_answer
 

@@ -23,13 +23,12 @@ EXIT_LAB = 1
 
 def _table(info: LabInfo) -> Table:
     table = Table(title=info.message, title_justify="left")
-    for col in ("service", "kind", "address", "port", "pid", "answers", "credentials file"):
-        table.add_column(col)
+    for col in ("service", "listens on", "pid", "answers", "credentials (file)"):
+        table.add_column(col, overflow="fold")
     for s in info.services:
         answers = "[green]yes[/]" if s.running and s.answers else "[red]no[/]"
-        table.add_row(
-            s.name, s.kind, s.address, str(s.port), str(s.pid or "-"), answers, s.credentials_file
-        )
+        credentials = s.credentials_file.removeprefix(f"{info.lab}/")
+        table.add_row(s.name, f"{s.address}:{s.port}", str(s.pid or "-"), answers, credentials)
     return table
 
 
