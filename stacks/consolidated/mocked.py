@@ -147,8 +147,8 @@ class RecordingMocks(pulumi_mocks.Mocks):
                 "objectId": TENANT,
                 "subscriptionId": SUBSCRIPTION,
                 "tenantId": TENANT,
-            }, None
-        return {}, None
+            }, []
+        return {}, []
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -159,8 +159,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:
         self.mocks.local.parent = request.parent
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
-        with self.mocks.lock:
-            self.mocks.names_by_urn[response.urn] = request.name
+        if request.type != "pulumi:pulumi:Stack":  # top-level resources have no parent
+            with self.mocks.lock:
+                self.mocks.names_by_urn[response.urn] = request.name
         return response
 
 

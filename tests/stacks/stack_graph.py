@@ -4,8 +4,10 @@ turns a mocked run into the resources the security rules (policy/eendracht_rules
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,6 +30,11 @@ def example(stack: str) -> tuple[Programme, StackSettings, MockedRun]:
     config = read_stack(stack)
     programme = load_programme(config.programme_path)
     return programme, config.settings, run_stack_mocked(programme, config.settings, stack=stack)
+
+
+def policy_module(name: str) -> ModuleType:
+    """A module of the policy pack (policy/ is on sys.path, see above)."""
+    return importlib.import_module(name)
 
 
 def mini_settings(**overrides: Any) -> StackSettings:

@@ -1,0 +1,238 @@
+"""The CrossGuard pack's validate functions, called directly with CrossGuard's own argument
+objects (the pack itself runs under `pulumi preview --policy-pack policy`, not here)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+sys.path.insert(0, str(Path(__file__).parent))
+from stack_graph import REPO, mini, policy_module, rules
+
+from eendracht.programme.models import EU_REGIONS
+
+pack = policy_module("eendracht_policies")
+TAGS = {"programme": "p", "cost-centre": "C", "environment": "prod", "managed-by": "pulumi"}
+
+
+def _opts() -> PolicyResourceOptions:
+    return PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+
+
+def resource_violations(name: str, type_: str, props: dict[str, Any]) -> list[str]:
+    reported: list[str] = []
+    args = ResourceValidationArgs(type_, props, f"urn:pulumi:s::p::{type_}::r", "r", _opts(), None)
+    pack.RESOURCE_VALIDATORS[name](args, lambda message, urn=None: reported.append(message))
+    return reported
+
+
+def stack_violations(name: str, resources: list[PolicyResource]) -> list[str]:
+    reported: list[str] = []
+    pack.STACK_VALIDATORS[name](
+        StackValidationArgs(resources), lambda m, urn=None: reported.append(m)
+    )
+    return reported
+
+
+def policy_resource(
+    type_: str,
+    name: str,
+    props: dict[str, Any],
+    deps: dict[str, list[PolicyResource]] | None = None,
+) -> PolicyResource:
+    urn = f"urn:pulumi:s::p::{type_}::{name}"
+    flat = [d for ds in (deps or {}).values() for d in ds]
+    return PolicyResource(type_, props, urn, name, _opts(), None, None, flat, deps or {})
+
+
+GOOD_STORAGE = {
+    "location": "westeurope",
+    "tags": TAGS,
+    "enableHttpsTrafficOnly": True,
+    "minimumTlsVersion": "TLS1_2",
+    "allowBlobPublicAccess": False,
+    "publicNetworkAccess": "Disabled",
+}
+
+
+def test_the_pack_has_one_policy_per_rule_and_a_description_each() -> None:
+    names = [p.name for p in pack.POLICIES]
+    assert sorted(names) == sorted([*rules.RESOURCE_RULES, *rules.STACK_RULES])
+    assert set(pack.DESCRIPTIONS) == set(names)
+    assert all("BIO2" in d for d in pack.DESCRIPTIONS.values())
+    stack_policies = {p.name for p in pack.POLICIES if isinstance(p, StackValidationPolicy)}
+    assert stack_policies == set(rules.STACK_RULES)
+
+
+def test_pack_files_are_complete() -> None:
+    meta = yaml.safe_load((REPO / "policy/PulumiPolicy.yaml").read_text())
+    assert meta["runtime"]["name"] == "python"
+    requirements = (REPO / "policy/requirements.txt").read_text()
+    assert "pulumi-policy==" in requirements
+    assert "PolicyPack(" in (REPO / "policy/__main__.py").read_text()
+
+
+def test_eu_regions_match_the_programme_model() -> None:
+    assert rules.EU_REGIONS == EU_REGIONS
+
+
+def test_storage_rule() -> None:
+    type_ = rules.T_STORAGE
+    assert resource_violations("storage-secure-transport-private", type_, GOOD_STORAGE) == []
+    bad = {**GOOD_STORAGE, "enableHttpsTrafficOnly": False, "minimumTlsVersion": "TLS1_0"}
+    found = resource_violations("storage-secure-transport-private", type_, bad)
+    assert len(found) == 2
+    public = {**GOOD_STORAGE, "allowBlobPublicAccess": True, "publicNetworkAccess": "Enabled"}
+    assert len(resource_violations("storage-secure-transport-private", type_, public)) == 2
+
+
+def test_no_public_ip_rule() -> None:
+    nic = {"ipConfigurations": [{"name": "ipconfig1", "subnet": {"id": "/s"}}]}
+    assert resource_violations("no-public-ip-on-vms", rules.T_NIC, nic) == []
+    nic["ipConfigurations"][0]["publicIPAddress"] = {"id": "/pip"}
+    assert resource_violations("no-public-ip-on-vms", rules.T_NIC, nic) == [
+        "network interface ip configuration 'ipconfig1' has a public IP"
+    ]
+    vm = {
+        "networkProfile": {
+            "networkInterfaceConfigurations": [
+                {"ipConfigurations": [{"publicIPAddressConfiguration": {"name": "x"}}]}
+            ]
+        }
+    }
+    assert resource_violations("no-public-ip-on-vms", rules.T_VM, vm)
+
+
+def test_key_vault_rule() -> None:
+    good = {
+        "properties": {
+            "enablePurgeProtection": True,
+            "enableRbacAuthorization": True,
+            "publicNetworkAccess": "Disabled",
+        }
+    }
+    assert resource_violations("key-vault-purge-protection", rules.T_KEY_VAULT, good) == []
+    bad = {"properties": {"enableRbacAuthorization": True, "publicNetworkAccess": "Disabled"}}
+    assert resource_violations("key-vault-purge-protection", rules.T_KEY_VAULT, bad) == [
+        "key vault without purge protection"
+    ]
+
+
+def test_backup_rule() -> None:
+    vault = {
+        "properties": {"redundancySettings": {"standardTierStorageRedundancy": "GeoRedundant"}}
+    }
+    assert resource_violations("backups-geo-redundant", rules.T_RECOVERY_VAULT, vault) == []
+    vault["properties"]["redundancySettings"]["standardTierStorageRedundancy"] = "ZoneRedundant"
+    assert resource_violations("backups-geo-redundant", rules.T_RECOVERY_VAULT, vault)
+    assert resource_violations("backups-geo-redundant", rules.T_POSTGRES, {"backup": {}})
+
+
+def test_region_and_tag_rules() -> None:
+    assert resource_violations("region-in-eu", rules.T_STORAGE, {"location": "eastus"})
+    assert resource_violations("region-in-eu", rules.T_STORAGE, {"location": "global"}) == []
+    assert resource_violations("tags-present", rules.T_STORAGE, {"location": "westeurope"}) == [
+        "missing tags: programme, cost-centre, environment, managed-by"
+    ]
+    assert resource_violations("tags-present", rules.T_DIAGNOSTICS, {"resourceUri": "/x"}) == []
+
+
+def test_nsg_rule_exempts_only_gateway_subnets() -> None:
+    vnet = {
+        "subnets": [
+            {"name": "GatewaySubnet"},
+            {"name": "snet-a", "networkSecurityGroup": {"id": "/n"}},
+        ]
+    }
+    assert resource_violations("subnets-have-nsg", rules.T_VNET, vnet) == []
+    vnet["subnets"].append({"name": "snet-b"})
+    assert resource_violations("subnets-have-nsg", rules.T_VNET, vnet) == [
+        "subnet 'snet-b' has no network security group"
+    ]
+
+
+def test_conditional_access_rules() -> None:
+    type_ = rules.T_CONDITIONAL_ACCESS
+    mfa_only = {"state": "enabled", "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}
+    assert resource_violations("conditional-access-mfa", type_, mfa_only) == []
+    weak = {
+        "state": "enabled",
+        "grantControls": {"operator": "OR", "builtInControls": ["domainJoinedDevice"]},
+    }
+    assert resource_violations("conditional-access-mfa", type_, weak)
+    policy = policy_resource(type_, "ca", mfa_only)
+    assert stack_violations("conditional-access-mfa-compliant-device", [policy])
+    both = {
+        "state": "enabled",
+        "conditions": {"users": {"includedUsers": ["All"]}},
+        "grantControls": {"operator": "AND", "builtInControls": ["mfa", "compliantDevice"]},
+    }
+    policy = policy_resource(type_, "ca", both)
+    assert stack_violations("conditional-access-mfa-compliant-device", [policy]) == []
+
+
+def test_diagnostics_rule_follows_property_dependencies() -> None:
+    vault = policy_resource(rules.T_KEY_VAULT, "kv", {"location": "westeurope"})
+    assert stack_violations("diagnostics-to-log-analytics", [vault]) == [
+        "azure-native:keyvault:Vault 'kv' sends no diagnostics to Log Analytics"
+    ]
+    diag = policy_resource(
+        rules.T_DIAGNOSTICS, "diag-kv", {"workspaceId": "/log"}, {"resourceUri": [vault]}
+    )
+    assert stack_violations("diagnostics-to-log-analytics", [vault, diag]) == []
+    no_workspace = policy_resource(rules.T_DIAGNOSTICS, "diag-kv", {}, {"resourceUri": [vault]})
+    assert stack_violations("diagnostics-to-log-analytics", [vault, no_workspace])
+
+
+def test_private_endpoint_rule_follows_property_dependencies() -> None:
+    account = policy_resource(rules.T_STORAGE, "st", GOOD_STORAGE)
+    assert stack_violations("private-endpoints-for-paas", [account])
+    endpoint = policy_resource(
+        rules.T_PRIVATE_ENDPOINT, "pe", {}, {"privateLinkServiceConnections": [account]}
+    )
+    assert stack_violations("private-endpoints-for-paas", [account, endpoint]) == []
+
+
+@pytest.mark.parametrize(
+    ("primary", "fallback", "expected"),
+    [
+        ("westeurope", "northeurope", []),
+        ("westeurope", "westeurope", ["fallback region 'westeurope' is also a primary region"]),
+        ("westeurope", "eastus", ["region 'eastus' is not in the EU"]),
+    ],
+)
+def test_fallback_region_rule(primary: str, fallback: str, expected: list[str]) -> None:
+    groups = [
+        policy_resource(rules.T_RESOURCE_GROUP, "rg-a", {"location": primary, "tags": TAGS}),
+        policy_resource(
+            rules.T_RESOURCE_GROUP,
+            "rg-b",
+            {"location": fallback, "tags": {**TAGS, "site": "fallback"}},
+        ),
+    ]
+    assert stack_violations("fallback-region-distinct-eu", groups) == expected
+
+
+def test_the_pack_passes_the_mini_graph_as_crossguard_would_see_it() -> None:
+    """Feed every mocked resource through the resource validators (props = inputs)."""
+    run = mini()[2]
+    found = [
+        (name, r.name, message)
+        for r in run.resources
+        if r.custom
+        for name in pack.RESOURCE_VALIDATORS
+        for message in resource_violations(name, r.type, r.inputs)
+    ]
+    assert found == []

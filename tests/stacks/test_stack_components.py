@@ -1,0 +1,260 @@
+"""Components and sizing rules, each on its own: synthesised programmes, the mini fixture,
+and the program's entry point (stacks/__main__.py) under mocks."""
+
+from __future__ import annotations
+
+import ipaddress
+import runpy
+import sys
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from pydantic import ValidationError
+
+sys.path.insert(0, str(Path(__file__).parent))
+from stack_graph import MINI, REPO, SSH_KEY, mini, mini_settings
+from synth import synthesise
+
+from consolidated import sizing
+from consolidated.addressing import LAYOUT, NO_NSG, plan
+from consolidated.integration import catalogue
+from consolidated.mocked import run_mocked, run_stack_mocked
+from consolidated.names import Names
+from consolidated.settings import StackSettings
+from consolidated.workstations import TIME_ZONE
+from eendracht.outputs import STACK_OUTPUTS
+from eendracht.problems import ProblemsFound
+from eendracht.stackconfig import read_stack
+
+# --- sizing rules (docs/stacks.md) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("users", "concurrency", "density", "minimum", "hosts"),
+    [
+        (0, 0.8, 12, 2, 0),
+        (1, 0.8, 12, 2, 2),
+        (100, 0.8, 12, 2, 7),
+        (200, 0.8, 12, 2, 14),
+        (365, 0.8, 12, 2, 25),
+    ],
+)
+def test_session_host_rule(
+    users: int, concurrency: float, density: int, minimum: int, hosts: int
+) -> None:
+    assert sizing.session_hosts(users, concurrency, density, minimum) == hosts
+
+
+def test_profile_quota_rounds_up_to_premium_steps() -> None:
+    assert sizing.profile_quota_gib(1, 30) == 100
+    assert sizing.profile_quota_gib(4, 30) == 200
+    assert sizing.profile_quota_gib(402, 30) == 12100
+
+
+def test_share_and_database_sizes() -> None:
+    assert sizing.share_quota_gib(0, 1.25) == 1
+    assert sizing.share_quota_gib(100, 1.25) == 117  # 100 GB = 93.1 GiB, x 1.25
+    assert sizing.share_quota_gib(10_000, 1.25) == sizing.STANDARD_SHARE_MAX_GIB
+    assert sizing.database_storage_gib(0.5) == 32
+    assert sizing.database_storage_gib(40) == 128
+
+
+def test_without_a_people_list_head_count_is_office() -> None:
+    programme, _, _ = mini()
+    mu = next(iter(programme.municipalities.values()))
+    unlisted = mu.model_copy(update={"people": []})
+    assert sizing.workplace_counts(unlisted) == (mu.info.head_count, 0)
+
+
+def _office_hosts(run: Any) -> int:
+    return sum(
+        1 for r in run.of_type("azure-native:compute:VirtualMachine") if r.parent == "pool-office"
+    )
+
+
+def test_doubling_the_head_count_adds_session_hosts_by_the_rule() -> None:
+    settings = mini_settings(session_density=8)
+    small = run_stack_mocked(synthesise(2, head_count=100, cad=0), settings)
+    large = run_stack_mocked(synthesise(2, head_count=200, cad=6), settings)
+    assert _office_hosts(small) == sizing.session_hosts(200, 0.8, 8, 2) == 20
+    assert _office_hosts(large) == sizing.session_hosts(400 - 12, 0.8, 8, 2) == 39
+    assert "cad" not in small.outputs["host_pool_names"]
+    assert large.outputs["host_pool_names"]["cad"]
+    gpu = [
+        r for r in large.of_type("azure-native:compute:VirtualMachine") if r.parent == "pool-cad"
+    ]
+    assert len(gpu) == sizing.session_hosts(12, 0.8, 2, 1) == 5
+    assert (
+        large.named("share-profiles").inputs["shareQuota"]
+        > small.named("share-profiles").inputs["shareQuota"]
+    )
+
+
+# --- address plan, names, settings, stack files ----------------------------------------
+
+
+@pytest.mark.parametrize("space", ["10.100.0.0/16", "10.100.0.0/20", "172.16.0.0/12"])
+def test_address_plan_subnets_fit_and_do_not_overlap(space: str) -> None:
+    address_plan = plan(space)
+    nets = [
+        ipaddress.ip_network(p) for n in address_plan.networks.values() for p in n.subnets.values()
+    ]
+    assert all(n.subnet_of(ipaddress.ip_network(space)) for n in nets)  # type: ignore[arg-type]
+    assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1 :])
+    assert set(address_plan.networks) == set(LAYOUT)
+    assert all(
+        ipaddress.ip_network(address_plan["hub"].subnets["GatewaySubnet"]).prefixlen <= 27
+        for _ in [0]
+    )
+
+
+def test_overlapping_site_address_space_is_refused() -> None:
+    programme = synthesise(1)
+    settings = mini_settings(address_space="10.21.0.0/16")  # the synthesised sites use 10.21.x
+    with pytest.raises(ValueError, match="overlap the Azure address space"):
+        run_stack_mocked(programme, settings)
+
+
+def test_globally_unique_names_are_short_and_stable() -> None:
+    names = Names("een-heel-lange-programmanaam", "prod")
+    assert names.storage("profiles") == Names("een-heel-lange-programmanaam", "prod").storage(
+        "profiles"
+    )
+    assert len(names.storage("profiles")) <= 24 and names.storage("profiles").isalnum()
+    assert len(names.unique("kv", "core")) <= 24
+    assert len(names.computer("avdoffice", 123)) <= 15
+
+
+def test_settings_read_camel_case_config_and_check_values() -> None:
+    settings = StackSettings.from_config(
+        {"programme": "inventory/x", "sessionDensity": "10", "adminSshPublicKey": SSH_KEY}
+    )
+    assert settings.session_density == 10
+    with pytest.raises(ValidationError):
+        StackSettings.from_config(
+            {"programme": "x", "adminSshPublicKey": SSH_KEY, "gpuVmSize": "Standard_D8s_v5"}
+        )
+    with pytest.raises(ValidationError):
+        StackSettings.from_config(
+            {"programme": "x", "adminSshPublicKey": SSH_KEY, "sessionDensty": 3}
+        )
+    assert "sessionDensity" in StackSettings.config_keys()
+
+
+def test_stack_files_validate_like_the_program(tmp_path: Path) -> None:
+    with pytest.raises(ProblemsFound, match="unknown stack 'nope'"):
+        read_stack("nope")
+    (tmp_path / "Pulumi.bad.yaml").write_text(
+        "config:\n  eendracht:programme: inventory/altena\n  eendracht:sessionDensity: 0\n"
+        f"  eendracht:adminSshPublicKey: {SSH_KEY}\n"
+    )
+    with pytest.raises(ProblemsFound) as caught:
+        read_stack("bad", stacks_dir=tmp_path)
+    assert [p.field for p in caught.value.problems] == ["config.sessionDensity"]
+
+
+# --- components on the mini programme ---------------------------------------------------
+
+
+def test_session_hosts_are_private_trusted_launch_vms_in_the_session_subnet() -> None:
+    _, _, run = mini()
+    hosts = [
+        r for r in run.of_type("azure-native:compute:VirtualMachine") if r.parent == "pool-office"
+    ]
+    assert hosts
+    for vm in hosts:
+        security = vm.inputs["securityProfile"]
+        assert security["securityType"] == "TrustedLaunch"
+        assert security["uefiSettings"] == {"secureBootEnabled": True, "vTpmEnabled": True}
+        assert vm.inputs["osProfile"] == "[secret]"  # holds the admin password
+    nics = [
+        r for r in run.of_type("azure-native:network:NetworkInterface") if r.parent == "pool-office"
+    ]
+    assert all(
+        n.inputs["ipConfigurations"][0]["subnet"]["id"].endswith("/subnets/snet-sessionhosts")
+        for n in nics
+    )
+
+
+def test_scaling_plan_follows_dutch_office_hours() -> None:
+    plan_ = mini()[2].named("vdscaling").inputs
+    assert plan_["timeZone"] == TIME_ZONE == "W. Europe Standard Time"
+    weekdays = plan_["schedules"][0]
+    assert weekdays["daysOfWeek"] == ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
+    assert weekdays["rampUpStartTime"] == {"hour": 7, "minute": 0}
+    assert len(plan_["hostPoolReferences"]) == len(mini()[2].outputs["host_pool_names"]) - 1
+
+
+def test_profiles_are_on_premium_files_behind_a_private_endpoint() -> None:
+    run = mini()[2]
+    account = run.named("st-profiles").inputs
+    assert (account["kind"], account["sku"]["name"]) == ("FileStorage", "Premium_ZRS")
+    endpoint = run.named("pe-st-profiles-file").inputs
+    assert endpoint["privateLinkServiceConnections"][0]["groupIds"] == ["file"]
+    files = run.named("st-files").inputs
+    assert files["sku"]["name"] == "Standard_GZRS"
+
+
+def test_every_subnet_but_the_gateway_subnet_has_an_nsg() -> None:
+    run = mini()[2]
+    for vnet in run.of_type("azure-native:network:VirtualNetwork"):
+        for subnet in vnet.inputs["subnets"]:
+            assert bool(subnet.get("networkSecurityGroup")) == (subnet["name"] not in NO_NSG)
+
+
+def test_identity_groups_and_conditional_access() -> None:
+    programme, _, run = mini()
+    groups = {r.name: r.inputs for r in run.of_type("azuread:index/group:Group")}
+    assert "[ZTDId]" in groups["grp-autopilot-devices"]["dynamicMembership"]["rule"]
+    for name in programme.municipalities:
+        assert f"grp-muni-{name}" in groups
+    ca = run.named("ca-mfa-compliant-device").inputs
+    assert ca["grantControls"] == {"operator": "AND", "builtInControls": ["mfa", "compliantDevice"]}
+    assert ca["conditions"]["users"]["excludedGroups"]  # the break-glass group
+
+
+def test_intune_is_wired_to_the_entra_groups() -> None:
+    run = mini()[2]
+    assert run.named("intune").type == "eendracht:index:Intune"
+    assert {
+        r.parent for r in run.resources if r.type.startswith("pulumi-python:dynamic/intune")
+    } == {"intune"}
+
+
+def test_integration_catalogue_from_the_koppelingen() -> None:
+    programme = mini()[0]
+    hub = catalogue(programme)
+    national = [a for a in hub.apis if a.municipality is None]
+    assert {a.key for a in national} >= {"brp"}
+    assert len({a.key for a in hub.apis}) == len(hub.apis)
+    assert all(q.protocol in ("stuf", "digikoppeling", "file") for q in hub.queues)
+
+
+def test_entry_point_exports_every_stack_output() -> None:
+    exported: dict[str, Any] = {}
+    config = {
+        "eendracht:programme": str(MINI.relative_to(REPO)),
+        "eendracht:adminSshPublicKey": SSH_KEY,
+        "eendracht:sessionDensity": "6",
+    }
+
+    def program() -> dict[str, Any]:
+        original = pulumi.export
+        pulumi.export = lambda name, value: exported.__setitem__(name, value)  # type: ignore[assignment]
+        try:
+            runpy.run_path(str(REPO / "stacks/__main__.py"), run_name="__main__")
+        finally:
+            pulumi.export = original
+        return exported
+
+    run = run_mocked(program, config=config)
+    assert set(STACK_OUTPUTS) <= set(run.outputs)
+    office = sum(
+        1 for r in run.of_type("azure-native:compute:VirtualMachine") if r.parent == "pool-office"
+    )
+    assert office == 2  # 15 people, 80 % at once, 6 per host -> 2
+    assert not any(
+        r.type.startswith("pulumi-python:dynamic") for r in run.resources
+    )  # no Graph secret
