@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from eendracht.commands.lab import lab_app
 from eendracht.lab import LabError, lab_down, lab_status, lab_up
-from eendracht.lab.net import require_loopback
+from eendracht.lab.net import listening, outside_loopback, require_loopback
 from eendracht.lab.procs import is_running, processes_referencing, recorded
 from eendracht.outputs import STACK_OUTPUTS
 from eendracht.programme import load_programme
@@ -98,6 +98,16 @@ def test_outputs_follow_the_contract(running_lab: RunningLab) -> None:
     inventory = running_lab.state / "lab" / "inventory"
     assert (inventory / "hosts.yml").exists()
     assert (inventory / "group_vars" / "noordwaard" / "people.yml").exists()
+
+
+def test_every_listener_of_every_lab_process_is_ipv4_loopback(running_lab: RunningLab) -> None:
+    pids = [r.pid for r in recorded(running_lab.state / "lab" / "pids")]
+    sockets = listening(pids)
+    assert len(sockets) >= len(pids)  # each process listens (named on UDP and TCP)
+    assert outside_loopback(pids) == []
+    assert {where.rsplit(":", 1)[0] for _, where in sockets} == {
+        s.address for s in running_lab.info.services
+    }
 
 
 def test_ansible_reads_the_lab_inventory(running_lab: RunningLab) -> None:

@@ -364,6 +364,10 @@ def _fresh(
         _spawn(paths, s)
     wanted.write(paths.manifest)
     _wait_answering(paths, wanted.services)
+    stray = net.outside_loopback([s.pid for s in wanted.services if s.pid])
+    if stray:
+        listed = ", ".join(f"{proto} {where}" for proto, where in stray)
+        raise LabError(f"a lab daemon listens outside 127.0.0.0/8 ({listed}); refused")
 
     wanted.seeded = {
         "people": {n: len(ps) for n, ps in people.items()},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 import zlib
 from pathlib import Path
@@ -73,3 +74,58 @@ def tcp_answers(addr: str, port: int, timeout: float = 1.0) -> bool:
             return True
     except OSError:
         return False
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes: set[str] = set()
+    fd_dir = Path(f"/proc/{pid}/fd")
+    try:
+        entries = list(fd_dir.iterdir())
+    except OSError:
+        return inodes
+    for fd in entries:
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    return inodes
+
+
+def _decode(hex_address: str) -> str:
+    addr_hex, port_hex = hex_address.split(":")
+    raw = bytes.fromhex(addr_hex)
+    if len(raw) == 4:
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.IPv4Address(raw[::-1])
+    else:
+        # /proc prints IPv6 as four little-endian 32-bit words.
+        words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+        ip = ipaddress.IPv6Address(words)
+    return f"{ip}:{int(port_hex, 16)}"
+
+
+def listening(pids: list[int]) -> list[tuple[str, str]]:
+    """(protocol, address:port) of every listening TCP or bound UDP socket of these pids."""
+    inodes: set[str] = set().union(*(_socket_inodes(p) for p in pids)) if pids else set()
+    out = []
+    for proto, state in (("tcp", "0A"), ("tcp6", "0A"), ("udp", "07"), ("udp6", "07")):
+        try:
+            lines = Path(f"/proc/net/{proto}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == state and fields[9] in inodes:
+                out.append((proto, _decode(fields[1])))
+    return out
+
+
+def outside_loopback(pids: list[int]) -> list[tuple[str, str]]:
+    """Listeners of these pids that are not on an IPv4 loopback address (should be none)."""
+    bad = []
+    for proto, where in listening(pids):
+        host = where.rsplit(":", 1)[0]
+        if proto.endswith("6") or not ipaddress.ip_address(host).is_loopback:
+            bad.append((proto, where))
+    return bad
