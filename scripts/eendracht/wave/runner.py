@@ -195,8 +195,7 @@ class Runner:
         status = RESULT_STATUS[kind]
         if status == "ok" and res.get("changed"):
             status = "changed"
-        counts = res.get(COUNTS_KEY) if isinstance(res, dict) else None
-        counts = counts if isinstance(counts, dict) else {}
+        counts = result_counts(res)
         message = ""
         if status in ("failed", "unreachable"):
             message = redact(_message(res), self.secret_values)
@@ -225,6 +224,22 @@ class Runner:
                 if isinstance(value, int | float):
                     self.progress.counts[key] = self.progress.counts.get(key, 0) + int(value)
             self._notify()
+
+
+def result_counts(res: Any) -> dict[str, int]:
+    """eendracht_counts of a result, summed over the items of a loop."""
+    if not isinstance(res, dict):
+        return {}
+    parts = [res] + [r for r in res.get("results") or [] if isinstance(r, dict)]
+    out: dict[str, int] = {}
+    for part in parts:
+        counts = part.get(COUNTS_KEY)
+        if not isinstance(counts, dict):
+            continue
+        for key, value in counts.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                out[key] = out.get(key, 0) + int(value)
+    return out
 
 
 def redact(text: str, secrets: tuple[str, ...]) -> str:

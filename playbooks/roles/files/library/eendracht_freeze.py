@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 module: eendracht_freeze
 short_description: Freeze (immutable) or thaw a folder tree with chattr, then prove it
 description:
-  - O(state=frozen) sets the immutable attribute on every entry (C(chattr -R +i)): nobody,
+  - O(state=frozen) sets the immutable attribute on every entry (as C(chattr -R +i)): nobody,
     root included, can write, add, rename or delete, while modes and owners stay as they are
     so the copy and its manifest are unchanged. A write test then must be refused.
   - O(state=thawed) removes the attribute again (rollback) and proves a write succeeds.
@@ -25,17 +25,57 @@ eendracht_counts:
   returned: always
 """
 
+import fcntl
 import os
+import stat
+import struct
 import uuid
 
 from ansible.module_utils.basic import AnsibleModule
 
 
-def is_immutable(module, path):
-    rc, out, err = module.run_command(["lsattr", "-d", path])
-    if rc != 0:
-        module.fail_json(msg=f"lsattr failed on {path}: {err.strip()}")
-    return "i" in out.split()[0]
+FS_IOC_GETFLAGS = 0x80086601
+FS_IOC_SETFLAGS = 0x40086602
+FS_IMMUTABLE_FL = 0x00000010
+
+
+def _flags(fd):
+    return struct.unpack("i", fcntl.ioctl(fd, FS_IOC_GETFLAGS, struct.pack("i", 0)))[0]
+
+
+def set_immutable(path, wanted):
+    """chattr +i/-i of one file or folder (symlinks and special files have no such flag)."""
+    st = os.lstat(path)
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+        return False
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        flags = _flags(fd)
+        new = flags | FS_IMMUTABLE_FL if wanted else flags & ~FS_IMMUTABLE_FL
+        if new == flags:
+            return False
+        fcntl.ioctl(fd, FS_IOC_SETFLAGS, struct.pack("i", new))
+        return True
+    finally:
+        os.close(fd)
+
+
+def is_immutable(path):
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        return bool(_flags(fd) & FS_IMMUTABLE_FL)
+    finally:
+        os.close(fd)
+
+
+def apply_tree(root, wanted):
+    """The whole tree, every time: a freeze interrupted half way is completed on resume."""
+    count = 0
+    for folder, dirs, files in os.walk(root):
+        for name in files + dirs:
+            count += set_immutable(os.path.join(folder, name), wanted)
+    count += set_immutable(root, wanted)
+    return count
 
 
 def write_refused(path):
@@ -60,23 +100,23 @@ def main():
     path, state = module.params["path"], module.params["state"]
     if not os.path.isdir(path):
         module.fail_json(msg=f"no such folder: {path}")
-    frozen = is_immutable(module, path)
     want_frozen = state == "frozen"
-    changed = frozen != want_frozen
     if module.check_mode:
-        module.exit_json(changed=changed)
-    # Always apply the whole tree: a freeze interrupted half way is completed on resume.
-    flag = "+i" if want_frozen else "-i"
-    rc, _, err = module.run_command(["chattr", "-R", "-f", flag, path])
-    if rc != 0:
-        module.fail_json(msg=f"chattr {flag} failed on {path}: {err.strip()}")
+        module.exit_json(changed=is_immutable(path) != want_frozen)
+    try:
+        changed_entries = apply_tree(path, want_frozen)
+    except OSError as exc:
+        module.fail_json(msg=f"cannot set the immutable attribute under {path}: {exc}")
+    changed = changed_entries > 0
     refused = write_refused(path)
     if want_frozen and not refused:
         module.fail_json(msg=f"{path} still accepts writes after the freeze")
     if not want_frozen and refused:
         module.fail_json(msg=f"{path} still refuses writes after the thaw")
     key = "shares_frozen" if want_frozen else "shares_thawed"
-    module.exit_json(changed=changed, eendracht_counts={key: 1}, write_refused=refused)
+    module.exit_json(
+        changed=changed, eendracht_counts={key: 1, "entries_changed": changed_entries}, write_refused=refused
+    )
 
 
 if __name__ == "__main__":
