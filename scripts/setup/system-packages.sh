@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(
-  openssh-server openssh-client rsync
+  openssh-server openssh-client rsync iproute2
   slapd ldap-utils
   bind9 bind9-utils bind9-dnsutils
   postgresql postgresql-client

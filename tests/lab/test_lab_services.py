@@ -110,7 +110,7 @@ def test_every_listener_of_every_lab_process_is_ipv4_loopback(running_lab: Runni
     }
 
 
-def test_ansible_reads_the_lab_inventory(running_lab: RunningLab) -> None:
+def test_ansible_reads_and_reaches_the_lab_inventory(running_lab: RunningLab) -> None:
     inventory = running_lab.state / "lab" / "inventory"
     graph = json.loads(sh(".venv/bin/ansible-inventory", "-i", str(inventory), "--list"))
     hostvars = graph["_meta"]["hostvars"]
@@ -119,6 +119,21 @@ def test_ansible_reads_the_lab_inventory(running_lab: RunningLab) -> None:
     assert nw["ansible_user"] == "root" and nw["lab_root"].endswith("files/nw-srv01")
     assert nw["people_source"]["uri"] == running_lab.lab["source_directories"]["noordwaard"]["uri"]
     assert nw["programme"]["name"] == "waardstad"
+    # Ansible itself reaches every lab server over ssh with the lab's key.
+    pong = sh(
+        ".venv/bin/ansible",
+        "all",
+        "-i",
+        str(inventory),
+        "-m",
+        "ansible.builtin.ping",
+        env={**os.environ, "ANSIBLE_STDOUT_CALLBACK": "json", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1"},
+    )
+    stats = json.loads(pong[pong.index("{") :])["stats"]
+    assert set(stats) == {"nw-srv01", "zw-srv01", "target-files"}
+    assert all(
+        s["ok"] == 1 and s["unreachable"] == 0 and s["failures"] == 0 for s in stats.values()
+    )
 
 
 def test_ssh_and_rsync_between_file_servers(running_lab: RunningLab) -> None:

@@ -13,7 +13,7 @@ from eendracht.lab.net import lab_octet, require_loopback
 from eendracht.lab.people import colliding_names, lab_people
 from eendracht.lab.plan import TARGET, TARGET_FILES, Zone, plan_lab
 from eendracht.lab.residents import elfproef, residents
-from eendracht.lab.sharetree import budgets, seed_share
+from eendracht.lab.sharetree import budgets, seed_share, share_root
 from eendracht.outputs import STACK_OUTPUTS
 from eendracht.programme import load_programme
 from eendracht.programme import models as m
@@ -158,3 +158,12 @@ def test_share_budgets_keep_proportions_within_the_scale() -> None:
         assert (
             got[(biggest.server, biggest.name)].files >= got[(smallest.server, smallest.name)].files
         )
+
+
+def test_windows_share_paths_land_under_the_host_root(tmp_path: Path) -> None:
+    share = m.Share(
+        name="data", server="x-fs01", path="D:\\Shares\\Data", size_gb=1, department="Algemeen"
+    )
+    assert share_root(tmp_path, share) == tmp_path / "D" / "Shares" / "Data"
+    linux = share.model_copy(update={"path": "/srv/samba/data"})
+    assert share_root(tmp_path, linux) == tmp_path / "srv" / "samba" / "data"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,8 @@ def _host_vars(paths: LabPaths, server: FileServer, programme: m.Programme) -> d
         "ansible_user": "root",
         "ansible_ssh_private_key_file": str(paths.private_key),
         "ansible_ssh_common_args": SSH_COMMON_ARGS,
-        "ansible_python_interpreter": "/usr/bin/python3",
+        # The lab's servers are this machine: modules run with eendracht's own interpreter.
+        "ansible_python_interpreter": sys.executable,
         "server_os": "linux",
         "server_roles": list(server.roles),
         "lab_root": str(root),
