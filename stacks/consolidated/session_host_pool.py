@@ -106,6 +106,7 @@ class SessionHostPool(pulumi.ComponentResource):
                     subnet_id=args.subnet_id,
                     admin_password=args.admin_password,
                     license_type="Windows_Client",
+                    inline_nic=True,
                 ),
                 place,
                 self,

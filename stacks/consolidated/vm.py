@@ -49,17 +49,39 @@ class VmSpec:
     private_ip: str | None = None  # static address, e.g. for domain controllers
     backend_pool_id: pulumi.Input[str] | None = None
     license_type: str | None = None
+    # Session hosts: the VM creates (and deletes) its own NIC, one resource less per host.
+    inline_nic: bool = False
 
 
 @dataclass(frozen=True)
 class BuiltVm:
     vm: compute.VirtualMachine
-    nic: network.NetworkInterface
+    nic: network.NetworkInterface | None
     os_disk_name: str
 
 
-def private_vm(spec: VmSpec, place: Place, parent: pulumi.Resource) -> BuiltVm:
-    me = pulumi.ResourceOptions(parent=parent)
+def _network_profile(
+    spec: VmSpec, place: Place, parent: pulumi.Resource
+) -> tuple[compute.NetworkProfileArgs, network.NetworkInterface | None]:
+    if spec.inline_nic:
+        return compute.NetworkProfileArgs(
+            network_api_version=compute.NetworkApiVersion.NETWORK_API_VERSION_2020_11_01,
+            network_interface_configurations=[
+                compute.VirtualMachineNetworkInterfaceConfigurationArgs(
+                    name=f"nic-{spec.vm_name}",
+                    primary=True,
+                    delete_option=compute.DeleteOptions.DELETE,
+                    enable_accelerated_networking=True,
+                    ip_configurations=[
+                        compute.VirtualMachineNetworkInterfaceIPConfigurationArgs(
+                            name="ipconfig1",
+                            primary=True,
+                            subnet=compute.SubResourceArgs(id=spec.subnet_id),
+                        )
+                    ],
+                )
+            ],
+        ), None
     nic = network.NetworkInterface(
         f"nic-{spec.key}",
         network_interface_name=f"nic-{spec.vm_name}",
@@ -81,8 +103,17 @@ def private_vm(spec: VmSpec, place: Place, parent: pulumi.Resource) -> BuiltVm:
             )
         ],
         tags=place.tags,
-        opts=me,
+        opts=pulumi.ResourceOptions(parent=parent),
     )
+    return compute.NetworkProfileArgs(
+        network_interfaces=[
+            compute.NetworkInterfaceReferenceArgs(id=nic.id, primary=True, delete_option="Delete")
+        ]
+    ), nic
+
+
+def private_vm(spec: VmSpec, place: Place, parent: pulumi.Resource) -> BuiltVm:
+    network_profile, nic = _network_profile(spec, place, parent)
     os_disk_name = f"osdisk-{spec.vm_name}"
     if spec.windows:
         os_profile = compute.OSProfileArgs(
@@ -138,13 +169,7 @@ def private_vm(spec: VmSpec, place: Place, parent: pulumi.Resource) -> BuiltVm:
             ),
         ),
         os_profile=os_profile,
-        network_profile=compute.NetworkProfileArgs(
-            network_interfaces=[
-                compute.NetworkInterfaceReferenceArgs(
-                    id=nic.id, primary=True, delete_option="Delete"
-                )
-            ]
-        ),
+        network_profile=network_profile,
         diagnostics_profile=compute.DiagnosticsProfileArgs(
             boot_diagnostics=compute.BootDiagnosticsArgs(enabled=True)  # managed storage
         ),

@@ -206,15 +206,15 @@ class Workstations(pulumi.ComponentResource):
         )
         self.workspace_name = workspace.name
         diagnostics("vdws", workspace.id, args.workspace_id, self, metrics=False)
-        for i, app_group in enumerate(app_groups):
-            authorization.RoleAssignment(
-                f"ra-avd-users-{i}",
-                principal_id=args.staff_group_id,
-                principal_type="Group",
-                role_definition_id=role_definition(DESKTOP_VIRTUALIZATION_USER),
-                scope=app_group.id,
-                opts=me,
-            )
+        # Staff may use every desktop and RemoteApp group of the workplace resource group.
+        authorization.RoleAssignment(
+            "ra-avd-users",
+            principal_id=args.staff_group_id,
+            principal_type="Group",
+            role_definition_id=role_definition(DESKTOP_VIRTUALIZATION_USER),
+            scope=group.id,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=app_groups),
+        )
 
         scaling = avd.ScalingPlan(
             "vdscaling",

@@ -169,13 +169,11 @@ def test_session_hosts_are_private_trusted_launch_vms_in_the_session_subnet() ->
         assert security["securityType"] == "TrustedLaunch"
         assert security["uefiSettings"] == {"secureBootEnabled": True, "vTpmEnabled": True}
         assert vm.inputs["osProfile"] == "[secret]"  # holds the admin password
-    nics = [
-        r for r in run.of_type("azure-native:network:NetworkInterface") if r.parent == "pool-office"
-    ]
-    assert all(
-        n.inputs["ipConfigurations"][0]["subnet"]["id"].endswith("/subnets/snet-sessionhosts")
-        for n in nics
-    )
+    for vm in hosts:  # the VM declares its own NIC: no public IP, in the session subnet
+        (nic,) = vm.inputs["networkProfile"]["networkInterfaceConfigurations"]
+        (ip,) = nic["ipConfigurations"]
+        assert "publicIPAddressConfiguration" not in ip
+        assert ip["subnet"]["id"].endswith("/subnets/snet-sessionhosts")
 
 
 def test_scaling_plan_follows_dutch_office_hours() -> None:
