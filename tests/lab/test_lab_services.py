@@ -445,6 +445,33 @@ def test_bad_programme_exits_2_and_starts_nothing(tmp_path: Path) -> None:
     assert not (state / "lab").exists()
 
 
+def test_up_killed_halfway_is_cleaned_up_by_the_next_up() -> None:
+    state = lab_state_dir()
+    try:
+        killed = subprocess.Popen(
+            [".venv/bin/eendracht", "lab", "up", str(MINI), "--json"],
+            env={**os.environ, "EENDRACHT_STATE": str(state)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        pids = state / "lab" / "pids"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(recorded(pids)) < 5:
+            time.sleep(0.05)
+        killed.kill()
+        killed.wait()
+        leftovers = [r for r in recorded(pids) if is_running(r)]
+        assert leftovers, "the killed `up` had started daemons"
+        assert not lab_status(state).all_answer
+        info = lab_up(MINI, state=state)
+        assert info.changed and info.all_answer
+        assert not any(is_running(r) for r in leftovers)
+    finally:
+        lab_down(state)
+        assert processes_referencing(str(state)) == []
+        state.rmdir()
+
+
 def test_down_leaves_nothing_running(running_lab: RunningLab) -> None:
     lab_dir = running_lab.state / "lab"
     records = recorded(lab_dir / "pids")

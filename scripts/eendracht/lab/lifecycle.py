@@ -96,9 +96,6 @@ def _locked(paths: LabPaths, timeout: float = 120.0) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-# --- planning ----------------------------------------------------------------------
-
-
 def lab_up(
     programme_path: Path | str,
     scale: str = "small",
@@ -127,6 +124,10 @@ def lab_up(
     )
     with _locked(paths):
         current = Manifest.read(paths.manifest)
+        if current is not None and not current.complete:
+            progress("removing what a previous, unfinished `lab up` left")
+            teardown(paths)
+            current = None
         if current is not None and not current.same_lab(wanted):
             raise LabError(
                 f"a lab of {current.describe()} already runs in {paths.lab}; it is left as it "
@@ -167,6 +168,7 @@ def lab_up(
             inventory.write_outputs(
                 paths.outputs, inventory.outputs(paths, plan, programme, scale, seed)
             )
+            manifest.complete = True
             manifest.write(paths.manifest)
         except BaseException:
             if not os.environ.get("EENDRACHT_LAB_KEEP_FAILED"):
@@ -202,11 +204,14 @@ def lab_status(state: Path | str | None = None) -> LabInfo:
         s.pid = rec.pid if rec else None
         s.answers = s.running and s.check()
     down = [s.name for s in manifest.services if not (s.running and s.answers)]
-    message = (
-        f"lab up for {manifest.describe()}: {len(manifest.services)} services answer"
-        if not down
-        else f"lab for {manifest.describe()}: not answering: {', '.join(down)}"
-    )
+    if not manifest.complete:
+        message = f"lab for {manifest.describe()} is unfinished: `lab up` again or `lab down`"
+        for s in manifest.services:
+            s.answers = False
+    elif down:
+        message = f"lab for {manifest.describe()}: not answering: {', '.join(down)}"
+    else:
+        message = f"lab up for {manifest.describe()}: {len(manifest.services)} services answer"
     return LabInfo(
         paths.state,
         manifest.programme,

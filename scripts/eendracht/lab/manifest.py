@@ -34,6 +34,7 @@ class Manifest:
     started: str
     services: list[Service] = field(default_factory=list)
     seeded: dict[str, Any] = field(default_factory=dict)
+    complete: bool = False  # set once every service answered and outputs were written
 
     def same_lab(self, other: Manifest) -> bool:
         return (self.programme, self.fingerprint, self.scale, self.seed) == (

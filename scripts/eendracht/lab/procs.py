@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pwd
 import signal
 import subprocess
 import time
@@ -65,9 +66,25 @@ def spawn(
     user: str | None = None,
     cwd: Path | None = None,
 ) -> Recorded:
-    """Start a foreground daemon in its own session, output to its log, and record it."""
+    """Start a foreground daemon in its own session, output to its log, and record it.
+
+    The child records itself (pid and start time) before it executes the daemon, so even if
+    this process is killed right after the fork, `down` finds the daemon by its pid.
+    """
     pids.mkdir(parents=True, exist_ok=True)
     log.parent.mkdir(parents=True, exist_ok=True)
+    ids = pwd.getpwnam(user) if user else None
+
+    def record_then_drop_privileges() -> None:  # runs in the child, between fork and exec
+        pid = os.getpid()
+        rec = Recorded(name, pid, start_time(pid) or 0, list(argv), str(log))
+        (pids / f"{name}.json").write_text(json.dumps(asdict(rec)) + "\n")
+        (pids / f"{name}.pid").write_text(f"{pid}\n")  # for `kill -HUP $(cat ...)`
+        if ids is not None:
+            os.setgroups([])
+            os.setgid(ids.pw_gid)
+            os.setuid(ids.pw_uid)
+
     with open(log, "ab") as out:
         proc = subprocess.Popen(
             list(argv),
@@ -77,22 +94,14 @@ def spawn(
             start_new_session=True,
             close_fds=True,
             env=dict(env) if env is not None else None,
-            user=user,
             cwd=cwd,
+            preexec_fn=record_then_drop_privileges,
         )
-    started = None
-    for _ in range(50):
-        started = start_time(proc.pid)
-        if started is not None:
-            break
-        time.sleep(0.01)
-    if started is None:
-        raise LabError(f"{name} exited at once; see {log}")
-    rec = Recorded(name=name, pid=proc.pid, start_time=started, argv=list(argv), log=str(log))
-    (pids / f"{name}.json").write_text(json.dumps(asdict(rec), indent=2) + "\n")
-    (pids / f"{name}.pid").write_text(f"{proc.pid}\n")  # for `kill -HUP $(cat ...)`
     # The Popen object is dropped on purpose: the daemon outlives this process. Python's
     # subprocess module reaps it if it dies while we still run.
+    rec = next((r for r in recorded(pids) if r.name == name and r.pid == proc.pid), None)
+    if rec is None or not is_running(rec):
+        raise LabError(f"{name} exited at once; see {log}")
     return rec
 
 
