@@ -8,6 +8,7 @@ from eendracht.commands.check import check
 from eendracht.commands.lab import lab_app
 from eendracht.commands.plan import plan
 from eendracht.commands.preview import preview
+from eendracht.commands.rehearse import rehearse
 from eendracht.commands.wave import app as wave_app
 
 app = typer.Typer(
@@ -23,3 +24,4 @@ app.command()(plan)
 app.command()(preview)
 app.add_typer(lab_app, name="lab")
 app.add_typer(wave_app, name="wave")
+app.command()(rehearse)

@@ -88,10 +88,11 @@ def approve(
     programme: ProgrammeArg,
     municipality: MunicipalityOpt,
     by: Annotated[str, typer.Option("--by", help="who takes the go decision")],
+    lab: LabOpt = False,
     state: StateOpt = None,
 ) -> None:
     """Record the go decision at the gate: who and when."""
-    _finish(_wave(programme, municipality, False, state).approve(by))
+    _finish(_wave(programme, municipality, lab, state).approve(by))
 
 
 @app.command()
@@ -121,10 +122,11 @@ def status(
     programme: ProgrammeArg,
     municipality: MunicipalityOpt,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
+    lab: LabOpt = False,
     state: StateOpt = None,
 ) -> None:
     """Phases, steps, timings, and the counts moved and verified."""
-    wave = _wave(programme, municipality, False, state)
+    wave = _wave(programme, municipality, lab, state)
     data = wave_status(wave.journal, wave.programme.name, municipality)
     if as_json:
         print(json.dumps(data, indent=2))

@@ -37,10 +37,6 @@ class WaveOutcome:
     steps: list[StepResult] = field(default_factory=list)
 
 
-def open_journal(programme: str, municipality: str, state: Path | None = None) -> Journal:
-    return Journal(wave_dir(programme, municipality, state) / "journal.sqlite")
-
-
 def _ansible_process(pid: int) -> bool:
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -49,20 +45,35 @@ def _ansible_process(pid: int) -> bool:
     return b"ansible" in cmdline
 
 
+def group_members(pgid: int) -> list[int]:
+    """Processes of a process group that are still Ansible (its forked workers included)."""
+    members = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        pid = int(stat_file.parent.name)
+        if int(fields[2]) == pgid and _ansible_process(pid):
+            members.append(pid)
+    return members
+
+
 def stop_leftover(pid: int | None, timeout: float = 10.0) -> bool:
-    """An ansible-playbook left running by a killed orchestrator is stopped before resuming."""
-    if not pid or not _ansible_process(pid):
+    """An ansible-playbook (or its workers) left running by a killed run is stopped first.
+
+    pexpect makes ansible-playbook a session leader, so its pid is its process group's id.
+    """
+    if not pid or not group_members(pid):
         return False
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        return False
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _ansible_process(pid):
-        time.sleep(0.1)
-    if _ansible_process(pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, sig)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and group_members(pid):
+            time.sleep(0.1)
+        if not group_members(pid):
+            break
     return True
 
 
@@ -87,7 +98,7 @@ class Wave:
         self.playbooks = playbooks
         self.outputs_file = outputs_file
         self.listener = listener
-        self.dir = wave_dir(self.programme.name, municipality, state)
+        self.dir = wave_dir(self.programme.name, municipality, state, lab=lab)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.journal = Journal(self.dir / "journal.sqlite")
         self.lock = WaveLock(self.dir / "wave.lock", municipality)
@@ -95,7 +106,7 @@ class Wave:
     def close(self) -> None:
         self.journal.close()
 
-    def _context(self) -> WaveContext:
+    def context(self) -> WaveContext:
         return build_context(
             self.programme,
             self.municipality,
@@ -163,7 +174,7 @@ class Wave:
             )
         if resume:
             stop_leftover(self.journal.last_ansible_pid())
-        ctx = self._context()
+        ctx = self.context()
         steps = wave_steps(self._runbook(ctx), self.playbooks, until)
         run_id = self.journal.start_run("wave", os.getpid(), self.lab, until=until, resumed=resume)
         runner = self._runner(run_id, ctx)
@@ -219,7 +230,7 @@ class Wave:
                     "longer possible; fix forward",
                 )
             stop_leftover(self.journal.last_ansible_pid())
-            ctx = self._context()
+            ctx = self.context()
             steps = rollback_steps(self._runbook(ctx), self.playbooks, self.journal.started_steps())
             run_id = self.journal.start_run("rollback", os.getpid(), self.lab)
             results, failure = self._execute(self._runner(run_id, ctx), run_id, steps, set())

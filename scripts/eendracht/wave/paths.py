@@ -1,4 +1,5 @@
-"""Where a wave keeps its state: `<state>/waves/<programme>/<municipality>/`."""
+"""Where a wave keeps its state: `<state>/waves/<programme>/<municipality>/` (in the lab:
+`<state>/lab/waves/...`, removed with the lab)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,12 @@ def state_root(state: Path | None = None) -> Path:
     return Path(env) if env else REPO_ROOT / ".state"
 
 
-def wave_dir(programme: str, municipality: str, state: Path | None = None) -> Path:
-    return state_root(state) / "waves" / programme / municipality
+def wave_dir(
+    programme: str, municipality: str, state: Path | None = None, lab: bool = False
+) -> Path:
+    """A lab wave keeps its journal inside the lab: it never mixes with a real wave's."""
+    base = lab_dir(state) if lab else state_root(state)
+    return base / "waves" / programme / municipality
 
 
 def lab_dir(state: Path | None = None) -> Path:

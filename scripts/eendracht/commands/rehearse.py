@@ -1,0 +1,61 @@
+"""`eendracht rehearse PROGRAMME --municipality NAME`: a whole migration weekend on the lab."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from eendracht.commands.common import console, load_or_exit, municipality_or_exit
+from eendracht.wave.display import LiveProgress, human_bytes
+from eendracht.wave.rehearse import rehearse as run_rehearsal
+
+
+def rehearse(
+    programme: Annotated[Path, typer.Argument(help="programme folder, e.g. inventory/altena")],
+    municipality: Annotated[str, typer.Option("--municipality", "-m", help="the municipality")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="approve the go/no-go gate automatically")
+    ] = False,
+    scale: Annotated[str, typer.Option(help="lab scale: small or full")] = "small",
+    state: Annotated[Path | None, typer.Option(help="state root")] = None,
+) -> None:
+    """Lab up, the whole wave, independent verification, a summary, lab down."""
+    prog = load_or_exit(programme)
+    municipality_or_exit(prog, municipality)
+
+    def approve() -> bool:
+        return console.is_terminal and typer.confirm("verified: approve the go/no-go gate?")
+
+    with LiveProgress(console) as live:
+        result = run_rehearsal(
+            programme, municipality, yes=yes, approve=approve, state=state, scale=scale,
+            listener=live, say=console.print,
+        )  # fmt: skip
+    if result.outcome is not None:
+        console.print(f"wave: {result.outcome.status}: {result.outcome.message}", soft_wrap=True)
+    counts: dict[str, int] = {}
+    for phase_counts in result.status.get("counts", {}).values():
+        for key, value in phase_counts.items():
+            counts[key] = counts.get(key, 0) + value
+    moved = ", ".join(
+        f"{k}={human_bytes(v) if k.startswith('bytes') else v}" for k, v in sorted(counts.items())
+    )
+    console.print(f"moved and verified: {moved}", soft_wrap=True)
+    if result.report is not None:
+        table = Table("area", "passed", "failed checks", title="independent verification")
+        failed: dict[str, list[str]] = {}
+        for check in result.report.checks:
+            if not check.ok:
+                failed.setdefault(check.area, []).append(f"{check.name}: {check.detail}")
+        for area, (passed, total) in result.report.summary().items():
+            table.add_row(area, f"{passed}/{total}", "; ".join(failed.get(area, []))[:200])
+        console.print(table)
+    timing = ", ".join(f"{k} {v:.0f}s" for k, v in result.seconds.items())
+    console.print(f"timings: {timing}")
+    console.print(f"journal and report: {result.saved}")
+    verdict = "[green]rehearsal passed[/]" if result.exit_code == 0 else "[red]rehearsal failed[/]"
+    console.print(verdict)
+    raise typer.Exit(result.exit_code)

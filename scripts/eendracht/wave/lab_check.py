@@ -1,0 +1,302 @@
+"""Independent verification of a wave on the lab, by other means than the playbooks used.
+
+Files by a manifest built here, accounts by count and a sample of attributes read with
+ldapsearch, DNS answers with dig, applications by their health and chain endpoints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import stat
+import subprocess
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from eendracht.identity import IdentityMapping
+from eendracht.programme.models import Municipality, Record, RecordType
+from eendracht.wave.identity_map import parse_ldif
+
+SAMPLE = 10
+HOSTNAME_TYPES = (RecordType.CNAME, RecordType.MX, RecordType.SRV)
+
+
+@dataclass
+class Check:
+    area: str
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class LabReport:
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def add(self, area: str, name: str, ok: bool, detail: str = "") -> None:
+        self.checks.append(Check(area, name, ok, detail))
+
+    def summary(self) -> dict[str, tuple[int, int]]:
+        out: dict[str, tuple[int, int]] = {}
+        for c in self.checks:
+            passed, total = out.get(c.area, (0, 0))
+            out[c.area] = (passed + int(c.ok), total + 1)
+        return out
+
+
+# --- files --------------------------------------------------------------------------
+
+
+def manifest(root: Path) -> dict[str, tuple[Any, ...]]:
+    out: dict[str, tuple[Any, ...]] = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            full = os.path.join(folder, name)
+            st = os.lstat(full)
+            rel = os.path.relpath(full, root)
+            base = (stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+            if stat.S_ISLNK(st.st_mode):
+                out[rel] = (*base, os.readlink(full))
+            elif stat.S_ISREG(st.st_mode):
+                digest = hashlib.sha256(Path(full).read_bytes()).hexdigest()
+                out[rel] = (*base, st.st_size, int(st.st_mtime), digest)
+            else:
+                out[rel] = base
+    return out
+
+
+def share_paths(lab_root: Path, municipality: str) -> dict[str, Path]:
+    hosts = yaml.safe_load((lab_root / "inventory" / "hosts.yml").read_text(encoding="utf-8"))
+    group = hosts["all"]["children"].get(municipality, {}).get("hosts", {})
+    out: dict[str, Path] = {}
+    for host_vars in group.values():
+        for name, path in (host_vars.get("lab_share_paths") or {}).items():
+            out[name] = Path(path)
+    return out
+
+
+def check_files(
+    report: LabReport, mu: Municipality, lab_root: Path, outputs: dict[str, Any]
+) -> None:
+    sources = share_paths(lab_root, mu.name)
+    for share in mu.shares:
+        source = sources.get(share.name)
+        target = Path(outputs["file_target_root"]) / mu.name / share.name
+        if source is None or not target.is_dir():
+            report.add("files", share.name, False, f"missing: source {source}, target {target}")
+            continue
+        want, have = manifest(source), manifest(target)
+        missing = [p for p in want if p not in have]
+        differ = [p for p in want if p in have and want[p] != have[p]]
+        extra = [p for p in have if p not in want] if share.mirror else []
+        files = sum(1 for v in want.values() if stat.S_ISREG(v[0]))
+        ok = not (missing or differ or extra)
+        detail = (
+            f"{files} files identical"
+            if ok
+            else (
+                f"{len(missing)} missing, {len(differ)} differ, {len(extra)} extra: "
+                + ", ".join((missing + differ + extra)[:5])
+            )
+        )
+        report.add("files", share.name, ok, detail)
+
+
+# --- accounts -----------------------------------------------------------------------
+
+
+def ldap_entries(directory: dict[str, Any], base: str, filt: str) -> list[dict[str, list[str]]]:
+    done = subprocess.run(
+        ["ldapsearch", "-LLL", "-x", "-o", "ldif-wrap=no", "-H", directory["uri"],
+         "-D", directory["bind_dn"], "-y", directory["password_file"], "-b", base, filt],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    if done.returncode not in (0, 32):
+        raise RuntimeError(f"ldapsearch {directory['uri']}: {done.stderr.strip()}")
+    return parse_ldif(done.stdout)
+
+
+def check_accounts(
+    report: LabReport, municipality: str, lab: dict[str, Any], mapping: IdentityMapping
+) -> None:
+    source = lab["source_directories"][municipality]
+    target = lab["target_directory"]
+    src = {e["uid"][0]: e for e in ldap_entries(source, source["people_dn"], "(uid=*)")}
+    wanted = [i for i in mapping.for_municipality(municipality) if i.old_account in src]
+    tgt = {
+        e["uid"][0]: e
+        for e in ldap_entries(
+            target, target["people_dn"], f"(eendrachtFormerMunicipality={municipality})"
+        )
+    }
+    report.add(
+        "accounts",
+        "count",
+        len(tgt) == len(wanted) and all(i.username in tgt for i in wanted),
+        f"{len(tgt)} target accounts for {len(wanted)} people in the source directory",
+    )
+    for identity in random.Random(7).sample(wanted, min(SAMPLE, len(wanted))):
+        entry = tgt.get(identity.username)
+        if entry is None:
+            report.add("accounts", identity.username, False, "missing")
+            continue
+        have = {
+            "mail": entry.get("mail", []),
+            "displayName": entry.get("displayName", []),
+            "aliases": sorted(entry.get("eendrachtMailAlias", [])),
+            "enabled": entry.get("eendrachtDisabled", ["TRUE"])[0] != "TRUE",
+        }
+        want = {
+            "mail": [identity.mail],
+            "displayName": [identity.display_name],
+            "aliases": sorted(identity.aliases),
+            "enabled": identity.enabled,
+        }
+        wrong = [k for k in want if want[k] != have[k]]
+        report.add("accounts", identity.username, not wrong, ", ".join(wrong) or "as mapped")
+    still = [u for u, e in src.items() if e.get("eendrachtDisabled", ["FALSE"])[0] != "TRUE"]
+    report.add("accounts", "source disabled", not still, f"{len(still)} source accounts enabled")
+
+
+# --- DNS ----------------------------------------------------------------------------
+
+
+def expected(record: Record, outputs: dict[str, Any]) -> str:
+    value = record.cutover_to or str(outputs[record.cutover_output])
+    if record.type is RecordType.MX and " " not in value:
+        value = f"0 {value}"
+    if record.type in HOSTNAME_TYPES and not value.endswith("."):
+        value += "."
+    return value
+
+
+def dig(server: str, port: int, name: str, rtype: str) -> list[str]:
+    done = subprocess.run(
+        ["dig", "+short", "+norecurse", "-p", str(port), f"@{server}", name, rtype],
+        capture_output=True, text=True, check=False, timeout=30,
+    )  # fmt: skip
+    return [" ".join(line.split()) for line in done.stdout.splitlines() if line.strip()]
+
+
+def check_dns(
+    report: LabReport, mu: Municipality, lab: dict[str, Any], outputs: dict[str, Any]
+) -> None:
+    dns = lab["dns"]
+    for zone in mu.dns.zones:
+        for record in zone.records:
+            if not record.cuts_over:
+                continue
+            name = zone.name + "." if record.name == "@" else f"{record.name}.{zone.name}."
+            answers = dig(dns["server"], int(dns["port"]), name, record.type.value)
+            want = expected(record, outputs)
+            report.add("dns", f"{name} {record.type.value}", answers == [want], f"{answers}")
+
+
+# --- applications -------------------------------------------------------------------
+
+
+def http_status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=15) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except (urllib.error.URLError, OSError):
+        return 0
+
+
+def check_applications(report: LabReport, mu: Municipality, lab: dict[str, Any]) -> None:
+    targets = lab.get("target_applications", {}).get(mu.name, {})
+    for app in mu.applications:
+        endpoint = targets.get(app.name)
+        if endpoint is None:
+            continue
+        if app.health:
+            status = http_status(endpoint["health"])
+            report.add("applications", f"{app.name} health", status == 200, f"HTTP {status}")
+        for k in app.koppelingen:
+            status = http_status(f"{endpoint['url']}/chain/{k.target}")
+            report.add("chain tests", f"{app.name} -> {k.target}", status == 200, f"HTTP {status}")
+
+
+def verify_lab_wave(mu: Municipality, lab_root: Path, mapping: IdentityMapping) -> LabReport:
+    data = json.loads((lab_root / "outputs.json").read_text(encoding="utf-8"))
+    outputs, lab = data["outputs"], data["lab"]
+    report = LabReport()
+    check_files(report, mu, lab_root, outputs)
+    check_accounts(report, mu.name, lab, mapping)
+    check_dns(report, mu, lab, outputs)
+    check_applications(report, mu, lab)
+    return report
+
+
+# --- after a rollback: the source side in service -------------------------------------
+
+
+def _writable(folder: Path) -> bool:
+    probe = folder / ".eendracht-rollback-probe"
+    try:
+        probe.write_text("probe")
+        probe.unlink()
+    except OSError:
+        return False
+    return True
+
+
+def _read_only_db(pg: dict[str, Any], db: str) -> str:
+    done = subprocess.run(
+        ["psql", "-X", "-A", "-t", "-h", pg["host"], "-p", str(pg["port"]), "-U", pg["superuser"],
+         "-d", db, "-c", "SHOW default_transaction_read_only"],
+        capture_output=True, text=True, check=False, timeout=30,
+        env={**os.environ, "PGPASSFILE": pg["pgpass_file"]},
+    )  # fmt: skip
+    return done.stdout.strip() or done.stderr.strip()
+
+
+def verify_lab_source(mu: Municipality, lab_root: Path, mapping: IdentityMapping) -> LabReport:
+    """Shares writable, accounts enabled, original DNS answers, applications healthy."""
+    data = json.loads((lab_root / "outputs.json").read_text(encoding="utf-8"))
+    lab = data["lab"]
+    report = LabReport()
+    for name, folder in share_paths(lab_root, mu.name).items():
+        report.add("files", f"{name} writable", _writable(folder))
+    source = lab["source_directories"][mu.name]
+    src = {e["uid"][0]: e for e in ldap_entries(source, source["people_dn"], "(uid=*)")}
+    should = [i.old_account for i in mapping.for_municipality(mu.name) if i.enabled]
+    disabled = [
+        u for u in should if u in src and src[u].get("eendrachtDisabled", ["FALSE"])[0] == "TRUE"
+    ]
+    report.add("accounts", "source enabled", not disabled, f"{len(disabled)} still disabled")
+    dns = lab["dns"]
+    for zone in mu.dns.zones:
+        for record in zone.records:
+            if not record.cuts_over:
+                continue
+            name = zone.name + "." if record.name == "@" else f"{record.name}.{zone.name}."
+            answers = dig(dns["server"], int(dns["port"]), name, record.type.value)
+            want = " ".join(record.value.split())
+            if record.type in HOSTNAME_TYPES and not want.endswith("."):
+                want += "."
+            report.add(
+                "dns", f"{name} {record.type.value} original", answers == [want], f"{answers}"
+            )
+    pg = lab["postgres"]
+    for app_dbs in pg.get("source_databases", {}).get(mu.name, {}).values():
+        for db in app_dbs:
+            answer = _read_only_db(pg, db)
+            report.add("databases", f"{db} writable", answer == "off", answer)
+    for app, endpoint in lab.get("applications", {}).get(mu.name, {}).items():
+        status = http_status(endpoint["health"])
+        report.add("applications", f"{app} source health", status == 200, f"HTTP {status}")
+    return report

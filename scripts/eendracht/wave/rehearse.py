@@ -1,0 +1,122 @@
+"""A rehearsal of a migration weekend: lab up, the whole wave, independent checks, lab down.
+
+The lab goes down whatever happens (after the frozen source shares are thawed: immutable
+files cannot be removed). The journal and the report are kept under `<state>/rehearsals/`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eendracht.lab import lab_down, lab_up
+from eendracht.programme.loader import load_programme
+from eendracht.wave.immutable import thaw_tree
+from eendracht.wave.lab_check import LabReport, verify_lab_source, verify_lab_wave
+from eendracht.wave.orchestrator import EXIT_FAILED, EXIT_OK, Wave, WaveOutcome
+from eendracht.wave.paths import lab_dir, state_root
+from eendracht.wave.runner import Listener
+from eendracht.wave.status import wave_status
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class Rehearsal:
+    exit_code: int
+    outcome: WaveOutcome | None
+    report: LabReport | None
+    seconds: dict[str, float] = field(default_factory=dict)
+    status: dict[str, Any] = field(default_factory=dict)
+    saved: Path | None = None
+    error: str = ""
+
+
+def _keep_journal(state: Path | None, name: str, journal: Path) -> Path:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    folder = state_root(state) / "rehearsals" / f"{name}-{stamp}"
+    folder.mkdir(parents=True, exist_ok=True)
+    if journal.exists():
+        shutil.copy2(journal, folder / "journal.sqlite")
+    return folder
+
+
+def _save(folder: Path, result: Rehearsal) -> Path:
+    body = {
+        "exit_code": result.exit_code,
+        "outcome": None
+        if result.outcome is None
+        else {"status": result.outcome.status, "message": result.outcome.message},
+        "seconds": result.seconds,
+        "checks": [] if result.report is None else [c.__dict__ for c in result.report.checks],
+        "wave": result.status,
+        "error": result.error,
+    }
+    (folder / "report.json").write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
+    return folder
+
+
+def rehearse(
+    programme_path: Path,
+    municipality: str,
+    *,
+    yes: bool,
+    approve: Callable[[], bool] | None = None,
+    state: Path | None = None,
+    scale: str = "small",
+    listener: Listener | None = None,
+    say: Say = print,
+) -> Rehearsal:
+    """`approve` is asked at the gate when not `yes`; declining rolls the wave back."""
+    programme = load_programme(programme_path)
+    programme.municipality(municipality)
+    result = Rehearsal(EXIT_FAILED, None, None)
+    began = time.monotonic()
+    journal = Path()
+    try:
+        say(f"lab up ({scale}) for {programme.name}")
+        lab_up(programme_path, scale=scale, state=state)
+        result.seconds["lab_up"] = round(time.monotonic() - began, 1)
+        wave = Wave(
+            programme_path, municipality, lab=True, state=state, listener=listener,
+            programme=programme,
+        )  # fmt: skip
+        journal = wave.dir / "journal.sqlite"
+        start = time.monotonic()
+        outcome = wave.run(yes=yes)
+        if outcome.status == "at_gate":
+            if approve is not None and approve():
+                outcome = wave.approve("rehearsal operator")
+            else:
+                say("gate declined: rolling back")
+                outcome = wave.rollback()
+        result.outcome = outcome
+        result.seconds["wave"] = round(time.monotonic() - start, 1)
+        check = {"complete": verify_lab_wave, "rolled_back": verify_lab_source}.get(outcome.status)
+        if check is not None:
+            start = time.monotonic()
+            mu = programme.municipality(municipality)
+            result.report = check(mu, lab_dir(state), wave.context().mapping)
+            result.seconds["verification"] = round(time.monotonic() - start, 1)
+        result.status = wave_status(wave.journal, programme.name, municipality)
+        wave.close()
+        ok = outcome.status == "complete" and result.report is not None and result.report.ok
+        result.exit_code = EXIT_OK if ok else EXIT_FAILED
+    except Exception as exc:  # the lab still goes down; the error is reported
+        result.error = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        folder = _keep_journal(state, f"{programme.name}-{municipality}", journal)
+        start = time.monotonic()
+        thaw_tree(lab_dir(state) / "files")
+        lab_down(state)
+        result.seconds["lab_down"] = round(time.monotonic() - start, 1)
+        result.seconds["total"] = round(time.monotonic() - began, 1)
+        result.saved = _save(folder, result)
+    return result
