@@ -2,8 +2,8 @@
 
 pulumi-azure-native attaches one alias per historical API version to every resource (about
 25 each). Aliases only matter when state holds resources created under those old type names;
-this is a new environment with none. Computing them made the program about ten times slower,
-under mocks and in a real preview alike (see tests/bench/bench_stacks.py and docs/stacks.md).
+this is a new environment with none. Computing their URNs made the program several times
+slower, under mocks and in a real preview alike (see tests/bench/bench_stacks.py, docs/stacks.md).
 """
 
 from __future__ import annotations
