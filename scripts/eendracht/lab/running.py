@@ -11,6 +11,7 @@ from eendracht.lab.errors import LabError
 from eendracht.lab.manifest import Manifest
 from eendracht.lab.paths import LabPaths
 from eendracht.lab.services import Service
+from eendracht.lab.thaw import thaw
 
 START_TIMEOUT = 60.0
 ALIASES_FILE = "loopback-aliases"
@@ -75,7 +76,11 @@ def teardown(paths: LabPaths) -> list[str]:
     stopped += procs.stop_all(rest, paths.pids)
     aliases.remove_recorded(paths.lab / ALIASES_FILE)
     if paths.lab.exists():
-        shutil.rmtree(paths.lab)
+        try:
+            shutil.rmtree(paths.lab)
+        except PermissionError:
+            thaw(paths.lab)  # a frozen share the migration did not thaw
+            shutil.rmtree(paths.lab)
     return stopped
 
 
