@@ -167,3 +167,18 @@ def test_windows_share_paths_land_under_the_host_root(tmp_path: Path) -> None:
     assert share_root(tmp_path, share) == tmp_path / "D" / "Shares" / "Data"
     linux = share.model_copy(update={"path": "/srv/samba/data"})
     assert share_root(tmp_path, linux) == tmp_path / "srv" / "samba" / "data"
+
+
+def test_every_koppeling_of_every_instance_has_a_url() -> None:
+    from eendracht.lab.apps import app_config
+    from eendracht.lab.paths import LabPaths
+
+    paths = LabPaths(Path("/tmp/state"))
+    plan = plan_lab(MINI, 150)
+    for side, instances in (("source", plan.apps), ("target", plan.target_apps)):
+        for app in instances:
+            urls = app_config(paths, plan, app, side)["koppelingen"]
+            assert set(urls) == set(app.koppelingen), (side, app.name)
+            for target, url in urls.items():
+                if side == "target" and target in {n.name for n in plan.national}:
+                    assert url.startswith(f"http://{plan.hub_address}:")  # via the hub

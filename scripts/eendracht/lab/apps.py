@@ -41,11 +41,13 @@ def _write(path: Path, body: dict[str, Any]) -> Path:
 
 def _koppeling_urls(plan: LabPlan, app: AppService, side: str) -> dict[str, str]:
     national = {n.name: n.url for n in plan.national}
-    peers = {
-        a.name: a.url
-        for a in (plan.apps if side == "source" else plan.target_apps)
-        if a.municipality == app.municipality
-    }
+    peers = {a.name: a.url for a in plan.apps if a.municipality == app.municipality}
+    if side == "target":
+        # A peer that moves along is called at its target instance; one that becomes SaaS
+        # stays where it is (its source instance stands in for the supplier's service).
+        peers.update(
+            {a.name: a.url for a in plan.target_apps if a.municipality == app.municipality}
+        )
     hub = f"http://{plan.hub_address}:{HUB_PORT}"
     urls = {}
     for target in app.koppelingen:
