@@ -354,6 +354,13 @@ def test_http_health_and_chains(running_lab: RunningLab) -> None:
     assert status == 503 and "does not exist" in body["error"]
     status, body = get(lab["integration_hub"] + "/BRP/health")
     assert status == 200 and body["service"] == "BRP"
+    # Through the hub: a SaaS application (no target instance) and a national service.
+    status, body = get(lab["integration_hub"] + "/noordwaard/burgerzaken/health")
+    assert status == 200 and body["side"] == "source"
+    status, body = get(
+        lab["integration_hub"] + f"/BRP/koppeling?municipality=noordwaard&bsn={latest}"
+    )
+    assert status == 200 and body["persoon"]["bsn"] == latest
 
 
 def test_repoint_an_application_by_config_and_sighup(running_lab: RunningLab) -> None:

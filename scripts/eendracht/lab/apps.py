@@ -123,7 +123,10 @@ def write_configs(
                 _write(config_path(paths, app, "target"), body),
             )
         )
+    # The hub routes <municipality>/<app> to the target instance, or for an application
+    # without one (SaaS) to the instance that stands in for the supplier's service.
     routes = {n.name: n.url for n in plan.national}
+    routes.update({f"{a.municipality}/{a.name}": a.url for a in plan.apps})
     routes.update({f"{a.municipality}/{a.name}": a.url for a in plan.target_apps})
     hub = {
         "role": "hub",
