@@ -7,6 +7,7 @@ registered resource (type, name, parent, inputs) so tests, the security rules an
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import threading
 import uuid
@@ -165,6 +166,17 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
+def _fresh_event_loop() -> None:
+    """Pulumi runs on the thread's event loop; code that ran `asyncio.run` before (tests,
+    other tools) leaves none, or a closed one."""
+    try:
+        loop = asyncio.get_event_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None or loop.is_closed():
+        asyncio.set_event_loop(asyncio.new_event_loop())
+
+
 @contextmanager
 def fewer_collections() -> Iterator[None]:
     """Pulumi allocates many small objects per resource; with the provider modules' tens of
@@ -188,6 +200,7 @@ def run_mocked(
     config: Mapping[str, str] | None = None,
 ) -> MockedRun:
     """Run `program` (which returns its outputs) under mocks; return what it registered."""
+    _fresh_event_loop()
     mocks = RecordingMocks()
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_all_config(dict(config or {}))
@@ -214,12 +227,13 @@ def run_stack_mocked(
     """The whole program of one stack under mocks, with stand-ins for its secrets."""
     from consolidated.program import Platform, Secrets, build
 
-    secrets = Secrets(
-        admin_password=pulumi.Output.secret("mocked-admin-password"),
-        vpn_shared_key=pulumi.Output.secret("mocked-vpn-shared-key"),
-        graph_client_id="00000000-0000-0000-0000-00000000c1d0",
-        graph_client_secret=pulumi.Output.secret("mocked-graph-client-secret"),
-    )
-    return run_mocked(
-        lambda: build(programme, settings, Platform(tenant_id=TENANT), secrets), stack=stack
-    )
+    def program() -> dict[str, Any]:
+        secrets = Secrets(  # created inside the run: Outputs belong to its event loop
+            admin_password=pulumi.Output.secret("mocked-admin-password"),
+            vpn_shared_key=pulumi.Output.secret("mocked-vpn-shared-key"),
+            graph_client_id="00000000-0000-0000-0000-00000000c1d0",
+            graph_client_secret=pulumi.Output.secret("mocked-graph-client-secret"),
+        )
+        return build(programme, settings, Platform(tenant_id=TENANT), secrets)
+
+    return run_mocked(program, stack=stack)
