@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from eendracht.lab import aliases, apps, inventory, named, net, postgres, slapd, sshd
+from eendracht.lab import aliases, apps, claims, inventory, named, net, postgres, slapd, sshd
 from eendracht.lab.errors import LabError
 from eendracht.lab.manifest import Manifest
 from eendracht.lab.paths import LabPaths
@@ -25,14 +25,17 @@ Progress = Callable[[str], None]
 
 def _free_plan(programme: m.Programme, paths: LabPaths) -> LabPlan:
     for attempt in range(net.LAB_OCTETS):
-        plan = plan_lab(programme, net.lab_octet(paths.state, attempt))
-        listeners = plan.listeners()
+        octet = net.lab_octet(paths.state, attempt)
+        if not claims.claim(octet, paths.state):
+            continue
+        plan = plan_lab(programme, octet)
         free = all(
             (net.udp_free if proto == "udp" else net.tcp_free)(addr, port)
-            for _, addr, port, proto in listeners
+            for _, addr, port, proto in plan.listeners()
         )
         if free:
             return plan
+        claims.release(octet, paths.state)
     raise LabError("no free range of loopback addresses for the lab (127.100-199.x.x all busy)")
 
 

@@ -6,7 +6,7 @@ import shutil
 import signal
 import time
 
-from eendracht.lab import aliases, net, procs
+from eendracht.lab import aliases, claims, net, procs
 from eendracht.lab.errors import LabError
 from eendracht.lab.manifest import Manifest
 from eendracht.lab.paths import LabPaths
@@ -75,6 +75,9 @@ def teardown(paths: LabPaths) -> list[str]:
     stopped += procs.stop_all(pg, paths.pids, sig=signal.SIGINT)
     stopped += procs.stop_all(rest, paths.pids)
     aliases.remove_recorded(paths.lab / ALIASES_FILE)
+    manifest = Manifest.read(paths.manifest)
+    if manifest is not None and manifest.octet:
+        claims.release(manifest.octet, paths.state)
     if paths.lab.exists():
         try:
             shutil.rmtree(paths.lab)
