@@ -182,3 +182,21 @@ def test_every_koppeling_of_every_instance_has_a_url() -> None:
             for target, url in urls.items():
                 if side == "target" and target in {n.name for n in plan.national}:
                     assert url.startswith(f"http://{plan.hub_address}:")  # via the hub
+
+
+def test_an_address_range_is_claimed_by_one_live_lab(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eendracht.lab import claims
+
+    monkeypatch.setattr(claims, "CLAIMS", tmp_path / "claims")
+    first, second = tmp_path / "a", tmp_path / "b"
+    (first / "lab").mkdir(parents=True)
+    assert claims.claim(150, first) and claims.claim(150, first)
+    assert not claims.claim(150, second)
+    claims.release(150, second)  # not its claim: nothing happens
+    assert not claims.claim(150, second)
+    (first / "lab").rmdir()  # the first lab is gone: its claim is stale
+    assert claims.claim(150, second)
+    claims.release(150, second)
+    assert not (tmp_path / "claims" / "127.150").exists()
