@@ -52,6 +52,15 @@ def _daily(days: int) -> recoveryservices.LongTermRetentionPolicyArgs:
     )
 
 
+def _enhanced_schedule() -> recoveryservices.SimpleSchedulePolicyV2Args:
+    """Trusted Launch VMs can only be protected by an Enhanced (V2) policy."""
+    return recoveryservices.SimpleSchedulePolicyV2Args(
+        schedule_policy_type="SimpleSchedulePolicyV2",
+        schedule_run_frequency="Daily",
+        daily_schedule=recoveryservices.DailyScheduleArgs(schedule_run_times=[BACKUP_TIME]),
+    )
+
+
 def _schedule() -> recoveryservices.SimpleSchedulePolicyArgs:
     return recoveryservices.SimpleSchedulePolicyArgs(
         schedule_policy_type="SimpleSchedulePolicy",
@@ -106,7 +115,7 @@ class Backup(pulumi.ComponentResource):
                 backup_management_type="AzureIaasVM",
                 policy_type="V2",
                 instant_rp_retention_range_in_days=5,
-                schedule_policy=_schedule(),
+                schedule_policy=_enhanced_schedule(),
                 retention_policy=_daily(args.retention_days),
                 time_zone="W. Europe Standard Time",
             ),

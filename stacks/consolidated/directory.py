@@ -14,7 +14,7 @@ import pulumi_azure_native.resources as resources
 
 from consolidated.common import Place
 from consolidated.names import Names
-from consolidated.vm import WINDOWS_SERVER, VmSpec, private_vm
+from consolidated.vm import WINDOWS_SERVER, BuiltVm, VmSpec, private_vm
 from eendracht.programme import models as m
 
 
@@ -55,8 +55,10 @@ class Directory(pulumi.ComponentResource):
         )
         place = Place(group.name, location, args.tags)
         self.domain = f"ad.{org.upn_suffix}"
+        self.resource_group = names("rg", "identity")
+        self.controllers: list[BuiltVm] = []
         for index, address in enumerate(args.addresses, start=1):
-            private_vm(
+            built = private_vm(
                 VmSpec(
                     key=f"dc-{index:02d}",
                     vm_name=names("vm", "dc", f"{index:02d}"),
@@ -72,6 +74,7 @@ class Directory(pulumi.ComponentResource):
                 place,
                 self,
             )
+            self.controllers.append(built)
         self.uri = f"ldaps://{self.domain}:636"
         self.base_dn = base_dn(self.domain)
         self.dns_server = args.addresses[0]

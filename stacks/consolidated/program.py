@@ -207,6 +207,12 @@ def build(
                     vm.built.vm.id,
                 )
                 for vm in applications.app_vms
+            )
+            + tuple(
+                ProtectedVm(
+                    f"dc-{i:02d}", directory.resource_group, names("vm", "dc", f"{i:02d}"), dc.vm.id
+                )
+                for i, dc in enumerate(directory.controllers, start=1)
             ),
             file_account_group=names("rg", "files"),
             file_account_name=names.storage("files"),

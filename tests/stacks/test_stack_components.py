@@ -256,3 +256,11 @@ def test_entry_point_exports_every_stack_output() -> None:
     assert not any(
         r.type.startswith("pulumi-python:dynamic") for r in run.resources
     )  # no Graph secret
+
+
+def test_trusted_launch_vms_get_an_enhanced_backup_policy() -> None:
+    policy = mini()[2].named("bkpol-vm").inputs["properties"]
+    assert policy["policyType"] == "V2"
+    assert policy["schedulePolicy"]["schedulePolicyType"] == "SimpleSchedulePolicyV2"
+    vault = mini()[2].named("rsv-backup").inputs["properties"]["redundancySettings"]
+    assert vault == {"standardTierStorageRedundancy": "GeoRedundant", "crossRegionRestore": "Enabled"}

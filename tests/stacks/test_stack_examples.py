@@ -79,9 +79,9 @@ def test_resource_counts_follow_the_programme(stack: str) -> None:
     assert profiles["shareQuota"] == sizing.profile_quota_gib >= sizing.head_count * 30
     servers = len(sizing.app_servers)
     assert run.count("azure-native:recoveryservices:ReplicationProtectedItem") == servers
-    # app servers, domain controllers are not replicated but backed up; file shares too
+    # backed up: application servers, the two domain controllers and every file share
     backed_up = run.count("azure-native:recoveryservices:ProtectedItem")
-    assert backed_up == servers + shares
+    assert backed_up == servers + 2 + shares
     hub = catalogue(programme)
     assert run.count("azure-native:apimanagement:Api") == len(hub.apis)
     assert run.count("azure-native:servicebus:Queue") == len(hub.queues)
