@@ -20,6 +20,7 @@ from eendracht.problems import ProblemsFound
 from eendracht.wave.display import LiveProgress
 from eendracht.wave.lock import LOCKED_EXIT, WaveLocked
 from eendracht.wave.orchestrator import Wave, WaveOutcome
+from eendracht.wave.paths import wave_dir
 from eendracht.wave.status import print_status, wave_status
 from eendracht.wave.steps import WAVE_PHASES
 
@@ -39,6 +40,16 @@ def _wave(programme: Path, municipality: str, lab: bool, state: Path | None, **k
     prog = load_or_exit(programme)
     municipality_or_exit(prog, municipality)
     return Wave(programme, municipality, lab=lab, state=state, programme=prog, **kw)  # type: ignore[arg-type]
+
+
+def _lab_only(programme: Path, municipality: str, lab: bool, state: Path | None) -> bool:
+    """status/approve without --lab read the lab's journal when only the lab has one."""
+    if lab:
+        return True
+    prog = load_or_exit(programme)
+    real = wave_dir(prog.name, municipality, state) / "journal.sqlite"
+    in_lab = wave_dir(prog.name, municipality, state, lab=True) / "journal.sqlite"
+    return not real.exists() and in_lab.exists()
 
 
 def _finish(outcome: WaveOutcome) -> None:
@@ -92,6 +103,7 @@ def approve(
     state: StateOpt = None,
 ) -> None:
     """Record the go decision at the gate: who and when."""
+    lab = _lab_only(programme, municipality, lab, state)
     _finish(_wave(programme, municipality, lab, state).approve(by))
 
 
@@ -126,7 +138,7 @@ def status(
     state: StateOpt = None,
 ) -> None:
     """Phases, steps, timings, and the counts moved and verified."""
-    wave = _wave(programme, municipality, lab, state)
+    wave = _wave(programme, municipality, _lab_only(programme, municipality, lab, state), state)
     data = wave_status(wave.journal, wave.programme.name, municipality)
     if as_json:
         print(json.dumps(data, indent=2))

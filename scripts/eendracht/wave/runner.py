@@ -155,6 +155,9 @@ class Runner:
     def _on_event(self, event: dict[str, Any]) -> bool:
         kind = str(event.get("event", ""))
         data = event.get("event_data") or {}
+        if kind == "playbook_on_start" and isinstance(event.get("pid"), int):
+            # ansible-playbook's own pid: a resumed wave stops it if a kill left it running.
+            self.journal.set_ansible_pid(self.run_id, self._step, int(event["pid"]))
         handler = getattr(self, f"_ev_{kind}", None)
         if handler is not None:
             handler(data)
@@ -162,11 +165,6 @@ class Runner:
             self._host_result(kind, data)
         # False: ansible-runner keeps no job_events copy; the journal is the record.
         return False
-
-    def _ev_playbook_on_start(self, data: dict[str, Any]) -> None:
-        pid = data.get("pid")
-        if isinstance(pid, int):
-            self.journal.set_ansible_pid(self.run_id, self._step, pid)
 
     def _ev_playbook_on_task_start(self, data: dict[str, Any]) -> None:
         self._task_uuid = str(data.get("task_uuid") or data.get("uuid") or "")

@@ -58,29 +58,56 @@ def normalise(rtype, value):
 
 
 def query(module, server, port, name, rtype):
-    argv = ["dig", "+noall", "+answer", "+norecurse", "-p", str(port), f"@{server}", name, rtype]
-    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=30)
+    return query_all(module, server, port, [(name, rtype)])[(name.lower(), rtype)]
+
+
+def query_all(module, server, port, wanted):
+    """Answers of many (name, type) questions from one dig process (`dig -f`)."""
+    batch = "".join(f"{name} {rtype}\n" for name, rtype in wanted)
+    argv = ["dig", "+noall", "+answer", "+norecurse", "-p", str(port), f"@{server}", "-f", "-"]
+    done = subprocess.run(argv, input=batch, capture_output=True, text=True, check=False, timeout=300)
     if done.returncode != 0:
-        module.fail_json(msg=f"dig {name} {rtype} @{server} failed: {done.stdout.strip()[-300:]}")
-    values, ttl = [], None
+        module.fail_json(msg=f"dig @{server} failed: {(done.stderr or done.stdout).strip()[-300:]}")
+    answers = {(name.lower(), rtype): ([], None) for name, rtype in wanted}
     for line in done.stdout.splitlines():
         parts = line.split(None, 4)
-        if len(parts) == 5 and parts[3].upper() == rtype:
-            ttl = int(parts[1])
+        if len(parts) != 5:
+            continue
+        key = (parts[0].lower(), parts[3].upper())
+        if key in answers:
+            values, _ = answers[key]
             values.append(" ".join(parts[4].split()))
-    return sorted(values), ttl
+            answers[key] = (values, int(parts[1]))
+    return {key: (sorted(values), ttl) for key, (values, ttl) in answers.items()}
+
+
+# An update message travels over TCP and is at most 64 KiB: larger batches are sent in parts,
+# never splitting an rrset between its delete and its adds.
+MAX_LINES_PER_MESSAGE = 600
+
+
+def messages(groups):
+    part, size = [], 0
+    for group in groups:
+        if part and size + len(group) > MAX_LINES_PER_MESSAGE:
+            yield part
+            part, size = [], 0
+        part.extend(group)
+        size += len(group)
+    if part:
+        yield part
 
 
 def nsupdate(module, server, port, key_file, batches):
-    """batches: {zone: [update lines]}; one nsupdate run, one signed message per zone."""
+    """batches: {zone: [rrset line groups]}; one nsupdate run, one signed message per part."""
     script = [f"server {server} {port}"]
-    for zone, lines in batches.items():
-        if lines:
-            script += [f"zone {zone}", *lines, "send"]
+    for zone, groups in batches.items():
+        for part in messages(groups):
+            script += [f"zone {zone}", *part, "send"]
     if len(script) == 1:
         return
     done = subprocess.run(
-        ["nsupdate", "-k", key_file], input="\n".join(script) + "\n",
+        ["nsupdate", "-v", "-k", key_file], input="\n".join(script) + "\n",
         capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
     if done.returncode != 0:
@@ -144,21 +171,22 @@ def main():
             soa, _ = query(module, server, port, zone["name"] + ".", "SOA")
             if not soa:
                 module.fail_json(msg=f"no SOA for {zone['name']} on {server}:{port}")
-            batches[zone["name"]] = [f"prereq yxdomain {zone['name']}."]
+            batches[zone["name"]] = [[f"prereq yxdomain {zone['name']}."]]
         if not module.check_mode:
             nsupdate(module, server, port, p["key_file"], batches)
         module.exit_json(changed=False, eendracht_counts={"zones_checked": len(p["zones"])})
     recorded_now = False
     for zone in p["zones"]:
         lines = []
+        moving = []
         for record in zone["records"]:
             new_value = new_value_of(module, record, p["outputs"])
-            if new_value is None:
-                continue  # this record does not cut over
-            rtype = record["type"].upper()
-            name = fqdn(record["name"], zone["name"])
+            if new_value is not None:  # else this record does not cut over
+                moving.append((record, new_value, fqdn(record["name"], zone["name"]), record["type"].upper()))
+        answers = query_all(module, server, port, [(name, rtype) for _, _, name, rtype in moving])
+        for record, new_value, name, rtype in moving:
             key = f"{name} {rtype}"
-            values, ttl = query(module, server, port, name, rtype)
+            values, ttl = answers[(name.lower(), rtype)]
             new = [normalise(rtype, new_value)]
             if state == "verify_source":
                 new = [normalise(rtype, record["value"])]
@@ -185,7 +213,7 @@ def main():
             if sorted(values) == sorted(want_values) and ttl == want_ttl:
                 counts["records_unchanged"] += 1
                 continue
-            lines += rrset_lines(name, rtype, want_ttl, want_values)
+            lines.append(rrset_lines(name, rtype, want_ttl, want_values))
             counts["records_updated"] += 1
         batches[zone["name"]] = lines
     if wrong:

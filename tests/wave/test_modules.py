@@ -1,0 +1,216 @@
+"""The custom Ansible modules' logic, on real files and with real LDIF/rsync/dig text."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from wave_support import REPO
+
+ROLES = REPO / "playbooks" / "roles"
+
+
+def _module(role: str, name: str) -> ModuleType:
+    path = ROLES / role / "library" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+rsync = _module("files", "eendracht_rsync")
+manifest = _module("files", "eendracht_manifest")
+freeze = _module("files", "eendracht_freeze")
+dns = _module("dns", "eendracht_dns_batch")
+directory = _module("identity", "eendracht_directory")
+app_config = _module("applications", "eendracht_app_config")
+
+RSYNC_STATS = """
+Number of files: 1,204 (reg: 1,100, dir: 100, link: 4)
+Number of created files: 12
+Number of deleted files: 3
+Number of regular files transferred: 11
+Total file size: 2,345,678 bytes
+Total transferred file size: 45,678 bytes
+"""
+
+
+def test_rsync_stats_and_command() -> None:
+    counts = rsync.parse_stats(RSYNC_STATS)
+    assert counts == {
+        "files_total": 1204,
+        "files_transferred": 11,
+        "files_deleted": 3,
+        "bytes_total": 2345678,
+        "bytes_transferred": 45678,
+    }
+    params = {
+        "src": "/srv/a",
+        "dest": "/data/a",
+        "dest_host": "10.0.0.5",
+        "dest_port": 2222,
+        "dest_user": "root",
+        "ssh_key": "/k",
+        "ssh_args": "-o StrictHostKeyChecking=no",
+        "mirror": False,
+        "checksum": False,
+    }
+    argv = rsync.rsync_command(params, check_mode=False)
+    assert argv[:4] == ["rsync", "-aHAX", "--numeric-ids", "--stats"]
+    assert "--delete" not in argv and "--dry-run" not in argv
+    assert argv[-2:] == ["/srv/a/", "root@10.0.0.5:/data/a/"]
+    assert "-p 2222" in argv[argv.index("-e") + 1]
+    mirrored = rsync.rsync_command({**params, "mirror": True}, check_mode=True)
+    assert "--delete" in mirrored and "--dry-run" in mirrored
+
+
+def _tree(root: Path) -> None:
+    (root / "sub dir").mkdir(parents=True)
+    (root / "sub dir" / "Notulen – ë.docx").write_bytes(b"x" * 100)
+    (root / "a.txt").write_text("hello")
+    os.link(root / "a.txt", root / "a-hard.txt")
+    (root / "link").symlink_to("a.txt")
+    os.chmod(root / "a.txt", 0o640)
+
+
+def _write(path: Path, entries: list[dict[str, object]]) -> Path:
+    import json
+
+    path.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    return path
+
+
+def test_manifest_finds_every_kind_of_difference(tmp_path: Path) -> None:
+    source, target = tmp_path / "s", tmp_path / "t"
+    _tree(source)
+    _tree(target)
+    os.utime(target / "a.txt", (0, os.stat(source / "a.txt").st_mtime))
+    os.utime(
+        target / "sub dir" / "Notulen – ë.docx",
+        (0, os.stat(source / "sub dir" / "Notulen – ë.docx").st_mtime),
+    )
+    want = {e["path"]: e for e in manifest.describe(str(source))}
+    have = {e["path"]: e for e in manifest.describe(str(target))}
+    assert want["link"]["type"] == "link" and want["link"]["link"] == "a.txt"
+    assert want["a.txt"]["nlink"] == 2
+    counts, diffs = manifest.compare(want, have, mirror=False, max_listed=10)
+    assert diffs == [] and counts["files_verified"] == 3
+    (target / "sub dir" / "Notulen – ë.docx").write_bytes(b"y" * 100)
+    os.chmod(target / "a.txt", 0o600)
+    (target / "link").unlink()
+    (target / "link").symlink_to("elders")
+    (target / "extra").write_text("only on the target")
+    have = {e["path"]: e for e in manifest.describe(str(target))}
+    counts, diffs = manifest.compare(want, have, mirror=False, max_listed=10)
+    # a.txt and its hard link share their mode: both differ
+    assert counts["differences"] == 4 and counts["target_extras"] == 1
+    joined = "\n".join(diffs)
+    assert "sha256" in joined and "mode" in joined and "link" in joined
+    counts, diffs = manifest.compare(want, have, mirror=True, max_listed=10)
+    assert "not on source (mirror): extra" in diffs
+    del have["a.txt"]
+    _, diffs = manifest.compare(want, have, mirror=False, max_listed=10)
+    assert "missing on target: a.txt" in diffs
+
+
+def test_freeze_refuses_writes_and_thaw_restores(tmp_path: Path) -> None:
+    share = tmp_path / "share"
+    _tree(share)
+    try:
+        changed = freeze.apply_tree(str(share), True)
+    except OSError as exc:
+        pytest.skip(f"no immutable attribute here: {exc}")
+    try:
+        assert changed == 4  # 2 inodes (one hard-linked twice), a folder, the share; no symlink
+        assert freeze.write_refused(str(share))
+        with pytest.raises(OSError):
+            (share / "a.txt").write_text("changed")
+        assert freeze.apply_tree(str(share), True) == 0  # idempotent
+    finally:
+        freeze.apply_tree(str(share), False)
+    assert not freeze.write_refused(str(share))
+    assert (share / "a.txt").read_text() == "hello"
+
+
+def test_dns_values_and_batch_lines() -> None:
+    assert dns.fqdn("@", "noordwaard.nl") == "noordwaard.nl."
+    assert dns.fqdn("www", "noordwaard.nl") == "www.noordwaard.nl."
+    assert dns.normalise("CNAME", "avd.waardstad.nl") == "avd.waardstad.nl."
+    assert dns.normalise("MX", "0  x.outlook.com.") == "0 x.outlook.com."
+    assert dns.normalise("TXT", "v=spf1 -all") == '"v=spf1 -all"'
+    assert dns.normalise("A", "10.0.0.1") == "10.0.0.1"
+
+    class Fails(Exception):
+        pass
+
+    class Module:
+        def fail_json(self, **kw: object) -> None:
+            raise Fails(kw["msg"])
+
+    outputs = {"application_gateway_ip": "10.9.0.4", "workplace_fqdn": "avd.waardstad.nl"}
+    record = {"name": "www", "type": "A", "cutover_output": "application_gateway_ip"}
+    assert dns.new_value_of(Module(), record, outputs) == "10.9.0.4"
+    assert (
+        dns.new_value_of(Module(), {"name": "x", "type": "A", "value": "1.2.3.4"}, outputs) is None
+    )
+    mx = {"name": "@", "type": "MX", "cutover_output": "workplace_fqdn"}
+    assert dns.new_value_of(Module(), mx, outputs) == "0 avd.waardstad.nl"
+    with pytest.raises(Fails, match="no stack output"):
+        dns.new_value_of(Module(), {"name": "y", "type": "A", "cutover_output": "nope"}, outputs)
+    lines = dns.rrset_lines("www.noordwaard.nl.", "A", 300, ["10.9.0.4"])
+    assert lines == [
+        "update delete www.noordwaard.nl. A",
+        "update add www.noordwaard.nl. 300 A 10.9.0.4",
+    ]
+
+
+def test_directory_ldif_round_trip_and_desired_state() -> None:
+    identity = {
+        "username": "d.vandenberg",
+        "display_name": "Daniëlle van den Berg",
+        "given_name": "Daniëlle",
+        "prefix": "van den",
+        "surname": "Berg",
+        "mail": "d.vandenberg@waardstad.nl",
+        "aliases": ["danielle.vandenberg@noordwaard.nl"],
+        "department": "Sociaal Domein",
+        "old_account": "dvandenberg",
+        "enabled": True,
+    }
+    want = directory.desired_account(identity, "noordwaard")
+    text = directory.add_record("uid=d.vandenberg,ou=people,dc=w,dc=nl", want)
+    assert "cn:: " in text  # non-ASCII values travel base64-encoded
+    parsed = directory.parse_ldif(text)[0]
+    assert parsed["cn"] == ["Daniëlle van den Berg"]
+    assert directory.account_changes(want, parsed) == []
+    parsed["mail"] = ["old@noordwaard.nl"]
+    assert directory.account_changes(want, parsed) == [
+        ("replace", "mail", ["d.vandenberg@waardstad.nl"])
+    ]
+    groups = directory.desired_groups([identity], "noordwaard", "ou=people,dc=w,dc=nl")
+    assert set(groups) == {"afdeling-sociaal-domein", "voorheen-noordwaard"}
+    change = directory.modify_record("cn=g,dc=w", [("add", "member", ["uid=a,dc=w"])])
+    assert change.splitlines()[1:4] == ["changetype: modify", "add: member", "member: uid=a,dc=w"]
+
+
+def test_app_config_merges_one_level() -> None:
+    current = {"database": {"dsn": "a", "passfile": "p"}, "koppelingen": {"BRP": "x"}, "n": 1}
+    merged = app_config.merged(current, {"database": {"dsn": "b"}, "maintenance": True})
+    assert merged == {
+        "database": {"dsn": "b", "passfile": "p"},
+        "koppelingen": {"BRP": "x"},
+        "n": 1,
+        "maintenance": True,
+    }
+
+
+def test_dns_batches_split_between_rrsets_only() -> None:
+    groups = [dns.rrset_lines(f"r{i}.z.", "A", 300, ["10.0.0.1", "10.0.0.2"]) for i in range(700)]
+    parts = list(dns.messages(groups))
+    assert sum(len(p) for p in parts) == 700 * 3
+    assert all(len(p) <= dns.MAX_LINES_PER_MESSAGE for p in parts)
+    assert all(p[0].startswith("update delete") and p[-1].startswith("update add") for p in parts)
