@@ -27,6 +27,8 @@ def _table(info: LabInfo) -> Table:
         table.add_column(col, overflow="fold")
     for s in info.services:
         answers = "[green]yes[/]" if s.running and s.answers else "[red]no[/]"
+        if s.detail:
+            answers += f" ({s.detail})"
         credentials = s.credentials_file.removeprefix(f"{info.lab}/")
         table.add_row(s.name, f"{s.address}:{s.port}", str(s.pid or "-"), answers, credentials)
     return table

@@ -126,6 +126,8 @@ class Handler(BaseHTTPRequestHandler):
             "display_name": CONFIG.get("display_name", ""),
             "municipality": CONFIG["municipality"],
             "side": CONFIG.get("side", "source"),
+            # Set by the migration's freeze; this stand-in has no write path to close.
+            "maintenance": bool(CONFIG.get("maintenance", False)),
         }
         if CONFIG.get("database"):
             body["database"] = CONFIG["database"]["dsn"].rsplit("/", 1)[-1]

@@ -22,6 +22,7 @@ class Service:
     pid: int | None = None
     running: bool = False
     answers: bool = False
+    detail: str = ""  # e.g. the HTTP status of a health endpoint (503: database not there yet)
 
     def check(self) -> bool:
         p = self.probe
@@ -34,7 +35,9 @@ class Service:
         elif self.kind == "database":
             ok = probes.postgres_answers(self.address, self.port)
         else:
-            ok = probes.http_status(p["url"]) is not None
+            status = probes.http_status(p["url"])
+            ok = status is not None
+            self.detail = f"HTTP {status}" if ok else ""
         self.answers = ok
         return ok
 
