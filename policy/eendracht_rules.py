@@ -132,9 +132,13 @@ def storage_secure(type_: str, props: Mapping[str, Any]) -> list[str]:
         out.append(
             "storage account allows public blob access (allowBlobPublicAccess must be false)"
         )
-    if props.get("publicNetworkAccess") != "Disabled":
+    firewalled = _get(props, "networkRuleSet", "defaultAction") == "Deny" and not _list(
+        _get(props, "networkRuleSet", "ipRules")
+    )
+    if props.get("publicNetworkAccess") != "Disabled" and not firewalled:
         out.append(
-            "storage account is reachable from public networks (publicNetworkAccess must be Disabled)"
+            "storage account is reachable from public networks (publicNetworkAccess must be "
+            "Disabled, or the firewall must deny all but trusted Azure services)"
         )
     return out
 

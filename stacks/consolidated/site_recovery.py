@@ -112,6 +112,7 @@ class SiteRecovery(pulumi.ComponentResource):
                 dns_zone_ids={"blob": args.blob_dns_zone_id},
                 workspace_id=args.workspace_id,
                 shared_key_access=True,  # ASR's replication agent writes with the account key
+                trusted_services=True,  # ASR writes through the trusted-services exception
             ),
             args.primary,
             self,

@@ -26,6 +26,9 @@ class StorageSpec:
     workspace_id: pulumi.Input[str]
     entra_kerberos: bool = False  # SMB with Entra ID identities (FSLogix, file shares)
     shared_key_access: bool = False
+    # Only for accounts an Azure service writes to from outside the VNet (ASR's cache):
+    # public endpoint on, firewall denying everything but trusted Azure services.
+    trusted_services: bool = False
 
 
 def secure_account(
@@ -43,7 +46,7 @@ def secure_account(
         allow_blob_public_access=False,
         allow_shared_key_access=spec.shared_key_access,
         allow_cross_tenant_replication=False,
-        public_network_access="Disabled",
+        public_network_access="Enabled" if spec.trusted_services else "Disabled",
         network_rule_set=storage.NetworkRuleSetArgs(
             default_action=storage.DefaultAction.DENY, bypass="AzureServices"
         ),

@@ -94,6 +94,17 @@ def test_storage_rule() -> None:
     bad = {**GOOD_STORAGE, "enableHttpsTrafficOnly": False, "minimumTlsVersion": "TLS1_0"}
     found = resource_violations("storage-secure-transport-private", type_, bad)
     assert len(found) == 2
+    firewalled = {
+        **GOOD_STORAGE,
+        "publicNetworkAccess": "Enabled",
+        "networkRuleSet": {"defaultAction": "Deny"},
+    }
+    assert resource_violations("storage-secure-transport-private", type_, firewalled) == []
+    opened = {
+        **firewalled,
+        "networkRuleSet": {"defaultAction": "Deny", "ipRules": [{"iPAddressOrRange": "1.2.3.4"}]},
+    }
+    assert len(resource_violations("storage-secure-transport-private", type_, opened)) == 1
     public = {**GOOD_STORAGE, "allowBlobPublicAccess": True, "publicNetworkAccess": "Enabled"}
     assert len(resource_violations("storage-secure-transport-private", type_, public)) == 2
 
