@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -11,16 +12,24 @@ from eendracht.lab import lab_down, lab_up
 from eendracht.lab.procs import processes_referencing
 from eendracht.lab.residents import FULL_RESIDENTS_MAX
 from eendracht.programme import load_programme
-from tests.lab.conftest import MINI, lab_state_dir
+from tests.lab.conftest import lab_state_dir
+from tests.programmes import copy_programme, edit_yaml
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 
-def test_full_scale_follows_the_programme() -> None:
-    programme = load_programme(MINI)
+def test_full_scale_follows_the_programme(tmp_path: Path) -> None:
+    # The mini programme with small shares: full scale writes the programme's bytes too.
+    mini = copy_programme("mini", tmp_path / "mini")
+    for muni in ("noordwaard", "zuidwaard"):
+        edit_yaml(
+            mini / "group_vars" / muni / "shares.yml",
+            lambda d: [share.update(size_gb=0.01) for share in d["shares"]],
+        )
+    programme = load_programme(mini)
     state = lab_state_dir()
     try:
-        info = lab_up(MINI, scale="full", state=state)
+        info = lab_up(mini, scale="full", state=state)
         seeded = info.seeded
         for name, muni in programme.municipalities.items():
             assert seeded["people"][name] == muni.info.head_count
