@@ -154,7 +154,9 @@ def budgets(shares: list[m.Share], scale: str) -> dict[tuple[str, str], ShareBud
     for s in shares:
         files = round(total_files * (s.files or 1000) / all_files)
         files = min(max(files, fewest), most, s.files or most)
-        size = max(64 * 1024, round(total_bytes * s.size_gb / all_gb))
+        size = max(
+            64 * 1024, min(round(total_bytes * s.size_gb / all_gb), int(s.size_gb * 1024**3))
+        )
         out[(s.server, s.name)] = ShareBudget(max(files, 2), size)
     return out
 
