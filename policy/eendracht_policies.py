@@ -9,6 +9,7 @@ from typing import Any
 import eendracht_rules as rules
 from pulumi_policy import (
     EnforcementLevel,
+    Policy,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -76,7 +77,7 @@ def stack_validator(
 RESOURCE_VALIDATORS = {name: resource_validator(fn) for name, fn in rules.RESOURCE_RULES.items()}
 STACK_VALIDATORS = {name: stack_validator(fn) for name, fn in rules.STACK_RULES.items()}
 
-POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
+POLICIES: list[Policy] = [
     *(
         ResourceValidationPolicy(
             name=name,

@@ -48,7 +48,7 @@ def child(mode: str, arg: str) -> None:
         import consolidated.program
 
         consolidated.program.drop_type_aliases = lambda: None  # type: ignore[attr-defined]
-        consolidated.mocked.fewer_collections = _no_tuning  # type: ignore[assignment]
+        consolidated.mocked.fewer_collections = _no_tuning
     from consolidated.mocked import run_stack_mocked
     from eendracht.programme import load_programme
     from eendracht.stackconfig import read_stack

@@ -20,6 +20,20 @@ from consolidated.settings import StackSettings  # noqa: E402
 from eendracht.programme import Programme, load_programme  # noqa: E402
 from eendracht.stackconfig import read_stack, stack_names  # noqa: E402
 
+__all__ = [
+    "EXAMPLE_STACKS",
+    "MINI",
+    "REPO",
+    "SSH_KEY",
+    "as_res",
+    "example",
+    "mini",
+    "mini_settings",
+    "policy_module",
+    "rules",
+    "violations",
+]
+
 EXAMPLE_STACKS = tuple(stack_names())
 MINI = REPO / "tests/fixtures/programmes/mini"
 SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKO6sXWD4OMaBV7U67hHJ4I2rrufDbpZ8YausTyGI6/5 test"

@@ -240,7 +240,7 @@ def test_entry_point_exports_every_stack_output() -> None:
 
     def program() -> dict[str, Any]:
         original = pulumi.export
-        pulumi.export = lambda name, value: exported.__setitem__(name, value)  # type: ignore[assignment]
+        pulumi.export = lambda name, value: exported.__setitem__(name, value)
         try:
             runpy.run_path(str(REPO / "stacks/__main__.py"), run_name="__main__")
         finally:
@@ -263,4 +263,7 @@ def test_trusted_launch_vms_get_an_enhanced_backup_policy() -> None:
     assert policy["policyType"] == "V2"
     assert policy["schedulePolicy"]["schedulePolicyType"] == "SimpleSchedulePolicyV2"
     vault = mini()[2].named("rsv-backup").inputs["properties"]["redundancySettings"]
-    assert vault == {"standardTierStorageRedundancy": "GeoRedundant", "crossRegionRestore": "Enabled"}
+    assert vault == {
+        "standardTierStorageRedundancy": "GeoRedundant",
+        "crossRegionRestore": "Enabled",
+    }
