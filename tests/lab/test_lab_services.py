@@ -485,7 +485,9 @@ def test_down_leaves_nothing_running(running_lab: RunningLab) -> None:
     assert records and all(is_running(r) for r in records)
     # A share frozen by a migration that never thawed it does not stop `down`.
     share = Path(running_lab.lab["fileservers"]["nw-srv01"]["lab_root"]) / "srv/shares/burgerzaken"
-    sh("chattr", "+i", str(share / "Algemeen" / "import.sh"), str(share / "Algemeen"))
+    frozen = [str(share / "Algemeen" / "import.sh"), str(share / "Algemeen")]
+    # Filesystems without the flag (some tmpfs) refuse chattr; `down` is then tested without.
+    subprocess.run(["chattr", "+i", *frozen], capture_output=True, check=False)
     stopped = lab_down(running_lab.state)
     assert set(stopped) == {r.name for r in records}
     assert not any(is_running(r) for r in records)
