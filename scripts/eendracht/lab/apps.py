@@ -139,5 +139,5 @@ def write_configs(
 
 
 def argv(config: Path) -> list[str]:
-    # -I: isolated from the environment and the user's site packages; only the stdlib is used.
-    return [sys.executable, "-I", str(APPSERVER), str(config)]
+    # -I -S: isolated, without site packages (only the stdlib is used): half the start time.
+    return [sys.executable, "-I", "-S", str(APPSERVER), str(config)]
