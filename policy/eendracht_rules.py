@@ -44,6 +44,7 @@ T_DIAGNOSTICS = "azure-native:monitor:DiagnosticSetting"
 T_PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
 T_RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 T_SERVICE_BUS = "azure-native:servicebus:Namespace"
+T_DCR_ASSOCIATION = "azure-native:monitor:DataCollectionRuleAssociation"
 
 # Resources that must send logs/metrics to Log Analytics (the types that support it here).
 DIAGNOSED_TYPES = frozenset(
@@ -258,6 +259,25 @@ def diagnostics_to_log_analytics(resources: Iterable[Res]) -> list[str]:
     ]
 
 
+def server_events_to_log_analytics(resources: Iterable[Res]) -> list[str]:
+    """Every VM except session hosts (tag role=sessionhost) is associated with a data
+    collection rule, so its security and system events reach Log Analytics."""
+    resources = list(resources)
+    associated = {
+        key
+        for r in resources
+        if r.type == T_DCR_ASSOCIATION and r.props.get("dataCollectionRuleId")
+        for key in r.refs.get("resourceUri", frozenset())
+    }
+    return [
+        f"virtual machine {r.name!r} sends no events to Log Analytics (no data collection rule)"
+        for r in resources
+        if r.type == T_VM
+        and _get(r.props, "tags", "role") != "sessionhost"
+        and r.key not in associated
+    ]
+
+
 def private_endpoints_for_paas(resources: Iterable[Res]) -> list[str]:
     """Storage, Key Vault and Service Bus each have a private endpoint."""
     resources = list(resources)
@@ -309,6 +329,7 @@ def conditional_access_mfa_and_compliant(resources: Iterable[Res]) -> list[str]:
 
 STACK_RULES: dict[str, Callable[[Iterable[Res]], list[str]]] = {
     "diagnostics-to-log-analytics": diagnostics_to_log_analytics,
+    "server-events-to-log-analytics": server_events_to_log_analytics,
     "private-endpoints-for-paas": private_endpoints_for_paas,
     "fallback-region-distinct-eu": fallback_region_distinct,
     "conditional-access-mfa-compliant-device": conditional_access_mfa_and_compliant,

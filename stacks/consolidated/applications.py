@@ -22,7 +22,7 @@ from consolidated.names import Names
 from consolidated.settings import StackSettings
 from consolidated.sizing import Sizing
 from consolidated.tags import with_origin
-from consolidated.vm import UBUNTU, WINDOWS_SERVER, BuiltVm, VmSpec, private_vm
+from consolidated.vm import UBUNTU, WINDOWS_SERVER, BuiltVm, VmSpec, private_vm, send_logs
 from eendracht.programme import models as m
 
 
@@ -49,6 +49,7 @@ class ApplicationsArgs:
     linked_vnet_ids: Mapping[str, pulumi.Input[str]]
     admin_password: pulumi.Input[str]
     ssh_public_key: str
+    logs_rule_id: pulumi.Input[str]  # data collection rule for server events
 
 
 def database_name(municipality: str, database: str) -> str:
@@ -118,6 +119,14 @@ class Applications(pulumi.ComponentResource):
                     backend_pool_id=pool_id,
                     license_type="Windows_Server" if windows else None,
                 ),
+                Place(group.name, location, with_origin(args.tags, server.municipality)),
+                self,
+            )
+            send_logs(
+                f"app-{server.municipality}-{server.host}",
+                built,
+                windows,
+                args.logs_rule_id,
                 Place(group.name, location, with_origin(args.tags, server.municipality)),
                 self,
             )

@@ -14,7 +14,7 @@ import pulumi_azure_native.resources as resources
 
 from consolidated.common import Place
 from consolidated.names import Names
-from consolidated.vm import WINDOWS_SERVER, BuiltVm, VmSpec, private_vm
+from consolidated.vm import WINDOWS_SERVER, BuiltVm, VmSpec, private_vm, send_logs
 from eendracht.programme import models as m
 
 
@@ -31,6 +31,7 @@ class DirectoryArgs:
     addresses: tuple[str, ...]  # one static address per domain controller
     vm_size: str
     admin_password: pulumi.Input[str]
+    logs_rule_id: pulumi.Input[str]  # data collection rule for server events
 
 
 class Directory(pulumi.ComponentResource):
@@ -74,6 +75,7 @@ class Directory(pulumi.ComponentResource):
                 place,
                 self,
             )
+            send_logs(f"dc-{index:02d}", built, True, args.logs_rule_id, place, self)
             self.controllers.append(built)
         self.uri = f"ldaps://{self.domain}:636"
         self.base_dn = base_dn(self.domain)

@@ -19,7 +19,7 @@ from consolidated.names import Names
 from consolidated.sizing import Sizing
 from consolidated.storage import StorageSpec, secure_account
 from consolidated.tags import with_origin
-from consolidated.vm import UBUNTU, VmSpec, private_vm
+from consolidated.vm import UBUNTU, VmSpec, private_vm, send_logs
 from eendracht.programme import models as m
 
 TARGET_ROOT = "/mnt/shares"
@@ -38,6 +38,7 @@ class FileDataArgs:
     sync_host_ip: str
     vm_size: str
     ssh_public_key: str
+    logs_rule_id: pulumi.Input[str]  # data collection rule for server events
 
 
 class FileData(pulumi.ComponentResource):
@@ -96,7 +97,7 @@ class FileData(pulumi.ComponentResource):
                 "\\\\", account.name, ".file.core.windows.net\\", created.name
             )
 
-        private_vm(
+        sync_host = private_vm(
             VmSpec(
                 key="filesync",
                 vm_name=names("vm", "filesync"),
@@ -112,6 +113,7 @@ class FileData(pulumi.ComponentResource):
             place,
             self,
         )
+        send_logs("filesync", sync_host, False, args.logs_rule_id, place, self)
         self.target_host = args.sync_host_ip
         self.target_root = TARGET_ROOT
         self.register_outputs(

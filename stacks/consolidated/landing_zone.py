@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_azure_native.keyvault as keyvault
+import pulumi_azure_native.monitor as monitor
 import pulumi_azure_native.network as network
 import pulumi_azure_native.operationalinsights as operationalinsights
 import pulumi_azure_native.privatedns as privatedns
@@ -112,6 +113,52 @@ class LandingZone(pulumi.ComponentResource):
         )
         self.workspace_id = workspace.id
         diagnostics("log", workspace.id, workspace.id, self)
+
+        # What servers send through the Azure Monitor Agent: security and system events, syslog.
+        server_logs = monitor.DataCollectionRule(
+            "dcr-servers",
+            data_collection_rule_name=names("dcr", "servers"),
+            resource_group_name=group.name,
+            location=location,
+            description="Security and system events of Windows servers, syslog of Linux servers",
+            data_sources=monitor.DataCollectionRuleDataSourcesArgs(
+                windows_event_logs=[
+                    monitor.WindowsEventLogDataSourceArgs(
+                        name="security-and-system",
+                        streams=["Microsoft-SecurityEvent", "Microsoft-Event"],
+                        x_path_queries=[
+                            "Security!*",
+                            "System!*[System[(Level=1 or Level=2 or Level=3)]]",
+                            "Directory Service!*[System[(Level=1 or Level=2 or Level=3)]]",
+                        ],
+                    )
+                ],
+                syslog=[
+                    monitor.SyslogDataSourceArgs(
+                        name="syslog",
+                        streams=["Microsoft-Syslog"],
+                        facility_names=["auth", "authpriv", "daemon", "kern", "syslog"],
+                        log_levels=["Notice", "Warning", "Error", "Critical", "Alert", "Emergency"],
+                    )
+                ],
+            ),
+            destinations=monitor.DataCollectionRuleDestinationsArgs(
+                log_analytics=[
+                    monitor.LogAnalyticsDestinationArgs(
+                        name="log", workspace_resource_id=workspace.id
+                    )
+                ]
+            ),
+            data_flows=[
+                monitor.DataFlowArgs(
+                    streams=["Microsoft-SecurityEvent", "Microsoft-Event", "Microsoft-Syslog"],
+                    destinations=["log"],
+                )
+            ],
+            tags=args.tags,
+            opts=me,
+        )
+        self.server_logs_rule_id = server_logs.id
 
         # Networks: every subnet except GatewaySubnet gets its own NSG with a deny-internet rule.
         self.vnets: dict[str, network.VirtualNetwork] = {}

@@ -136,6 +136,7 @@ def build(
             ),
             vm_size=settings.domain_controller_vm_size,
             admin_password=secrets.admin_password,
+            logs_rule_id=zone.server_logs_rule_id,
         ),
     )
     workstations = Workstations(
@@ -173,6 +174,7 @@ def build(
             linked_vnet_ids=vnet_ids,
             admin_password=secrets.admin_password,
             ssh_public_key=settings.admin_ssh_public_key,
+            logs_rule_id=zone.server_logs_rule_id,
         ),
     )
     files = FileData(
@@ -189,6 +191,7 @@ def build(
             sync_host_ip=address_plan["applications"].host("snet-apps", -2),
             vm_size=settings.app_vm_size,
             ssh_public_key=settings.admin_ssh_public_key,
+            logs_rule_id=zone.server_logs_rule_id,
         ),
     )
     apps_group = names("rg", "apps")

@@ -13,6 +13,7 @@ import pulumi_azure_native.desktopvirtualization as avd
 
 from consolidated.common import Place, diagnostics
 from consolidated.names import Names
+from consolidated.tags import with_role
 from consolidated.vm import WINDOWS_MULTI_SESSION, VmSpec, extension, private_vm
 
 # The AVD agent installer Microsoft publishes for the DSC extension.
@@ -89,6 +90,11 @@ class SessionHostPool(pulumi.ComponentResource):
         )
         diagnostics(f"dag-{role}", self.desktop_group.id, args.workspace_id, self, metrics=False)
 
+        # Session hosts are tagged as such: endpoints, watched by Defender for Endpoint, not the
+        # servers' data collection rule.
+        host_place = Place(
+            place.resource_group, place.location, with_role(place.tags, "sessionhost")
+        )
         token = self.host_pool.registration_info.apply(lambda info: info.token if info else None)
         self.session_hosts = []
         for index in range(1, args.host_count + 1):
@@ -108,13 +114,13 @@ class SessionHostPool(pulumi.ComponentResource):
                     license_type="Windows_Client",
                     inline_nic=True,
                 ),
-                place,
+                host_place,
                 self,
             )
             extension(
                 f"{key}-aadlogin",
                 built.vm,
-                place,
+                host_place,
                 self,
                 publisher="Microsoft.Azure.ActiveDirectory",
                 type_="AADLoginForWindows",
@@ -125,7 +131,7 @@ class SessionHostPool(pulumi.ComponentResource):
                 extension(
                     f"{key}-gpu",
                     built.vm,
-                    place,
+                    host_place,
                     self,
                     publisher="Microsoft.HpcCompute",
                     type_="NvidiaGpuDriverWindows",
@@ -135,7 +141,7 @@ class SessionHostPool(pulumi.ComponentResource):
             extension(
                 f"{key}-avdagent",
                 built.vm,
-                place,
+                host_place,
                 self,
                 publisher="Microsoft.Powershell",
                 type_="DSC",

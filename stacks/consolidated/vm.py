@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_azure_native.compute as compute
+import pulumi_azure_native.monitor as monitor
 import pulumi_azure_native.network as network
 
 from consolidated.common import Place
@@ -211,4 +212,32 @@ def extension(
         provision_after_extensions=after,
         tags=place.tags,
         opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def send_logs(
+    key: str,
+    built: BuiltVm,
+    windows: bool,
+    rule_id: pulumi.Input[str],
+    place: Place,
+    parent: pulumi.Resource,
+) -> None:
+    """Azure Monitor Agent on a server, associated with the servers' data collection rule."""
+    agent = extension(
+        f"{key}-ama",
+        built.vm,
+        place,
+        parent,
+        publisher="Microsoft.Azure.Monitor",
+        type_="AzureMonitorWindowsAgent" if windows else "AzureMonitorLinuxAgent",
+        version="1.0",
+    )
+    monitor.DataCollectionRuleAssociation(
+        f"dcra-{key}",
+        association_name="servers",
+        resource_uri=built.vm.id,
+        data_collection_rule_id=rule_id,
+        description="Server events to Log Analytics",
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[agent]),
     )

@@ -247,3 +247,15 @@ def test_the_pack_passes_the_mini_graph_as_crossguard_would_see_it() -> None:
         for message in resource_violations(name, r.type, r.inputs)
     ]
     assert found == []
+
+
+def test_server_events_rule_exempts_only_session_hosts() -> None:
+    server = policy_resource(rules.T_VM, "vm-dc", {"tags": TAGS})
+    host = policy_resource(rules.T_VM, "vm-avd", {"tags": {**TAGS, "role": "sessionhost"}})
+    assert stack_violations("server-events-to-log-analytics", [server, host]) == [
+        "virtual machine 'vm-dc' sends no events to Log Analytics (no data collection rule)"
+    ]
+    association = policy_resource(
+        rules.T_DCR_ASSOCIATION, "dcra", {"dataCollectionRuleId": "/dcr"}, {"resourceUri": [server]}
+    )
+    assert stack_violations("server-events-to-log-analytics", [server, host, association]) == []

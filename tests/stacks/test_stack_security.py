@@ -128,6 +128,11 @@ def test_missing_diagnostics_are_caught() -> None:
     assert any("sends no diagnostics" in v and vault.name in v for v in violations(broken))
 
 
+def test_a_server_without_event_collection_is_caught() -> None:
+    broken = _without(mini()[2], lambda r: r.name != "dcra-dc-01")
+    assert any("'vm-dc-01' sends no events" in v for v in violations(broken))
+
+
 def test_missing_private_endpoint_is_caught() -> None:
     broken = _without(mini()[2], lambda r: r.name != "pe-kv")
     assert any("has no private endpoint" in v for v in violations(broken))
