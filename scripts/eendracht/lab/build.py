@@ -143,11 +143,10 @@ def _seed_files(
         for share in muni.shares:
             if share.server != f.host:
                 continue
-            gid = (
-                20001 + muni.info.departments.index(share.department)
-                if share.department in muni.info.departments
-                else 20001
-            )
+            # The department's group, as the directory numbers it (gidNumber).
+            departments = muni.info.departments
+            offset = departments.index(share.department) if share.department in departments else 0
+            gid = slapd.FIRST_GID + offset
             figures = seed_share(
                 share_root(root, share),
                 share,

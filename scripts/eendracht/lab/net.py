@@ -68,14 +68,6 @@ def udp_free(addr: str, port: int) -> bool:
     return True
 
 
-def tcp_answers(addr: str, port: int, timeout: float = 1.0) -> bool:
-    try:
-        with socket.create_connection((addr, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def _socket_inodes(pid: int) -> set[str]:
     inodes: set[str] = set()
     fd_dir = Path(f"/proc/{pid}/fd")
