@@ -22,6 +22,7 @@ from consolidated.fallback import FallbackSite, FallbackSiteArgs
 from consolidated.file_data import FileData, FileDataArgs
 from consolidated.identity import Identity, IdentityArgs
 from consolidated.integration import IntegrationHub, IntegrationHubArgs, catalogue
+from consolidated.intune import Intune, IntuneArgs
 from consolidated.landing_zone import LandingZone, LandingZoneArgs
 from consolidated.names import Names
 from consolidated.settings import StackSettings
@@ -51,32 +52,28 @@ class Platform:
     tenant_id: pulumi.Input[str]
 
 
-class IntuneWiring:
-    """Builds the Intune component (stacks/consolidated/intune/) when Graph credentials exist."""
-
-    @staticmethod
-    def build(
-        programme: m.Programme, identity: Identity, platform: Platform, secrets: Secrets
-    ) -> pulumi.ComponentResource | None:
-        if secrets.graph_client_id is None or secrets.graph_client_secret is None:
-            pulumi.log.warn(
-                "eendracht:graphClientId/graphClientSecret not set: Intune objects are not managed"
-            )
-            return None
-        from consolidated.intune import Intune, IntuneArgs
-
-        return Intune(
-            "intune",
-            IntuneArgs(
-                programme=programme.name,
-                tenant_id=platform.tenant_id,
-                client_id=secrets.graph_client_id,
-                client_secret=secrets.graph_client_secret,
-                group_ids=[identity.staff_group_id],
-                autopilot_group_ids=[identity.autopilot_group_id],
-                device_name_template=device_name_template(programme),
-            ),
+def build_intune(
+    programme: m.Programme, identity: Identity, platform: Platform, secrets: Secrets
+) -> pulumi.ComponentResource | None:
+    """The Intune component (stacks/consolidated/intune/), assigned to the staff group and the
+    Autopilot device group; left out, with a warning, when no Graph credentials are set."""
+    if secrets.graph_client_id is None or secrets.graph_client_secret is None:
+        pulumi.log.warn(
+            "eendracht:graphClientId/graphClientSecret not set: Intune objects are not managed"
         )
+        return None
+    return Intune(
+        "intune",
+        IntuneArgs(
+            programme=programme.name,
+            tenant_id=platform.tenant_id,
+            client_id=secrets.graph_client_id,
+            client_secret=secrets.graph_client_secret,
+            group_ids=[identity.staff_group_id],
+            autopilot_group_ids=[identity.autopilot_group_id],
+            device_name_template=device_name_template(programme),
+        ),
+    )
 
 
 def device_name_template(programme: m.Programme) -> str:
@@ -121,7 +118,7 @@ def build(
     log = zone.workspace_id
     subnets = zone.subnet_ids
     identity = Identity("identity", IdentityArgs(programme=programme))
-    IntuneWiring.build(programme, identity, platform, secrets)
+    build_intune(programme, identity, platform, secrets)
 
     directory = Directory(
         "directory",
