@@ -267,3 +267,16 @@ def test_trusted_launch_vms_get_an_enhanced_backup_policy() -> None:
         "standardTierStorageRedundancy": "GeoRedundant",
         "crossRegionRestore": "Enabled",
     }
+
+
+def test_project_file_and_one_stack_per_example_programme() -> None:
+    import yaml
+
+    project = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
+    assert project["name"] == "eendracht"
+    assert project["runtime"]["name"] == "python"
+    assert project["runtime"]["options"]["virtualenv"] == ".venv"
+    assert (project["main"], project["stackConfigDir"]) == ("stacks/", "stacks")
+    programmes = {read_stack(stack).settings.programme for stack in ("altena-prod", "ple1n-prod")}
+    assert programmes == {"inventory/altena", "inventory/ple1n"}
+    assert all((REPO / p / "hosts.yml").is_file() for p in programmes)
