@@ -120,16 +120,21 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def descendants(pid: int) -> list[Recorded]:
-    """Live children (and theirs) of a process, e.g. sshd's per-connection processes."""
+def _children_map() -> dict[int, list[int]]:
     parents: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             fields = _stat(int(entry.name))
             if fields and fields[2] not in ("Z", "X"):
                 parents.setdefault(int(fields[3]), []).append(int(entry.name))
+    return parents
+
+
+def descendants(pids: list[int]) -> list[Recorded]:
+    """Live children (and theirs) of these processes, e.g. sshd's per-connection processes."""
+    parents = _children_map()
     out: list[Recorded] = []
-    todo = list(parents.get(pid, []))
+    todo = [c for pid in pids for c in parents.get(pid, [])]
     while todo:
         child = todo.pop()
         started = start_time(child)
@@ -157,7 +162,7 @@ def stop_all(
     """Signal the recorded processes (and the children they forked) together, wait until
     they are gone, SIGKILL whatever lingers. Returns the names of those that were running."""
     running = [r for r in records if is_running(r)]
-    children = [c for r in running for c in descendants(r.pid)]
+    children = descendants([r.pid for r in running])
     _signal_and_wait(running, sig, timeout)
     _signal_and_wait([c for c in children if is_running(c)], signal.SIGTERM, 2.0)
     _signal_and_wait([r for r in [*running, *children] if is_running(r)], signal.SIGKILL, 5.0)
