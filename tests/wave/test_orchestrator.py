@@ -23,63 +23,76 @@ def _trace(wave: Wave) -> list[str]:
     return path.read_text().split() if path.exists() else []
 
 
-def test_full_wave_follows_the_plan_stops_at_gate_then_approve(
+def test_wave_follows_the_plan_until_presync_then_rolls_back(
     state: Path, outputs_file: Path
 ) -> None:
     wave = _wave(state, outputs_file)
-    outcome = wave.run()
-    assert outcome.status == "at_gate", outcome.message
-    trace = _trace(wave)
-    assert trace[0] == "preflight.reachability"
-    assert "presync.files:burgerzaken" in trace
-    assert trace.index("cutover.applications:documentbeheer") < trace.index(
-        "cutover.applications:zaaksysteem"
-    )
-    assert trace[-1].startswith("verify.applications:")
-    assert len(trace) == len(wave.journal.steps()) == 26
+    outcome = wave.run(until="presync")
+    assert outcome.status == "stopped", outcome.message
+    assert _trace(wave) == [
+        "preflight.reachability",
+        "preflight.capacity",
+        "preflight.directory",
+        "preflight.dns",
+        "preflight.identity",
+        "preflight.applications",
+        "presync.files:burgerzaken",
+        "presync.files:sociaal-domein",
+        "presync.dns",
+        "presync.identity",
+    ]
     assert {s["status"] for s in wave.journal.steps()} == {"ok"}
-    counts = wave.journal.counts()
-    assert counts["presync"] == {"bytes_transferred": 40, "accounts_created": 8}
+    assert wave.journal.counts()["presync"] == {"bytes_transferred": 40, "accounts_created": 8}
     extravars = json.loads((wave.dir / "extravars.json").read_text())
     assert extravars["municipality"] == "noordwaard"
     assert extravars["target"]["dns_zone"] == "fake-dns_zone"
     mapping = json.loads(Path(extravars["identity_map_file"]).read_text())
     assert {i["old_account"] for i in mapping["identities"]} >= {"jdevries", "mozil"}
-    assert wave.approve("CIO").status == "complete"
-    assert wave.journal.approval()["approved_by"] == "CIO"  # type: ignore[index]
-    assert wave.rollback().status == "refused"
-    assert wave.run(resume=True).status == "complete"
+    assert wave.approve("CIO").status == "refused"  # verify has not run
+    assert wave.rollback().status == "rolled_back"
+    assert wave.journal.done_steps() == set()
+    assert _trace(wave)[-2:] == ["rollback.dns", "rollback.source"]
 
 
 def test_failure_then_resume_runs_only_what_did_not_finish(state: Path, outputs_file: Path) -> None:
     wave = _wave(state, outputs_file)
-    (wave.dir / "fail-freeze.files").touch()
-    outcome = wave.run(until="freeze")
+    (wave.dir / "fail-presync.dns").touch()
+    outcome = wave.run(until="presync")
     assert outcome.status == "failed"
-    assert "freeze.files" in outcome.message
-    assert _trace(wave)[-1] == "presync.identity"
-    (wave.dir / "fail-freeze.files").unlink()
-    assert wave.approve("CIO").status == "refused"
-    outcome = wave.run(until="final_sync", resume=True)
+    assert "presync.dns" in outcome.message
+    assert _trace(wave)[-1] == "presync.files:sociaal-domein"
+    (wave.dir / "fail-presync.dns").unlink()
+    outcome = wave.run(until="presync", resume=True)
     assert outcome.status == "stopped", outcome.message
     trace = _trace(wave)
-    assert trace.count("presync.identity") == 1
     assert trace.count("preflight.reachability") == 1
-    assert trace[-4:] == [
-        "freeze.files",
-        "freeze.applications:burgerzaken+documentbeheer+financien+zaaksysteem",
-        "final_sync.files:burgerzaken",
-        "final_sync.files:sociaal-domein",
-    ]
+    assert trace.count("presync.files:burgerzaken") == 1
+    assert trace[-2:] == ["presync.dns", "presync.identity"]
+    statuses = [(s["step_id"], s["status"]) for s in wave.journal.steps()]
+    assert ("presync.dns", "failed") in statuses and ("presync.dns", "ok") in statuses
 
 
-def test_until_stops_after_phase_and_rollback_resets(state: Path, outputs_file: Path) -> None:
+def test_gate_waits_for_verify_and_approval_closes_rollback(
+    state: Path, outputs_file: Path
+) -> None:
     wave = _wave(state, outputs_file)
-    assert wave.run(until="presync").status == "stopped"
-    assert len(wave.journal.done_steps()) == 10
-    assert wave.rollback().status == "rolled_back"
-    assert wave.journal.done_steps() == set()
-    assert _trace(wave)[-2:] == ["rollback.dns", "rollback.source"]
+    assert wave.approve("CIO").status == "refused"
+    run = wave.journal.start_run("wave", 1, lab=False)
+    for step in ("verify.files", "verify.identity", "verify.dns"):
+        wave.journal.start_step(run, "verify", step, step)
+        wave.journal.finish_step(run, "verify", step, "ok")
+    assert not wave.verified()  # verify.applications has not passed
+    wave.journal.start_step(run, "verify", "verify.applications", "apps")
+    wave.journal.finish_step(run, "verify", "verify.applications", "ok")
+    wave.journal.finish_run(run, "at_gate")
+    assert wave.verified()
+    outcome = wave.approve("CIO J. Jansen")
+    assert outcome.status == "complete"
+    approval = wave.journal.approval()
+    assert approval is not None and approval["approved_by"] == "CIO J. Jansen"
+    assert wave.approve("someone else").message.startswith("already approved by CIO")
+    assert wave.run().status == "complete"  # nothing runs after the gate
+    assert wave.rollback().status == "refused"
 
 
 def test_second_run_is_refused_while_locked(state: Path, outputs_file: Path) -> None:

@@ -255,5 +255,9 @@ def _message(res: Any) -> str:
     for key in ("stderr", "module_stderr"):
         if res.get(key):
             parts.append(str(res[key])[-500:])
+    failed_items = [r for r in res.get("results") or [] if isinstance(r, dict) and r.get("failed")]
+    for item in failed_items[:3]:  # a loop's own msg only says "One or more items failed"
+        label = item.get("_ansible_item_label", item.get("item", ""))
+        parts.append(f"[{str(label)[:80]}] {item.get('msg', '')}".strip())
     text = " ".join(p for p in parts if p).strip()
     return json.dumps(scrub(text))[1:-1][:1000]
