@@ -22,7 +22,7 @@ from eendracht.lab.plan import PG_PORT, AppService
 from eendracht.lab.procs import run
 from eendracht.lab.residents import Resident
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+PG_ROOT = Path("/usr/lib/postgresql")
 PG_USER = "postgres"
 SUPERUSER = "postgres"
 SIDES = ("source", "target")
@@ -44,6 +44,17 @@ class Cluster:
     port: int
     data: Path
     sockets: Path
+
+
+def pg_bin() -> Path:
+    """The server binaries of the newest PostgreSQL the Debian packages installed."""
+    versions = sorted(
+        (p for p in PG_ROOT.glob("*/bin") if (p / "postgres").exists() and p.parent.name.isdigit()),
+        key=lambda p: int(p.parent.name),
+    )
+    if not versions:
+        raise LabError(f"no PostgreSQL server under {PG_ROOT}: install postgresql (`make setup`)")
+    return versions[-1]
 
 
 def cluster(paths: LabPaths, side: str, address: str) -> Cluster:
@@ -117,7 +128,7 @@ def prepare(paths: LabPaths, source: Cluster, target: Cluster) -> None:
         try:
             run(
                 [
-                    str(PG_BIN / "initdb"),
+                    str(pg_bin() / "initdb"),
                     "-D",
                     str(source.data),
                     "-U",
@@ -150,7 +161,7 @@ def prepare(paths: LabPaths, source: Cluster, target: Cluster) -> None:
 
 def argv(c: Cluster) -> list[str]:
     return [
-        str(PG_BIN / "postgres"),
+        str(pg_bin() / "postgres"),
         "-D",
         str(c.data),
         "-c",
