@@ -21,6 +21,7 @@ AVD_DSC_MODULE = (
     "https://wvdportalstorageblob.blob.core.windows.net/galleryartifacts/"
     "Configuration_1.0.02790.438.zip"
 )
+INTUNE_MDM_ID = "0000000a-0000-0000-c000-000000000000"  # Microsoft Intune's MDM application
 RDP_PROPERTIES = (
     "targetisaadjoined:i:1;enablerdsaadauth:i:1;redirectclipboard:i:1;"
     "drivestoredirect:s:;usbdevicestoredirect:s:;audiocapturemode:i:1"
@@ -125,6 +126,7 @@ class SessionHostPool(pulumi.ComponentResource):
                 publisher="Microsoft.Azure.ActiveDirectory",
                 type_="AADLoginForWindows",
                 version="2.0",
+                settings={"mdmId": INTUNE_MDM_ID},  # Entra join with Intune enrolment
             )
             after = ["AADLoginForWindows"]
             if args.gpu:
