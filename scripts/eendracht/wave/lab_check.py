@@ -176,8 +176,16 @@ def expected(record: Record, outputs: dict[str, Any]) -> str:
     value = record.cutover_to or str(outputs[record.cutover_output])
     if record.type is RecordType.MX and " " not in value:
         value = f"0 {value}"
-    if record.type in HOSTNAME_TYPES and not value.endswith("."):
+    return presented(record.type, value)
+
+
+def presented(rtype: RecordType, value: str) -> str:
+    """A record value as dig prints it: host names absolute, TXT quoted."""
+    value = " ".join(value.split())
+    if rtype in HOSTNAME_TYPES and not value.endswith("."):
         value += "."
+    if rtype is RecordType.TXT and not value.startswith('"'):
+        value = f'"{value}"'
     return value
 
 
@@ -285,9 +293,7 @@ def verify_lab_source(mu: Municipality, lab_root: Path, mapping: IdentityMapping
                 continue
             name = zone.name + "." if record.name == "@" else f"{record.name}.{zone.name}."
             answers = dig(dns["server"], int(dns["port"]), name, record.type.value)
-            want = " ".join(record.value.split())
-            if record.type in HOSTNAME_TYPES and not want.endswith("."):
-                want += "."
+            want = presented(record.type, record.value)
             report.add(
                 "dns", f"{name} {record.type.value} original", answers == [want], f"{answers}"
             )
