@@ -18,8 +18,8 @@ from pulumi_policy import (
 )
 
 DESCRIPTIONS = {
-    "no-public-ip-on-vms": "Session hosts and application servers have no public IP (BIO2 8.20, 8.22).",
-    "vms-trusted-launch": "VMs use Trusted Launch: Secure Boot and vTPM (BIO2 8.7, 8.9).",
+    "no-public-ip-on-vms": "Session hosts (scale set models) and servers have no public IP (BIO2 8.20, 8.22).",
+    "vms-trusted-launch": "VMs and scale set models use Trusted Launch: Secure Boot and vTPM (BIO2 8.7, 8.9).",
     "storage-secure-transport-private": "Storage: HTTPS only, TLS 1.2+, no public blob or network access (BIO2 8.24, 8.20).",
     "key-vault-purge-protection": "Key Vault: purge protection, soft delete, RBAC, private (BIO2 8.24, 8.13).",
     "backups-geo-redundant": "Backups are geo-redundant (BIO2 8.13, 8.14).",

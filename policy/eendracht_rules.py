@@ -34,6 +34,7 @@ NO_NSG_SUBNETS = frozenset({"GatewaySubnet", "AzureBastionSubnet", "AzureFirewal
 
 T_NIC = "azure-native:network:NetworkInterface"
 T_VM = "azure-native:compute:VirtualMachine"
+T_VMSS = "azure-native:compute:VirtualMachineScaleSet"  # the session hosts of a host pool
 T_VNET = "azure-native:network:VirtualNetwork"
 T_STORAGE = "azure-native:storage:StorageAccount"
 T_KEY_VAULT = "azure-native:keyvault:Vault"
@@ -88,8 +89,19 @@ def _list(value: Any) -> list[Any]:
 # --- rules on one resource: (type, props) -> violation messages ------------------------
 
 
+def _vm_model(type_: str, props: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """What a VM is made of: the VM's own properties, or a scale set's model of its VMs."""
+    if type_ == T_VM:
+        return props
+    if type_ == T_VMSS:
+        model = props.get("virtualMachineProfile")
+        return model if isinstance(model, Mapping) else {}
+    return None
+
+
 def no_public_ip(type_: str, props: Mapping[str, Any]) -> list[str]:
-    """Session hosts and application servers have no public address (NIC or VM-level)."""
+    """Session hosts and application servers have no public address: not on a NIC, not in a
+    VM's own network configuration, not in a scale set's model of its VMs."""
     out = []
     if type_ == T_NIC:
         for config in _list(props.get("ipConfigurations")):
@@ -97,25 +109,29 @@ def no_public_ip(type_: str, props: Mapping[str, Any]) -> list[str]:
                 out.append(
                     f"network interface ip configuration {_get(config, 'name')!r} has a public IP"
                 )
-    if type_ == T_VM:
-        for nic in _list(_get(props, "networkProfile", "networkInterfaceConfigurations")):
+    model = _vm_model(type_, props)
+    if model is not None:
+        what = "virtual machine" if type_ == T_VM else "scale set VM model"
+        for nic in _list(_get(model, "networkProfile", "networkInterfaceConfigurations")):
             for config in _list(_get(nic, "ipConfigurations")):
                 if _get(config, "publicIPAddressConfiguration"):
-                    out.append("virtual machine network configuration requests a public IP")
+                    out.append(f"{what} network configuration requests a public IP")
     return out
 
 
 def trusted_launch(type_: str, props: Mapping[str, Any]) -> list[str]:
-    """Every VM runs with Trusted Launch (Secure Boot and vTPM)."""
-    if type_ != T_VM:
+    """Every VM, and every VM a scale set makes, runs with Trusted Launch (Secure Boot, vTPM)."""
+    model = _vm_model(type_, props)
+    if model is None:
         return []
-    profile = props.get("securityProfile") or {}
+    profile = model.get("securityProfile") or {}
     ok = (
         _get(profile, "securityType") == "TrustedLaunch"
         and _get(profile, "uefiSettings", "secureBootEnabled") is True
         and _get(profile, "uefiSettings", "vTpmEnabled") is True
     )
-    return [] if ok else ["virtual machine is not Trusted Launch with Secure Boot and vTPM"]
+    what = "virtual machine" if type_ == T_VM else "scale set VM model"
+    return [] if ok else [f"{what} is not Trusted Launch with Secure Boot and vTPM"]
 
 
 def storage_secure(type_: str, props: Mapping[str, Any]) -> list[str]:
@@ -260,8 +276,8 @@ def diagnostics_to_log_analytics(resources: Iterable[Res]) -> list[str]:
 
 
 def server_events_to_log_analytics(resources: Iterable[Res]) -> list[str]:
-    """Every VM except session hosts (tag role=sessionhost) is associated with a data
-    collection rule, so its security and system events reach Log Analytics."""
+    """Every VM or scale set except session hosts (tag role=sessionhost) is associated with a
+    data collection rule, so its security and system events reach Log Analytics."""
     resources = list(resources)
     associated = {
         key
@@ -270,9 +286,10 @@ def server_events_to_log_analytics(resources: Iterable[Res]) -> list[str]:
         for key in r.refs.get("resourceUri", frozenset())
     }
     return [
-        f"virtual machine {r.name!r} sends no events to Log Analytics (no data collection rule)"
+        f"{'virtual machine' if r.type == T_VM else 'scale set'} {r.name!r} sends no events "
+        "to Log Analytics (no data collection rule)"
         for r in resources
-        if r.type == T_VM
+        if r.type in (T_VM, T_VMSS)
         and _get(r.props, "tags", "role") != "sessionhost"
         and r.key not in associated
     ]

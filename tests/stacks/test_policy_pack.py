@@ -124,6 +124,40 @@ def test_no_public_ip_rule() -> None:
         }
     }
     assert resource_violations("no-public-ip-on-vms", rules.T_VM, vm)
+    scale_set = {"virtualMachineProfile": vm}
+    assert resource_violations("no-public-ip-on-vms", rules.T_VMSS, scale_set) == [
+        "scale set VM model network configuration requests a public IP"
+    ]
+    del vm["networkProfile"]["networkInterfaceConfigurations"][0]["ipConfigurations"][0][
+        "publicIPAddressConfiguration"
+    ]
+    assert resource_violations("no-public-ip-on-vms", rules.T_VMSS, scale_set) == []
+
+
+TRUSTED = {
+    "securityType": "TrustedLaunch",
+    "uefiSettings": {"secureBootEnabled": True, "vTpmEnabled": True},
+}
+
+
+@pytest.mark.parametrize(
+    ("security", "ok"),
+    [
+        (TRUSTED, True),
+        ({**TRUSTED, "securityType": "Standard"}, False),
+        ({**TRUSTED, "uefiSettings": {"secureBootEnabled": True}}, False),
+        (None, False),
+    ],
+)
+def test_trusted_launch_rule_on_vms_and_scale_set_models(
+    security: dict[str, Any] | None, ok: bool
+) -> None:
+    vm = {"securityProfile": security} if security else {}
+    for type_, props in ((rules.T_VM, vm), (rules.T_VMSS, {"virtualMachineProfile": vm})):
+        found = resource_violations("vms-trusted-launch", type_, props)
+        assert (found == []) == ok, (type_, found)
+    # a scale set without any model is not Trusted Launch either
+    assert resource_violations("vms-trusted-launch", rules.T_VMSS, {}) != []
 
 
 def test_key_vault_rule() -> None:
@@ -251,11 +285,22 @@ def test_the_pack_passes_the_mini_graph_as_crossguard_would_see_it() -> None:
 
 def test_server_events_rule_exempts_only_session_hosts() -> None:
     server = policy_resource(rules.T_VM, "vm-dc", {"tags": TAGS})
-    host = policy_resource(rules.T_VM, "vm-avd", {"tags": {**TAGS, "role": "sessionhost"}})
-    assert stack_violations("server-events-to-log-analytics", [server, host]) == [
-        "virtual machine 'vm-dc' sends no events to Log Analytics (no data collection rule)"
+    host = policy_resource(rules.T_VMSS, "vmss-avd", {"tags": {**TAGS, "role": "sessionhost"}})
+    servers = policy_resource(rules.T_VMSS, "vmss-web", {"tags": TAGS})
+    assert stack_violations("server-events-to-log-analytics", [server, host, servers]) == [
+        "virtual machine 'vm-dc' sends no events to Log Analytics (no data collection rule)",
+        "scale set 'vmss-web' sends no events to Log Analytics (no data collection rule)",
     ]
-    association = policy_resource(
-        rules.T_DCR_ASSOCIATION, "dcra", {"dataCollectionRuleId": "/dcr"}, {"resourceUri": [server]}
+    associations = [
+        policy_resource(
+            rules.T_DCR_ASSOCIATION,
+            f"dcra-{r.name}",
+            {"dataCollectionRuleId": "/dcr"},
+            {"resourceUri": [r]},
+        )
+        for r in (server, servers)
+    ]
+    assert (
+        stack_violations("server-events-to-log-analytics", [server, host, servers, *associations])
+        == []
     )
-    assert stack_violations("server-events-to-log-analytics", [server, host, association]) == []
