@@ -60,7 +60,9 @@ def test_rsync_stats_and_command() -> None:
         "checksum": False,
     }
     argv = rsync.rsync_command(params, check_mode=False)
-    assert argv[:4] == ["rsync", "-aHAX", "--numeric-ids", "--stats"]
+    assert argv[:4] == ["rsync", "-aHAX", "--numeric-ids", "--stats"]  # nothing detected: all kept
+    plain = rsync.rsync_command(params, False, {"hard_links": False, "acls": False, "xattrs": False})
+    assert plain[1] == "-a"
     assert "--delete" not in argv and "--dry-run" not in argv
     assert argv[-2:] == ["/srv/a/", "root@10.0.0.5:/data/a/"]
     assert "-p 2222" in argv[argv.index("-e") + 1]
@@ -214,3 +216,19 @@ def test_dns_batches_split_between_rrsets_only() -> None:
     assert sum(len(p) for p in parts) == 700 * 3
     assert all(len(p) <= dns.MAX_LINES_PER_MESSAGE for p in parts)
     assert all(p[0].startswith("update delete") and p[-1].startswith("update add") for p in parts)
+
+
+def test_rsync_detects_what_the_tree_needs(tmp_path: Path) -> None:
+    (tmp_path / "a").write_text("a")
+    assert rsync.tree_features(str(tmp_path)) == {
+        "hard_links": False,
+        "acls": False,
+        "xattrs": False,
+    }
+    os.link(tmp_path / "a", tmp_path / "b")
+    try:
+        os.setxattr(tmp_path / "a", "user.eendracht", b"1")
+    except OSError:
+        pytest.skip("no user xattrs on this file system")
+    features = rsync.tree_features(str(tmp_path))
+    assert features["hard_links"] and features["xattrs"]

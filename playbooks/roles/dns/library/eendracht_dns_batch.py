@@ -7,7 +7,8 @@ DOCUMENTATION = r"""
 module: eendracht_dns_batch
 short_description: Lower TTLs, cut over, restore or verify DNS records in one nsupdate batch
 description:
-  - Reads the current answers of every record that cuts over (C(dig)), keeps the originals
+  - Reads the current answers of every record that cuts over (one signed AXFR of the zone, or
+    one C(dig -f) batch when transfers are refused), keeps the originals
     (values and TTLs) in O(state_file) the first time, and sends all changes of all zones in
     one C(nsupdate -k) run (one signed update message per zone).
   - community.general.nsupdate changes one record per call; this module batches them.
@@ -38,6 +39,7 @@ eendracht_counts:
 import json
 import os
 import subprocess
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -61,6 +63,38 @@ def query(module, server, port, name, rtype):
     return query_all(module, server, port, [(name, rtype)])[(name.lower(), rtype)]
 
 
+def zone_transfer(server, port, key_file, zone):
+    """Every record of the zone in one signed AXFR; None when the server refuses it."""
+    argv = ["dig", "+noall", "+answer", "-p", str(port), f"@{server}", "-k", key_file, zone + ".", "AXFR"]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300)
+    if done.returncode != 0 or "Transfer failed" in done.stdout or not done.stdout.strip():
+        return None
+    return parse_answers(done.stdout, None)
+
+
+def parse_answers(text, wanted):
+    answers = {} if wanted is None else {(name.lower(), rtype): ([], None) for name, rtype in wanted}
+    for line in text.splitlines():
+        parts = line.split(None, 4)
+        if len(parts) != 5 or line.startswith(";"):
+            continue
+        key = (parts[0].lower(), parts[3].upper())
+        if wanted is not None and key not in answers:
+            continue
+        values, _ = answers.get(key, ([], None))
+        values.append(" ".join(parts[4].split()))
+        answers[key] = (values, int(parts[1]))
+    return {key: (sorted(values), ttl) for key, (values, ttl) in answers.items()}
+
+
+def read_records(module, server, port, key_file, zone, wanted):
+    """Current answers for the wanted (name, type) pairs: one AXFR, else one `dig -f` batch."""
+    whole = zone_transfer(server, port, key_file, zone)
+    if whole is None:
+        return query_all(module, server, port, wanted)
+    return {(n.lower(), t): whole.get((n.lower(), t), ([], None)) for n, t in wanted}
+
+
 def query_all(module, server, port, wanted):
     """Answers of many (name, type) questions from one dig process (`dig -f`)."""
     batch = "".join(f"{name} {rtype}\n" for name, rtype in wanted)
@@ -68,17 +102,7 @@ def query_all(module, server, port, wanted):
     done = subprocess.run(argv, input=batch, capture_output=True, text=True, check=False, timeout=300)
     if done.returncode != 0:
         module.fail_json(msg=f"dig @{server} failed: {(done.stderr or done.stdout).strip()[-300:]}")
-    answers = {(name.lower(), rtype): ([], None) for name, rtype in wanted}
-    for line in done.stdout.splitlines():
-        parts = line.split(None, 4)
-        if len(parts) != 5:
-            continue
-        key = (parts[0].lower(), parts[3].upper())
-        if key in answers:
-            values, _ = answers[key]
-            values.append(" ".join(parts[4].split()))
-            answers[key] = (values, int(parts[1]))
-    return {key: (sorted(values), ttl) for key, (values, ttl) in answers.items()}
+    return parse_answers(done.stdout, wanted)
 
 
 # An update message travels over TCP and is at most 64 KiB: larger batches are sent in parts,
@@ -176,6 +200,7 @@ def main():
             nsupdate(module, server, port, p["key_file"], batches)
         module.exit_json(changed=False, eendracht_counts={"zones_checked": len(p["zones"])})
     recorded_now = False
+    read_seconds = 0.0
     for zone in p["zones"]:
         lines = []
         moving = []
@@ -183,7 +208,11 @@ def main():
             new_value = new_value_of(module, record, p["outputs"])
             if new_value is not None:  # else this record does not cut over
                 moving.append((record, new_value, fqdn(record["name"], zone["name"]), record["type"].upper()))
-        answers = query_all(module, server, port, [(name, rtype) for _, _, name, rtype in moving])
+        started = time.monotonic()
+        answers = read_records(
+            module, server, port, p["key_file"], zone["name"], [(name, rtype) for _, _, name, rtype in moving]
+        )
+        read_seconds += time.monotonic() - started
         for record, new_value, name, rtype in moving:
             key = f"{name} {rtype}"
             values, ttl = answers[(name.lower(), rtype)]
@@ -222,7 +251,10 @@ def main():
         module.exit_json(changed=counts["records_updated"] > 0, eendracht_counts=counts)
     if recorded_now:
         save_state(p["state_file"], originals)
+    started = time.monotonic()
     nsupdate(module, server, port, p["key_file"], batches)
+    counts["dns_read_ms"] = round(read_seconds * 1000)
+    counts["dns_update_ms"] = round((time.monotonic() - started) * 1000)
     if state == "restored" and os.path.exists(p["state_file"]):
         os.unlink(p["state_file"])  # restored: the next wave records afresh
     module.exit_json(changed=counts["records_updated"] > 0, eendracht_counts=counts)
