@@ -17,8 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+from google.protobuf import struct_pb2  # type: ignore[import-untyped]
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
+from pulumi.runtime import resource as runtime_resource
+from pulumi.runtime.proto import resource_pb2, source_pb2
+from pulumi.runtime.rpc import unwrap_rpc_secret
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -29,7 +32,16 @@ SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 TENANT = "11111111-1111-1111-1111-111111111111"
 SECRET = "[secret]"
 # Resources whose name input does not follow the `<type>Name` convention.
-NAME_INPUTS = {"StorageAccount": "accountName", "FileShare": "shareName"}
+NAME_INPUTS = {
+    "StorageAccount": "accountName",
+    "FileShare": "shareName",
+    "VirtualMachine": "vmName",
+    "VirtualMachineScaleSet": "vmScaleSetName",
+}
+# Pulumi's wire signatures for special values inside a protobuf Struct.
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 
 
 @dataclass(frozen=True)
@@ -69,13 +81,24 @@ class MockedRun:
         return dict(sorted(out.items()))
 
 
-def _redact(value: Any) -> Any:
-    if is_rpc_secret(value):
-        return SECRET
-    if isinstance(value, Mapping):
-        return {k: _redact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact(v) for v in value]
+def _recorded(value: Any) -> Any:
+    """A property as the engine sent it (protobuf), as plain data with each secret replaced by
+    "[secret]" where it is. (Pulumi's own deserialisation lifts a nested secret to the whole
+    top-level property, which would hide e.g. a scale set's entire VM model from the rules.)"""
+    if isinstance(value, struct_pb2.Struct):
+        signature = value[SIG_KEY] if SIG_KEY in value else None  # noqa: SIM401 (no .get)
+        if signature == SECRET_SIG:
+            return SECRET
+        if signature == RESOURCE_SIG:
+            return {"urn": value["urn"], "id": value["id"] if "id" in value else None}  # noqa: SIM401
+        out = {}
+        for key, item in value.items():
+            plain = _recorded(item)
+            if plain is not None:  # as Pulumi: a null property is an absent one
+                out[key] = plain
+        return out
+    if isinstance(value, struct_pb2.ListValue):
+        return [_recorded(item) for item in value]
     return value
 
 
@@ -108,11 +131,8 @@ def _mock_id(type_: str, name: str, inputs: Mapping[str, Any]) -> str:
 
 
 class RecordingMocks(pulumi_mocks.Mocks):
-    def __init__(self) -> None:
-        self.recorded: list[Recorded] = []
-        self.names_by_urn: dict[str, str] = {}
-        self.local = threading.local()
-        self.lock = threading.Lock()
+    """Ids and state of mocked resources (outputs = inputs plus a name) and the one call the
+    program makes; RecordingMonitor does the recording."""
 
     def new_resource(
         self, args: pulumi_mocks.MockResourceArgs
@@ -120,24 +140,7 @@ class RecordingMocks(pulumi_mocks.Mocks):
         plain = {k: unwrap_rpc_secret(v) for k, v in args.inputs.items()}
         name = _mock_name(args.typ, args.name, plain)
         resource_id = _mock_id(args.typ, name, plain)
-        parent_urn: str = getattr(self.local, "parent", "") or ""
-        with self.lock:
-            parent = self.names_by_urn.get(parent_urn)
-            self.recorded.append(
-                Recorded(
-                    args.typ,
-                    args.name,
-                    parent,
-                    _redact(dict(args.inputs)),
-                    bool(args.custom),
-                    resource_id,
-                )
-            )
-        state = dict(args.inputs)
-        state.setdefault("name", name)
-        if args.typ.startswith("azuread:"):
-            state.setdefault("objectId", resource_id)
-        return resource_id, state
+        return resource_id, _state(dict(args.inputs), args.typ, name, resource_id)
 
     def call(
         self, args: pulumi_mocks.MockCallArgs
@@ -152,18 +155,53 @@ class RecordingMocks(pulumi_mocks.Mocks):
         return {}, []
 
 
-class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """Tells the mocks which parent a resource is registered under (the mocks API does not)."""
+def _state(state: Any, type_: str, name: str, resource_id: str) -> Any:
+    """A mocked resource's outputs: its inputs, its name, and an object id for Entra objects."""
+    if "name" not in state:
+        state["name"] = name
+    if type_.startswith("azuread:") and "objectId" not in state:
+        state["objectId"] = resource_id
+    return state
 
-    mocks: RecordingMocks
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """Registers resources like Pulumi's MockMonitor and records each one (type, name, parent,
+    inputs). The outputs it returns are the inputs the engine sent, as they came: the stock
+    monitor deserialises and re-serialises every input of every resource for that."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[Recorded] = []
+        self.names_by_urn: dict[str, str] = {}
+        self.lock = threading.Lock()
 
     def RegisterResource(self, request: Any) -> Any:
-        self.mocks.local.parent = request.parent
-        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
-        if request.type != "pulumi:pulumi:Stack":  # top-level resources have no parent
-            with self.mocks.lock:
-                self.mocks.names_by_urn[response.urn] = request.name
-        return response
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == "pulumi:pulumi:Stack":  # top-level resources have no parent
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        inputs = _recorded(request.object)
+        name = _mock_name(request.type, request.name, inputs)
+        resource_id = _mock_id(request.type, name, inputs)
+        state = struct_pb2.Struct()
+        state.CopyFrom(request.object)
+        _state(state, request.type, name, resource_id)
+        with self.lock:
+            self.names_by_urn[urn] = request.name
+            parent = self.names_by_urn.get(request.parent)
+            self.recorded.append(
+                Recorded(
+                    request.type,
+                    request.name,
+                    parent,
+                    inputs,
+                    bool(request.custom),
+                    resource_id,
+                )
+            )
+            self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(
+                urn, resource_id, inputs
+            )
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=state)
 
 
 def _fresh_event_loop() -> None:
@@ -192,6 +230,22 @@ def fewer_collections() -> Iterator[None]:
         gc.unfreeze()
 
 
+@contextmanager
+def without_source_positions() -> Iterator[None]:
+    """At every resource registration Pulumi walks the Python stack to tell the engine where
+    in the program the resource was declared (for its messages). The mock monitor ignores it,
+    and the walk was an eighth of a mocked run; a real preview or up still sends it."""
+    original = getattr(runtime_resource, "_get_stack_trace", None)
+    if original is None:  # another SDK version: nothing to spare
+        yield
+        return
+    runtime_resource._get_stack_trace = source_pb2.StackTrace  # an empty trace
+    try:
+        yield
+    finally:
+        runtime_resource._get_stack_trace = original
+
+
 def run_mocked(
     program: Callable[[], Mapping[str, Any]],
     *,
@@ -215,9 +269,9 @@ def run_mocked(
         resolved = _sync_await(pulumi.Output.from_input(dict(outputs)).future())
         run.outputs = dict(resolved or {})
 
-    with fewer_collections():
+    with fewer_collections(), without_source_positions():
         _sync_await(run_pulumi_func(body))
-    run.resources = list(mocks.recorded)
+    run.resources = list(monitor.recorded)
     return run
 
 

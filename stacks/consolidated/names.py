@@ -43,3 +43,8 @@ class Names:
     def computer(self, prefix: str, index: int) -> str:
         """Windows computer name: at most 15 characters."""
         return f"{_alnum(prefix)[:11]}-{index:03d}"[:15]
+
+    def computer_prefix(self, prefix: str) -> str:
+        """Computer name prefix of a scale set's Windows VMs: at most 9 characters (Azure
+        appends 6 to make each host's name, 15 in all)."""
+        return _alnum(prefix)[:9]

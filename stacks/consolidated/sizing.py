@@ -142,16 +142,19 @@ def size(programme: m.Programme, settings: StackSettings) -> Sizing:
             "office session hosts",
             office_hosts,
             f"max({settings.min_office_hosts}, ceil(ceil({office} x {pct}) / "
-            f"{settings.session_density} per host)) of {settings.office_vm_size}",
+            f"{settings.session_density} per host)) of {settings.office_vm_size}: the office "
+            "scale set's capacity",
         ),
         Decision(
             "CAD session hosts",
             cad_hosts,
             f"ceil(ceil({cad} x {pct}) / {settings.cad_density} per host) of "
-            f"{settings.gpu_vm_size}; no pool when 0",
+            f"{settings.gpu_vm_size}: the GPU scale set's capacity; no pool when 0",
         ),
         Decision(
-            "standby session hosts", 0, "fallback pool is kept at zero, scaled up on failover"
+            "standby session hosts",
+            0,
+            "the standby scale set's capacity is kept at zero, raised on failover",
         ),
         Decision(
             "FSLogix quota GiB",

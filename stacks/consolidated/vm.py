@@ -1,6 +1,6 @@
 """A private VM: NIC without public IP, Trusted Launch, managed OS disk with a known name.
 
-Not a component of its own: session hosts, application servers and domain controllers call
+Not a component of its own: application servers, domain controllers and the file sync host call
 it with their component as parent. The OS disk gets a fixed name so Site Recovery and backup
 can refer to it without waiting for Azure.
 """
@@ -50,39 +50,18 @@ class VmSpec:
     private_ip: str | None = None  # static address, e.g. for domain controllers
     backend_pool_id: pulumi.Input[str] | None = None
     license_type: str | None = None
-    # Session hosts: the VM creates (and deletes) its own NIC, one resource less per host.
-    inline_nic: bool = False
 
 
 @dataclass(frozen=True)
 class BuiltVm:
     vm: compute.VirtualMachine
-    nic: network.NetworkInterface | None
+    nic: network.NetworkInterface
     os_disk_name: str
 
 
 def _network_profile(
     spec: VmSpec, place: Place, parent: pulumi.Resource
-) -> tuple[compute.NetworkProfileArgs, network.NetworkInterface | None]:
-    if spec.inline_nic:
-        return compute.NetworkProfileArgs(
-            network_api_version=compute.NetworkApiVersion.NETWORK_API_VERSION_2020_11_01,
-            network_interface_configurations=[
-                compute.VirtualMachineNetworkInterfaceConfigurationArgs(
-                    name=f"nic-{spec.vm_name}",
-                    primary=True,
-                    delete_option=compute.DeleteOptions.DELETE,
-                    enable_accelerated_networking=True,
-                    ip_configurations=[
-                        compute.VirtualMachineNetworkInterfaceIPConfigurationArgs(
-                            name="ipconfig1",
-                            primary=True,
-                            subnet=compute.SubResourceArgs(id=spec.subnet_id),
-                        )
-                    ],
-                )
-            ],
-        ), None
+) -> tuple[compute.NetworkProfileArgs, network.NetworkInterface]:
     nic = network.NetworkInterface(
         f"nic-{spec.key}",
         network_interface_name=f"nic-{spec.vm_name}",

@@ -15,7 +15,7 @@ sys.path.insert(0, str(REPO / "policy"))
 
 import eendracht_rules as rules  # noqa: E402
 
-from consolidated.mocked import MockedRun, run_stack_mocked  # noqa: E402
+from consolidated.mocked import MockedRun, Recorded, run_stack_mocked  # noqa: E402
 from consolidated.settings import StackSettings  # noqa: E402
 from eendracht.programme import Programme, load_programme  # noqa: E402
 from eendracht.stackconfig import read_stack, stack_names  # noqa: E402
@@ -31,6 +31,8 @@ __all__ = [
     "mini_settings",
     "policy_module",
     "rules",
+    "session_host_capacity",
+    "session_host_model",
     "violations",
 ]
 
@@ -62,6 +64,19 @@ def mini() -> tuple[Programme, StackSettings, MockedRun]:
     programme = load_programme(MINI)
     settings = mini_settings()
     return programme, settings, run_stack_mocked(programme, settings, stack="mini")
+
+
+def session_host_model(run: MockedRun, pool: str) -> Recorded:
+    """The one scale set that holds the session hosts of a pool component (`pool-office`)."""
+    (scale_set,) = [r for r in run.of_type(rules.T_VMSS) if r.parent == pool]
+    return scale_set
+
+
+def session_host_capacity(run: MockedRun, pool: str) -> int:
+    """How many session hosts a pool has: its scale set's capacity."""
+    capacity = session_host_model(run, pool).inputs["sku"]["capacity"]
+    assert capacity == int(capacity)
+    return int(capacity)
 
 
 def _refs(inputs: dict[str, Any]) -> dict[str, frozenset[str]]:

@@ -14,7 +14,16 @@ import pytest
 from pydantic import ValidationError
 
 sys.path.insert(0, str(Path(__file__).parent))
-from stack_graph import MINI, REPO, SSH_KEY, mini, mini_settings
+from stack_graph import (
+    MINI,
+    REPO,
+    SSH_KEY,
+    mini,
+    mini_settings,
+    rules,
+    session_host_capacity,
+    session_host_model,
+)
 from synth import synthesise
 
 from consolidated import sizing
@@ -68,24 +77,21 @@ def test_without_a_people_list_head_count_is_office() -> None:
     assert sizing.workplace_counts(unlisted) == (mu.info.head_count, 0)
 
 
-def _office_hosts(run: Any) -> int:
-    return sum(
-        1 for r in run.of_type("azure-native:compute:VirtualMachine") if r.parent == "pool-office"
-    )
-
-
 def test_doubling_the_head_count_adds_session_hosts_by_the_rule() -> None:
     settings = mini_settings(session_density=8)
     small = run_stack_mocked(synthesise(2, head_count=100, cad=0), settings)
     large = run_stack_mocked(synthesise(2, head_count=200, cad=6), settings)
-    assert _office_hosts(small) == sizing.session_hosts(200, 0.8, 8, 2) == 20
-    assert _office_hosts(large) == sizing.session_hosts(400 - 12, 0.8, 8, 2) == 39
+    office = session_host_capacity(small, "pool-office")
+    assert office == sizing.session_hosts(200, 0.8, 8, 2) == 20
+    assert session_host_capacity(large, "pool-office") == sizing.session_hosts(388, 0.8, 8, 2)
+    assert sizing.session_hosts(388, 0.8, 8, 2) == 39
     assert "cad" not in small.outputs["host_pool_names"]
+    assert not any(r.parent == "pool-cad" for r in small.resources)
     assert large.outputs["host_pool_names"]["cad"]
-    gpu = [
-        r for r in large.of_type("azure-native:compute:VirtualMachine") if r.parent == "pool-cad"
-    ]
-    assert len(gpu) == sizing.session_hosts(12, 0.8, 2, 1) == 5
+    assert session_host_capacity(large, "pool-cad") == sizing.session_hosts(12, 0.8, 2, 1) == 5
+    # the hosts are one scale set per pool: the graph does not grow with the head count
+    assert small.count(rules.T_VMSS) == 2 and large.count(rules.T_VMSS) == 3
+    assert small.count(rules.T_VM) == large.count(rules.T_VM)
     assert (
         large.named("share-profiles").inputs["shareQuota"]
         > small.named("share-profiles").inputs["shareQuota"]
@@ -158,22 +164,33 @@ def test_stack_files_validate_like_the_program(tmp_path: Path) -> None:
 # --- components on the mini programme ---------------------------------------------------
 
 
-def test_session_hosts_are_private_trusted_launch_vms_in_the_session_subnet() -> None:
-    _, _, run = mini()
-    hosts = [
-        r for r in run.of_type("azure-native:compute:VirtualMachine") if r.parent == "pool-office"
-    ]
-    assert hosts
-    for vm in hosts:
-        security = vm.inputs["securityProfile"]
+def test_session_hosts_are_a_flexible_scale_set_of_private_trusted_launch_vms() -> None:
+    _, settings, run = mini()
+    for pool in ("pool-office", "pool-cad", "pool-standby"):
+        scale_set = session_host_model(run, pool).inputs
+        assert scale_set["orchestrationMode"] == "Flexible"
+        assert scale_set["platformFaultDomainCount"] == 1
+        assert scale_set["upgradePolicy"] == {"mode": "Manual"}
+        assert scale_set["tags"]["role"] == "sessionhost"
+        model = scale_set["virtualMachineProfile"]
+        security = model["securityProfile"]
         assert security["securityType"] == "TrustedLaunch"
         assert security["uefiSettings"] == {"secureBootEnabled": True, "vTpmEnabled": True}
-        assert vm.inputs["osProfile"] == "[secret]"  # holds the admin password
-    for vm in hosts:  # the VM declares its own NIC: no public IP, in the session subnet
-        (nic,) = vm.inputs["networkProfile"]["networkInterfaceConfigurations"]
+        assert model["osProfile"]["adminPassword"] == "[secret]"
+        assert len(model["osProfile"]["computerNamePrefix"]) <= 9
+        (nic,) = model["networkProfile"]["networkInterfaceConfigurations"]
         (ip,) = nic["ipConfigurations"]
         assert "publicIPAddressConfiguration" not in ip
         assert ip["subnet"]["id"].endswith("/subnets/snet-sessionhosts")
+        extensions = {e["name"]: e for e in model["extensionProfile"]["extensions"]}
+        assert extensions["AADLoginForWindows"]["settings"]["mdmId"]  # Entra join + Intune
+        agent = extensions["AvdAgent"]
+        assert agent["protectedSettings"] == "[secret]"  # the registration token
+        assert "AADLoginForWindows" in agent["provisionAfterExtensions"]
+        assert agent["settings"]["properties"]["hostPoolName"].endswith(pool.split("-")[1])
+        assert ("NvidiaGpuDriverWindows" in extensions) == (pool == "pool-cad")
+    assert session_host_model(run, "pool-office").inputs["sku"]["name"] == settings.office_vm_size
+    assert session_host_capacity(run, "pool-standby") == 0
 
 
 def test_scaling_plan_follows_dutch_office_hours() -> None:
@@ -249,10 +266,7 @@ def test_entry_point_exports_every_stack_output() -> None:
 
     run = run_mocked(program, config=config)
     assert set(STACK_OUTPUTS) <= set(run.outputs)
-    office = sum(
-        1 for r in run.of_type("azure-native:compute:VirtualMachine") if r.parent == "pool-office"
-    )
-    assert office == 2  # 15 people, 80 % at once, 6 per host -> 2
+    assert session_host_capacity(run, "pool-office") == 2  # 15 people, 80 % at once, 6 per host
     assert not any(
         r.type.startswith("pulumi-python:dynamic") for r in run.resources
     )  # no Graph secret

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from stack_graph import EXAMPLE_STACKS, example, mini
+from stack_graph import (
+    EXAMPLE_STACKS,
+    example,
+    mini,
+    rules,
+    session_host_capacity,
+    session_host_model,
+)
 
 from consolidated.integration import catalogue
 from consolidated.sizing import size
@@ -51,18 +58,16 @@ def test_resource_counts_follow_the_programme(stack: str) -> None:
     )
     shares = sum(len(mu.shares) for mu in munis)
 
-    office = [
-        r for r in run.of_type("azure-native:compute:VirtualMachine") if r.parent == "pool-office"
-    ]
-    cad = [r for r in run.of_type("azure-native:compute:VirtualMachine") if r.parent == "pool-cad"]
-    standby = [
-        r for r in run.of_type("azure-native:compute:VirtualMachine") if r.parent == "pool-standby"
-    ]
-    assert len(office) == sizing.office_hosts >= settings.min_office_hosts
-    assert len(cad) == sizing.cad_hosts
-    assert standby == []
+    office = session_host_capacity(run, "pool-office")
+    assert office == sizing.office_hosts >= settings.min_office_hosts
+    assert session_host_capacity(run, "pool-standby") == 0
     assert ("cad" in run.outputs["host_pool_names"]) == (sizing.cad_users > 0)
-    assert all(r.inputs["hardwareProfile"]["vmSize"].startswith("Standard_NV") for r in cad)
+    if sizing.cad_users:
+        assert session_host_capacity(run, "pool-cad") == sizing.cad_hosts
+        assert session_host_model(run, "pool-cad").inputs["sku"]["name"].startswith("Standard_NV")
+    # session hosts are scale sets; the VMs are the servers: app servers, 2 DCs, file sync
+    assert run.count(rules.T_VMSS) == 2 + (sizing.cad_users > 0)
+    assert run.count(rules.T_VM) == len(sizing.app_servers) + 3
 
     assert run.count("azure-native:network:LocalNetworkGateway") == sites
     assert run.count("azure-native:network:VirtualNetworkGatewayConnection") == sites

@@ -50,15 +50,29 @@ def _without(run: MockedRun, keep: object) -> MockedRun:
 
 
 BREAKS = {
-    "public IP on a session host NIC": (
+    "public IP on a server NIC": (
         rules.T_NIC,
         lambda i: i["ipConfigurations"][0].update(publicIPAddress={"id": "/pip"}),
         "has a public IP",
     ),
+    "public IP in the session hosts' scale set model": (
+        rules.T_VMSS,
+        lambda i: i["virtualMachineProfile"]["networkProfile"]["networkInterfaceConfigurations"][0][
+            "ipConfigurations"
+        ][0].update(publicIPAddressConfiguration={"name": "pip"}),
+        "scale set VM model network configuration requests a public IP",
+    ),
     "VM without Trusted Launch": (
         rules.T_VM,
         lambda i: i["securityProfile"].update(securityType="Standard"),
-        "Trusted Launch",
+        "virtual machine is not Trusted Launch",
+    ),
+    "session hosts without Trusted Launch": (
+        rules.T_VMSS,
+        lambda i: i["virtualMachineProfile"]["securityProfile"]["uefiSettings"].update(
+            vTpmEnabled=False
+        ),
+        "scale set VM model is not Trusted Launch",
     ),
     "storage over plain HTTP": (
         rules.T_STORAGE,
@@ -160,11 +174,20 @@ def test_mfa_and_compliant_device_must_be_combined() -> None:
     assert any("MFA and a compliant device" in v for v in violations(run))
 
 
-def test_every_vm_is_a_session_host_app_server_or_infrastructure_without_public_ip() -> None:
+def test_no_vm_and_no_session_host_model_has_a_public_ip() -> None:
     run = mini()[2]
     nics = run.of_type(rules.T_NIC)
     assert nics and all(
         not c.get("publicIPAddress") for n in nics for c in n.inputs["ipConfigurations"]
     )
     assert run.count("azure-native:network:PublicIPAddress") == 1  # the VPN gateway's only
-    assert not any("publicIPAddressConfiguration" in str(r.inputs) for r in run.of_type(rules.T_VM))
+    machines = [*run.of_type(rules.T_VM), *run.of_type(rules.T_VMSS)]
+    assert run.count(rules.T_VMSS) == 3  # office, CAD and standby session hosts
+    assert not any("publicIPAddressConfiguration" in str(r.inputs) for r in machines)
+
+
+def test_a_scale_set_of_servers_without_event_collection_is_caught() -> None:
+    """Only session hosts are exempt: a scale set not tagged as such needs a data collection
+    rule like any server."""
+    run = _changed(mini()[2], rules.T_VMSS, lambda i: i["tags"].update(role="application"))
+    assert any("scale set 'vmss-office' sends no events" in v for v in violations(run))
