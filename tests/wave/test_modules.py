@@ -61,7 +61,9 @@ def test_rsync_stats_and_command() -> None:
     }
     argv = rsync.rsync_command(params, check_mode=False)
     assert argv[:4] == ["rsync", "-aHAX", "--numeric-ids", "--stats"]  # nothing detected: all kept
-    plain = rsync.rsync_command(params, False, {"hard_links": False, "acls": False, "xattrs": False})
+    plain = rsync.rsync_command(
+        params, False, {"hard_links": False, "acls": False, "xattrs": False}
+    )
     assert plain[1] == "-a"
     assert "--delete" not in argv and "--dry-run" not in argv
     assert argv[-2:] == ["/srv/a/", "root@10.0.0.5:/data/a/"]
