@@ -12,6 +12,21 @@ from eendracht.commands.common import console, load_or_exit, municipality_or_exi
 from eendracht.wave.display import LiveProgress, human_bytes
 from eendracht.wave.rehearse import rehearse as run_rehearsal
 
+SUMMARY = (
+    ("bytes_transferred", "bytes copied"),
+    ("files_transferred", "files copied"),
+    ("files_verified", "files verified"),
+    ("shares_frozen", "shares frozen"),
+    ("accounts_created", "accounts created"),
+    ("accounts_enabled", "enabled"),
+    ("source_disabled", "source accounts disabled"),
+    ("accounts_verified", "accounts verified"),
+    ("records_updated", "DNS record updates"),
+    ("records_verified", "records verified"),
+    ("databases_restored", "databases moved"),
+    ("rows_compared", "rows compared"),
+)
+
 
 def rehearse(
     programme: Annotated[Path, typer.Argument(help="programme folder, e.g. inventory/altena")],
@@ -41,7 +56,9 @@ def rehearse(
         for key, value in phase_counts.items():
             counts[key] = counts.get(key, 0) + value
     moved = ", ".join(
-        f"{k}={human_bytes(v) if k.startswith('bytes') else v}" for k, v in sorted(counts.items())
+        f"{label} {human_bytes(counts[k]) if k.startswith('bytes') else counts[k]}"
+        for k, label in SUMMARY
+        if k in counts
     )
     console.print(f"moved and verified: {moved}", soft_wrap=True)
     if result.report is not None:
