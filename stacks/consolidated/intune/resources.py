@@ -81,6 +81,7 @@ def _options(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
 
 class _GraphObject(Resource):
     kind: GraphKind
+    default_odata_type: str
     odata_type: pulumi.Output[str]
     properties: pulumi.Output[dict[str, Any]]
     assignment_group_ids: pulumi.Output[list[str]]
@@ -92,15 +93,20 @@ class _GraphObject(Resource):
         resource_name: str,
         *,
         connection: GraphConnection,
-        odata_type: str,
         properties: Mapping[str, pulumi.Input[Any]],
         assignment_group_ids: Sequence[pulumi.Input[str]] = (),
+        odata_type: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(
             GraphObjectProvider(self.kind.key),
             resource_name,
-            _props(connection, odata_type, properties, assignment_group_ids),
+            _props(
+                connection,
+                odata_type or self.default_odata_type,
+                properties,
+                assignment_group_ids,
+            ),
             _options(opts),
         )
 
@@ -109,72 +115,18 @@ class CompliancePolicy(_GraphObject, module="intune", name="CompliancePolicy"):
     """A Windows 10/11 device compliance policy (Graph v1.0) and its group assignments."""
 
     kind = COMPLIANCE_POLICY
-
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        connection: GraphConnection,
-        properties: Mapping[str, pulumi.Input[Any]],
-        assignment_group_ids: Sequence[pulumi.Input[str]] = (),
-        odata_type: str = WINDOWS10_COMPLIANCE,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__(
-            resource_name,
-            connection=connection,
-            odata_type=odata_type,
-            properties=properties,
-            assignment_group_ids=assignment_group_ids,
-            opts=opts,
-        )
+    default_odata_type = WINDOWS10_COMPLIANCE
 
 
 class ConfigurationProfile(_GraphObject, module="intune", name="ConfigurationProfile"):
     """A Windows 10/11 device configuration profile (Graph v1.0), general or custom OMA-URI."""
 
     kind = CONFIGURATION_PROFILE
-
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        connection: GraphConnection,
-        properties: Mapping[str, pulumi.Input[Any]],
-        assignment_group_ids: Sequence[pulumi.Input[str]] = (),
-        odata_type: str = WINDOWS10_GENERAL_CONFIGURATION,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__(
-            resource_name,
-            connection=connection,
-            odata_type=odata_type,
-            properties=properties,
-            assignment_group_ids=assignment_group_ids,
-            opts=opts,
-        )
+    default_odata_type = WINDOWS10_GENERAL_CONFIGURATION
 
 
 class AutopilotProfile(_GraphObject, module="intune", name="AutopilotProfile"):
     """A Windows Autopilot deployment profile (Graph beta only) and its group assignments."""
 
     kind = AUTOPILOT_PROFILE
-
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        connection: GraphConnection,
-        properties: Mapping[str, pulumi.Input[Any]],
-        assignment_group_ids: Sequence[pulumi.Input[str]] = (),
-        odata_type: str = AZURE_AD_AUTOPILOT,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__(
-            resource_name,
-            connection=connection,
-            odata_type=odata_type,
-            properties=properties,
-            assignment_group_ids=assignment_group_ids,
-            opts=opts,
-        )
+    default_odata_type = AZURE_AD_AUTOPILOT
