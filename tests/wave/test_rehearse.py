@@ -1,0 +1,72 @@
+"""`eendracht rehearse`, the README's main job, end to end on the lab (mini programme)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from eendracht.cli import app
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+MINI = Path(__file__).resolve().parents[1] / "fixtures" / "programmes" / "mini"
+
+
+@pytest.fixture
+def lab_state() -> Iterator[Path]:
+    # PostgreSQL runs as `postgres`: the state must be traversable by it (pytest's tmp is 0700).
+    folder = Path(tempfile.mkdtemp(prefix="eendracht-rehearse-test-", dir="/tmp"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def processes_mentioning(text: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(int(proc.name))
+    return found
+
+
+def test_rehearsal_moves_verifies_and_leaves_nothing_running(lab_state: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "rehearse",
+            str(MINI),
+            "--municipality",
+            "zuidwaard",
+            "--yes",
+            "--state",
+            str(lab_state),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "rehearsal passed" in result.output
+
+    [saved] = list((lab_state / "rehearsals").iterdir())
+    report = json.loads((saved / "report.json").read_text(encoding="utf-8"))
+    assert report["exit_code"] == 0
+    assert report["outcome"]["status"] == "complete"
+    areas = {check["area"] for check in report["checks"]}
+    assert {"files", "accounts", "dns", "applications"} <= areas
+    failed = [check for check in report["checks"] if not check["ok"]]
+    assert failed == []
+    assert (saved / "journal.sqlite").stat().st_size > 0
+
+    assert not (lab_state / "lab").exists()
+    assert processes_mentioning(str(lab_state)) == []
