@@ -3,7 +3,8 @@
     python -m tests.bench.bench_wave [files|identity|dns|overhead ...]
 
 files      the files role (rsync -aHAX --numeric-ids through Ansible) vs raw `rsync -a` on the
-           same tree over the same SSH, then the final delta after changing 1% of the files
+           same tree over the same SSH, then the final delta (the final_sync phase: copy and
+           proof) after changing 1% of the files
 identity   10,000 accounts through the identity module vs raw `ldapadd` of the same entries
 dns        1,000 records cut over by the dns module vs raw `nsupdate` of the same changes
 overhead   a whole wave through `eendracht wave` (runner, events, journal) vs the same
@@ -169,7 +170,9 @@ def bench_files(state: Path) -> dict[str, float]:
     for path in changed:
         path.write_bytes(rng.randbytes(path.stat().st_size))
     subprocess.run(["sync"], check=True)
-    delta_wall, delta_task, _ = run_step(state, "files-delta", play, extravars, inventory)
+    # The final delta is the final_sync phase (the copy and its proof), not a second presync.
+    final = _role_play(source_host, "files", "final_sync")
+    delta_wall, delta_task, _ = run_step(state, "files-delta", final, extravars, inventory)
     raw_delta = raw_copy("raw")
     return {
         "files": len(files) + BIG_FILES,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 from pathlib import Path
@@ -234,3 +235,60 @@ def test_rsync_detects_what_the_tree_needs(tmp_path: Path) -> None:
         pytest.skip("no user xattrs on this file system")
     features = rsync.tree_features(str(tmp_path))
     assert features["hard_links"] and features["xattrs"]
+
+
+class _Done(Exception):
+    pass
+
+
+def _run_rsync_module(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, check_mode: bool, proof_stats: str
+) -> tuple[list[list[str]], dict[str, object]]:
+    """The rsync module's main() with rsync replaced: the argvs it ran and what it returned."""
+    ran: list[list[str]] = []
+    outcome: dict[str, object] = {}
+
+    class FakeModule:
+        def __init__(self, **_: object) -> None:
+            self.check_mode = check_mode
+            self.params = {
+                "src": str(tmp_path), "dest": "/data/a", "dest_host": "10.0.0.5",
+                "dest_port": 22, "dest_user": "root", "ssh_key": None, "ssh_args": "",
+                "mirror": False, "checksum": False, "detect": True, "prove": True,
+            }  # fmt: skip
+
+        def run_command(self, argv: list[str]) -> tuple[int, str, str]:
+            ran.append(argv)
+            return 0, RSYNC_STATS if len(ran) == 1 else proof_stats, ""
+
+        def exit_json(self, **result: object) -> None:
+            outcome.update(result, failed=False)
+            raise _Done
+
+        def fail_json(self, **result: object) -> None:
+            outcome.update(result, failed=True)
+            raise _Done
+
+    monkeypatch.setattr(rsync, "AnsibleModule", FakeModule)
+    monkeypatch.setattr(rsync, "shared_connection", lambda _: contextlib.nullcontext(["-S", "m"]))
+    with pytest.raises(_Done):
+        rsync.main()
+    return ran, outcome
+
+
+def test_rsync_proves_the_copy_with_a_dry_run_of_the_same_flags(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "a").write_text("a")
+    nothing_left = RSYNC_STATS.replace("transferred: 11", "transferred: 0")
+    ran, outcome = _run_rsync_module(monkeypatch, tmp_path, False, nothing_left)
+    assert len(ran) == 2 and ran[1] == [*ran[0][:-2], "--dry-run", *ran[0][-2:]]
+    assert ran[0][ran[0].index("-e") + 1].endswith("-S m")  # both over the shared connection
+    assert not outcome["failed"] and outcome["changed"]
+    assert outcome["eendracht_proof"]["files_transferred"] == 0  # type: ignore[index]
+
+    ran, outcome = _run_rsync_module(monkeypatch, tmp_path, False, RSYNC_STATS)
+    assert outcome["failed"] and "still finds 11 files" in str(outcome["msg"])
+
+    ran, outcome = _run_rsync_module(monkeypatch, tmp_path, True, RSYNC_STATS)
+    assert len(ran) == 1 and "--dry-run" in ran[0] and not outcome["failed"]
