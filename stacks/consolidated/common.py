@@ -84,6 +84,21 @@ def private_endpoint(
     return endpoint
 
 
+def deny_internet_inbound() -> network.SecurityRuleArgs:
+    """The last inbound rule of every NSG: nothing from the internet reaches a subnet."""
+    return network.SecurityRuleArgs(
+        name="deny-internet-inbound",
+        priority=4096,
+        direction="Inbound",
+        access="Deny",
+        protocol="*",
+        source_address_prefix="Internet",
+        source_port_range="*",
+        destination_address_prefix="*",
+        destination_port_range="*",
+    )
+
+
 def subnet_id(vnet: network.VirtualNetwork, subnet: str) -> pulumi.Output[str]:
     """Subnets are declared inline in their VNet; their ids follow ARM's fixed pattern."""
     return pulumi.Output.concat(vnet.id, "/subnets/", subnet)

@@ -19,7 +19,7 @@ import pulumi_azure_native.resources as resources
 import pulumi_azure_native.trafficmanager as trafficmanager
 
 from consolidated.addressing import NetworkPlan
-from consolidated.common import Place, diagnostics, subnet_id
+from consolidated.common import Place, deny_internet_inbound, diagnostics, subnet_id
 from consolidated.names import Names
 from consolidated.session_host_pool import SessionHostPool, SessionHostPoolArgs
 from consolidated.site_recovery import ReplicatedVm, SiteRecovery, SiteRecoveryArgs
@@ -52,22 +52,6 @@ class FallbackSiteArgs:
     gateway: pulumi.Resource | None = None  # peering with remote gateways waits for it
 
 
-def _nsg_rules() -> list[network.SecurityRuleArgs]:
-    return [
-        network.SecurityRuleArgs(
-            name="deny-internet-inbound",
-            priority=4096,
-            direction="Inbound",
-            access="Deny",
-            protocol="*",
-            source_address_prefix="Internet",
-            source_port_range="*",
-            destination_address_prefix="*",
-            destination_port_range="*",
-        )
-    ]
-
-
 class FallbackSite(pulumi.ComponentResource):
     location: str
     recovery_vault_name: pulumi.Output[str]
@@ -97,7 +81,7 @@ class FallbackSite(pulumi.ComponentResource):
                 network_security_group_name=names("nsg", "fallback", subnet.removeprefix("snet-")),
                 resource_group_name=group.name,
                 location=location,
-                security_rules=_nsg_rules(),
+                security_rules=[deny_internet_inbound()],
                 tags=tags,
                 opts=me,
             )

@@ -13,7 +13,13 @@ import pulumi_azure_native.privatedns as privatedns
 import pulumi_azure_native.resources as resources
 
 from consolidated.addressing import NO_NSG, AddressPlan
-from consolidated.common import Place, diagnostics, private_endpoint, subnet_id
+from consolidated.common import (
+    Place,
+    deny_internet_inbound,
+    diagnostics,
+    private_endpoint,
+    subnet_id,
+)
 from consolidated.names import Names
 from consolidated.tags import with_origin
 from eendracht.programme import models as m
@@ -43,20 +49,8 @@ class LandingZoneArgs:
     )
 
 
-def _nsg_rules(network_name: str, subnet: str) -> list[network.SecurityRuleArgs]:
-    rules = [
-        network.SecurityRuleArgs(
-            name="deny-internet-inbound",
-            priority=4096,
-            direction="Inbound",
-            access="Deny",
-            protocol="*",
-            source_address_prefix="Internet",
-            source_port_range="*",
-            destination_address_prefix="*",
-            destination_port_range="*",
-        )
-    ]
+def _nsg_rules(subnet: str) -> list[network.SecurityRuleArgs]:
+    rules = [deny_internet_inbound()]
     if subnet == "snet-apim":  # API Management's control plane and load balancer probes
         for priority, source, port in (
             (100, "ApiManagement", "3443"),
@@ -176,7 +170,7 @@ class LandingZone(pulumi.ComponentResource):
                         ),
                         resource_group_name=group.name,
                         location=location,
-                        security_rules=_nsg_rules(net_name, subnet),
+                        security_rules=_nsg_rules(subnet),
                         tags=args.tags,
                         opts=me,
                     )
