@@ -6,14 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-
-
-def state_root(state: Path | str | None = None) -> Path:
-    if state is not None:
-        return Path(state).resolve()
-    env = os.environ.get("EENDRACHT_STATE")
-    return Path(env).resolve() if env else REPO_ROOT / ".state"
+from eendracht.state import REPO_ROOT as REPO_ROOT
+from eendracht.state import state_root as state_root
 
 
 @dataclass(frozen=True)

@@ -3,19 +3,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from eendracht.state import REPO_ROOT as REPO_ROOT
+from eendracht.state import state_root as state_root
+
 PLAYBOOKS = REPO_ROOT / "playbooks"
 ANSIBLE_CFG = REPO_ROOT / "ansible.cfg"
-
-
-def state_root(state: Path | None = None) -> Path:
-    if state is not None:
-        return state
-    env = os.environ.get("EENDRACHT_STATE")
-    return Path(env) if env else REPO_ROOT / ".state"
 
 
 def wave_dir(
