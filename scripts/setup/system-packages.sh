@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the lab and the tests need: real sshd, rsync, OpenLDAP,
-# BIND and PostgreSQL. Idempotent: when every package is present it does nothing.
+# BIND and PostgreSQL, and the ACL tools the lab's share trees are seeded with (setfacl).
+# Idempotent: when every package is present it does nothing.
 # The lab starts these daemons itself on loopback addresses, so the distribution's own
 # service instances are kept from starting while packages install.
 set -euo pipefail
 
 packages=(
-  openssh-server openssh-client rsync iproute2
+  openssh-server openssh-client rsync iproute2 acl
   slapd ldap-utils
   bind9 bind9-utils bind9-dnsutils
   postgresql postgresql-client
