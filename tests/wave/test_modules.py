@@ -11,7 +11,12 @@ from types import ModuleType
 import pytest
 from wave_support import REPO
 
+from eendracht.module_utils import load_module_utils
+
 ROLES = REPO / "playbooks" / "roles"
+# What the modules import from `ansible.module_utils` (Ansible ships playbooks/module_utils/).
+for _shared in ("eendracht_fsflags", "eendracht_ldif"):
+    load_module_utils(_shared)
 
 
 def _module(role: str, name: str) -> ModuleType:

@@ -22,10 +22,10 @@ import pytest
 from wave_support import MINI
 
 from eendracht.lab import lab_down, lab_up
+from eendracht.module_utils import thaw_tree
 from eendracht.programme.loader import load_programme
 from eendracht.wave.context import secret_values
 from eendracht.wave.identity_map import build_mapping
-from eendracht.wave.immutable import thaw_tree
 from eendracht.wave.lab_check import verify_lab_source, verify_lab_wave
 from eendracht.wave.paths import lab_dir, wave_dir
 

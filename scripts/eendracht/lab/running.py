@@ -11,7 +11,7 @@ from eendracht.lab.errors import LabError
 from eendracht.lab.manifest import Manifest
 from eendracht.lab.paths import LabPaths
 from eendracht.lab.services import Service
-from eendracht.lab.thaw import thaw
+from eendracht.module_utils import thaw_tree
 
 START_TIMEOUT = 60.0
 ALIASES_FILE = "loopback-aliases"
@@ -82,7 +82,7 @@ def teardown(paths: LabPaths) -> list[str]:
         try:
             shutil.rmtree(paths.lab)
         except PermissionError:
-            thaw(paths.lab)  # a frozen share the migration did not thaw
+            thaw_tree(paths.lab)  # a frozen share the migration did not thaw
             shutil.rmtree(paths.lab)
     return stopped
 

@@ -6,7 +6,6 @@ their source directory first, so the mapping, and its collision order, covers ev
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
@@ -16,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from eendracht.identity import IdentityMapping, map_identities
+from eendracht.module_utils import parse_ldif
 from eendracht.programme.models import Person, Programme
 
 PERSON_ATTRS = (
@@ -27,25 +27,6 @@ PERSON_ATTRS = (
     "eendrachtSurnamePrefix",
     "eendrachtDisabled",
 )
-
-
-def parse_ldif(text: str) -> list[dict[str, list[str]]]:
-    """Entries of `ldapsearch -LLL` output (folded lines and base64 values decoded)."""
-    entries: list[dict[str, list[str]]] = []
-    for block in text.replace("\n ", "").split("\n\n"):
-        entry: dict[str, list[str]] = {}
-        for line in block.splitlines():
-            if not line or line.startswith("#") or ":" not in line:
-                continue
-            name, _, value = line.partition(":")
-            if value.startswith(":"):
-                value = base64.b64decode(value[1:].strip()).decode("utf-8")
-            else:
-                value = value.strip()
-            entry.setdefault(name, []).append(value)
-        if entry:
-            entries.append(entry)
-    return entries
 
 
 def read_people(directory: dict[str, Any]) -> list[Person]:

@@ -21,8 +21,8 @@ from typing import Any
 import yaml
 
 from eendracht.identity import IdentityMapping
+from eendracht.module_utils import parse_ldif
 from eendracht.programme.models import Municipality, Record, RecordType
-from eendracht.wave.identity_map import parse_ldif
 
 SAMPLE = 10
 HOSTNAME_TYPES = (RecordType.CNAME, RecordType.MX, RecordType.SRV)

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from eendracht.lab import lab_down, lab_up
+from eendracht.module_utils import thaw_tree
 from eendracht.programme.loader import load_programme
-from eendracht.wave.immutable import thaw_tree
 from eendracht.wave.lab_check import LabReport, verify_lab_source, verify_lab_wave
 from eendracht.wave.orchestrator import EXIT_FAILED, EXIT_OK, Wave, WaveOutcome
 from eendracht.wave.paths import lab_dir, state_root

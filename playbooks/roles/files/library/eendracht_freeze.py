@@ -25,57 +25,11 @@ eendracht_counts:
   returned: always
 """
 
-import fcntl
 import os
-import stat
-import struct
 import uuid
 
 from ansible.module_utils.basic import AnsibleModule
-
-
-FS_IOC_GETFLAGS = 0x80086601
-FS_IOC_SETFLAGS = 0x40086602
-FS_IMMUTABLE_FL = 0x00000010
-
-
-def _flags(fd):
-    return struct.unpack("i", fcntl.ioctl(fd, FS_IOC_GETFLAGS, struct.pack("i", 0)))[0]
-
-
-def set_immutable(path, wanted):
-    """chattr +i/-i of one file or folder (symlinks and special files have no such flag)."""
-    st = os.lstat(path)
-    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
-        return False
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    try:
-        flags = _flags(fd)
-        new = flags | FS_IMMUTABLE_FL if wanted else flags & ~FS_IMMUTABLE_FL
-        if new == flags:
-            return False
-        fcntl.ioctl(fd, FS_IOC_SETFLAGS, struct.pack("i", new))
-        return True
-    finally:
-        os.close(fd)
-
-
-def is_immutable(path):
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    try:
-        return bool(_flags(fd) & FS_IMMUTABLE_FL)
-    finally:
-        os.close(fd)
-
-
-def apply_tree(root, wanted):
-    """The whole tree, every time: a freeze interrupted half way is completed on resume."""
-    count = 0
-    for folder, dirs, files in os.walk(root):
-        for name in files + dirs:
-            count += set_immutable(os.path.join(folder, name), wanted)
-    count += set_immutable(root, wanted)
-    return count
+from ansible.module_utils.eendracht_fsflags import apply_tree, is_immutable
 
 
 def write_refused(path):

@@ -46,29 +46,12 @@ import re
 import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.eendracht_ldif import parse_ldif
 
 ACCOUNT_CLASSES = ["inetOrgPerson", "eendrachtAccount"]
 
 
 # --- LDIF ---------------------------------------------------------------------------
-
-
-def parse_ldif(text):
-    entries = []
-    for block in text.replace("\n ", "").split("\n\n"):
-        entry = {}
-        for line in block.splitlines():
-            if not line or line.startswith("#") or ":" not in line:
-                continue
-            name, _, value = line.partition(":")
-            if value.startswith(":"):
-                value = base64.b64decode(value[1:].strip()).decode("utf-8")
-            else:
-                value = value.strip()
-            entry.setdefault(name.lower() if name != "dn" else "dn", []).append(value)
-        if "dn" in entry:
-            entries.append(entry)
-    return entries
 
 
 def ldif_line(name, value):

@@ -1,0 +1,71 @@
+"""LDIF as `ldapsearch -LLL -o ldif-wrap=no` prints it, read into entries.
+
+The one LDIF parser in eendracht: the directory module imports it as
+`ansible.module_utils.eendracht_ldif` (Ansible ships this file with the module: `module_utils`
+in ansible.cfg), and the Python package loads this same file (`eendracht.module_utils`) to read
+the people of a source directory and to check a rehearsal's accounts.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+
+class Entry(dict):
+    """One entry: attribute name -> its values, `dn` included.
+
+    Attribute names are case-insensitive in LDAP, and so are the keys here: they are kept in
+    lower case, and `entry["givenName"]` is `entry["givenname"]`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+        self.update(*args, **kwargs)
+
+    def __getitem__(self, name: str) -> list[str]:
+        return super().__getitem__(name.lower())
+
+    def __setitem__(self, name: str, values: list[str]) -> None:
+        super().__setitem__(name.lower(), values)
+
+    def __delitem__(self, name: str) -> None:
+        super().__delitem__(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return super().get(name.lower(), default)
+
+    def setdefault(self, name: str, default: Any = None) -> Any:
+        return super().setdefault(name.lower(), default)
+
+    def pop(self, name: str, *default: Any) -> Any:
+        return super().pop(name.lower(), *default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for name, values in dict(*args, **kwargs).items():
+            self[name] = values
+
+
+def parse_ldif(text: str) -> list[Entry]:
+    """The entries of LDIF text: folded lines joined, `name:: base64` values decoded,
+    comments skipped. A record without a `dn` is not an entry.
+
+    Lines end at LF or CRLF only (RFC 2849): a value may hold other line breaks (VT, FF,
+    FS...) unencoded, so `str.splitlines()` would cut it."""
+    entries = []
+    for block in text.replace("\r\n", "\n").replace("\n ", "").split("\n\n"):
+        entry = Entry()
+        for line in block.split("\n"):
+            if not line or line.startswith("#") or ":" not in line:
+                continue
+            name, _, value = line.partition(":")
+            if value.startswith(":"):
+                value = base64.b64decode(value[1:].strip()).decode("utf-8")
+            else:
+                value = value.strip()
+            entry.setdefault(name, []).append(value)
+        if "dn" in entry:
+            entries.append(entry)
+    return entries
