@@ -9,9 +9,9 @@ import pulumi
 import pulumi_azure_native.authorization as authorization
 
 from consolidated.program import Platform, Secrets, build
-from consolidated.settings import CONFIG_NAMESPACE, StackSettings
 from eendracht.outputs import STACK_OUTPUTS
 from eendracht.programme import load_programme
+from eendracht.stacksettings import CONFIG_NAMESPACE, StackSettings
 
 REPO = Path(__file__).resolve().parent.parent
 

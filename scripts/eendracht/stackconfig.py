@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from consolidated.settings import CONFIG_NAMESPACE, StackSettings
 from eendracht.problems import Problem, ProblemsFound, display_path
 from eendracht.programme.loader import pydantic_problems, read_yaml_mapping
+from eendracht.stacksettings import CONFIG_NAMESPACE, StackSettings
 
 REPO = Path(__file__).resolve().parents[2]
 STACKS_DIR = REPO / "stacks"

@@ -19,11 +19,11 @@ import pulumi_azure_native.resources as resources
 
 from consolidated.common import Place, diagnostics
 from consolidated.names import Names
-from consolidated.settings import StackSettings
 from consolidated.sizing import Sizing
 from consolidated.tags import with_origin
 from consolidated.vm import UBUNTU, WINDOWS_SERVER, BuiltVm, VmSpec, private_vm, send_logs
 from eendracht.programme import models as m
+from eendracht.stacksettings import StackSettings
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ from pulumi.runtime.rpc import unwrap_rpc_secret
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from consolidated.settings import StackSettings
 from eendracht.programme import models as m
+from eendracht.stacksettings import StackSettings
 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 TENANT = "11111111-1111-1111-1111-111111111111"

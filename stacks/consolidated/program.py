@@ -25,12 +25,12 @@ from consolidated.integration import IntegrationHub, IntegrationHubArgs, catalog
 from consolidated.intune import Intune, IntuneArgs
 from consolidated.landing_zone import LandingZone, LandingZoneArgs
 from consolidated.names import Names
-from consolidated.settings import StackSettings
 from consolidated.site_recovery import ReplicatedVm
 from consolidated.sizing import size
 from consolidated.tags import base_tags
 from consolidated.workstations import Workstations, WorkstationsArgs
 from eendracht.programme import models as m
+from eendracht.stacksettings import StackSettings
 
 AVD_FEED_HOST = "rdweb.wvd.microsoft.com"  # the AVD feed is global; users subscribe to it
 

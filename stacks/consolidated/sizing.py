@@ -8,8 +8,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from consolidated.settings import StackSettings
 from eendracht.programme import models as m
+from eendracht.stacksettings import StackSettings
 
 PREMIUM_SHARE_MIN_GIB = 100  # smallest provisioned Azure Files premium share
 STANDARD_SHARE_MAX_GIB = 5120  # standard share without large file shares

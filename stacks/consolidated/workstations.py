@@ -19,11 +19,11 @@ import pulumi_azure_native.storage as storage
 from consolidated.common import Place, diagnostics
 from consolidated.names import Names
 from consolidated.session_host_pool import SessionHostPool, SessionHostPoolArgs
-from consolidated.settings import StackSettings
 from consolidated.sizing import Sizing
 from consolidated.storage import StorageSpec, secure_account
 from consolidated.tags import with_origin
 from eendracht.programme import models as m
+from eendracht.stacksettings import StackSettings
 
 DESKTOP_VIRTUALIZATION_USER = "1d18fff3-a72a-46b5-b4a9-0b38a3cd7e63"
 STORAGE_FILE_SMB_CONTRIBUTOR = "0c867c2a-1d8c-454a-a3db-ab2ea1bdc8bb"

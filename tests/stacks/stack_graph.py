@@ -16,9 +16,9 @@ sys.path.insert(0, str(REPO / "policy"))
 import eendracht_rules as rules  # noqa: E402
 
 from consolidated.mocked import MockedRun, Recorded, run_stack_mocked  # noqa: E402
-from consolidated.settings import StackSettings  # noqa: E402
 from eendracht.programme import Programme, load_programme  # noqa: E402
 from eendracht.stackconfig import read_stack, stack_names  # noqa: E402
+from eendracht.stacksettings import StackSettings  # noqa: E402
 
 __all__ = [
     "EXAMPLE_STACKS",

@@ -31,11 +31,11 @@ from consolidated.addressing import LAYOUT, NO_NSG, plan
 from consolidated.integration import catalogue
 from consolidated.mocked import run_mocked, run_stack_mocked
 from consolidated.names import Names
-from consolidated.settings import StackSettings
 from consolidated.workstations import TIME_ZONE
 from eendracht.outputs import STACK_OUTPUTS
 from eendracht.problems import ProblemsFound
 from eendracht.stackconfig import read_stack
+from eendracht.stacksettings import StackSettings
 
 # --- sizing rules (docs/stacks.md) ---------------------------------------------------
 

@@ -3,6 +3,9 @@
 `stacks/__main__.py` reads the `eendracht:*` config keys into `StackSettings`; the preview
 command reads the same keys from `stacks/Pulumi.<stack>.yaml`. Components never read config:
 they get these values (and the programme) through their typed args.
+
+A model of the package, like the programme's: `stacks/consolidated` imports both, and the
+package (`stackconfig.py`) needs this one without importing the stacks.
 """
 
 from __future__ import annotations
