@@ -38,3 +38,8 @@ def test_the_stacks_import_the_package_and_not_the_reverse() -> None:
     assert stacks_use_package  # the direction that remains
     assert "eendracht.stacksettings" in imported(STACKS / "program.py")
 
+
+def test_the_programme_loader_imports_the_rules_and_not_the_reverse() -> None:
+    programme = PACKAGE / "programme"
+    assert "eendracht.programme.rules" in imported(programme / "loader.py")
+    assert "eendracht.programme.loader" not in imported(programme / "rules.py")

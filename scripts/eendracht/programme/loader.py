@@ -1,12 +1,14 @@
 """Reads a programme folder (an Ansible inventory) into the models, collecting every problem.
 
 Each group_vars file is validated on its own, so a problem is always reported against the
-file it is in. Cross-file rules run afterwards (`rules.py`) with the same origin map.
+file it is in. Cross-file rules (`rules.py`) run afterwards on what parsed, with the same
+origin map; those two types belong to the rules, so this module imports `rules.py` and never
+the other way round.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from eendracht.problems import Problem, ProblemsFound, display_path, field_path
 from eendracht.programme import models as m
+from eendracht.programme.rules import Origins, Parsed, check_rules
 
 PROGRAMME_KEYS: dict[str, Any] = {"programme": m.ProgrammeSettings}
 MUNICIPALITY_KEYS: dict[str, Any] = {
@@ -54,26 +57,6 @@ _UniqueKeyLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
     _construct_mapping,
 )
-
-
-@dataclass(frozen=True)
-class Parsed:
-    """What parsed: cross-file rules run on it even when other files had problems."""
-
-    settings: m.ProgrammeSettings | None
-    municipalities: dict[str, m.Municipality]
-
-
-@dataclass
-class Origins:
-    """Where each piece of the programme came from, for problem messages and rules."""
-
-    programme_file: str = ""
-    hosts_file: str = ""
-    municipality_files: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    def of(self, municipality: str, key: str) -> str:
-        return self.municipality_files.get(municipality, {}).get(key, "")
 
 
 def read_yaml_mapping(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
@@ -301,8 +284,6 @@ def read_programme(root: Path) -> Loaded:
 
 def load_programme(root: Path | str) -> m.Programme:
     """The validated programme, or ProblemsFound with every problem in it."""
-    from eendracht.programme.rules import check_rules
-
     loaded = read_programme(Path(root))
     problems = [*loaded.problems, *check_rules(loaded.parsed, loaded.origins)]
     if problems or loaded.programme is None:

@@ -1,14 +1,39 @@
-"""Rules across files: references, uniqueness, order. Each returns problems, never raises."""
+"""Rules across files: references, uniqueness, order. Each returns problems, never raises.
+
+They run on `Parsed` (whatever the loader could read, even with problems elsewhere) and on
+`Origins` (the file of each piece), both defined here: `loader.py` imports this module.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 from eendracht.outputs import STACK_OUTPUTS
 from eendracht.problems import Problem
 from eendracht.programme import models as m
-from eendracht.programme.loader import Origins, Parsed
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What parsed: cross-file rules run on it even when other files had problems."""
+
+    settings: m.ProgrammeSettings | None
+    municipalities: dict[str, m.Municipality]
+
+
+@dataclass
+class Origins:
+    """Where each piece of the programme came from, for problem messages and rules."""
+
+    programme_file: str = ""
+    hosts_file: str = ""
+    municipality_files: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def of(self, municipality: str, key: str) -> str:
+        return self.municipality_files.get(municipality, {}).get(key, "")
+
 
 Rule = Callable[[Parsed, Origins], Iterator[Problem]]
 RULES: list[Rule] = []
