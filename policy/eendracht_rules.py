@@ -9,26 +9,15 @@ Props are the resource inputs as Pulumi sends them to CrossGuard: camelCase keys
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-# Azure regions inside the European Union (kept in step with eendracht.programme.models).
-EU_REGIONS = frozenset(
-    {
-        "westeurope",
-        "northeurope",
-        "swedencentral",
-        "germanywestcentral",
-        "francecentral",
-        "italynorth",
-        "polandcentral",
-        "spaincentral",
-        "austriaeast",
-        "belgiumcentral",
-        "denmarkeast",
-    }
-)
+# Azure regions inside the European Union (BIO2 / AVG: data stays in the EU). The one list is
+# eu_regions.json in this folder, so it ships with the pack; the programme model reads it too.
+EU_REGIONS = frozenset(json.loads(Path(__file__).with_name("eu_regions.json").read_text("utf-8")))
 REQUIRED_TAGS = ("programme", "cost-centre", "environment", "managed-by")
 NO_NSG_SUBNETS = frozenset({"GatewaySubnet", "AzureBastionSubnet", "AzureFirewallSubnet"})
 

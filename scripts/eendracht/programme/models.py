@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import re
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from eendracht.state import REPO_ROOT
 
 SLUG = r"^[a-z][a-z0-9-]*$"
 DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -21,21 +24,10 @@ MAIL = re.compile(r"^[a-z0-9][a-z0-9._%+-]*@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\
 Slug = Annotated[str, Field(pattern=SLUG, min_length=2, max_length=40)]
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 
-# Azure regions inside the European Union (BIO2 / AVG: data stays in the EU).
-EU_REGIONS = frozenset(
-    {
-        "westeurope",
-        "northeurope",
-        "swedencentral",
-        "germanywestcentral",
-        "francecentral",
-        "italynorth",
-        "polandcentral",
-        "spaincentral",
-        "austriaeast",
-        "belgiumcentral",
-        "denmarkeast",
-    }
+# Azure regions inside the European Union (BIO2 / AVG: data stays in the EU): the policy pack's
+# list (policy/eu_regions.json, shipped with the pack), so the model and the pack cannot differ.
+EU_REGIONS: frozenset[str] = frozenset(
+    json.loads((REPO_ROOT / "policy" / "eu_regions.json").read_text(encoding="utf-8"))
 )
 
 # National services (Landelijke voorzieningen) a koppeling may target instead of an application.
