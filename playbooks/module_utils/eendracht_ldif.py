@@ -9,10 +9,15 @@ the people of a source directory and to check a rehearsal's accounts.
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    _Base = dict[str, list[str]]
+else:
+    _Base = dict  # modules may run on Python 3.8: no dict[...] base class there
 
 
-class Entry(dict):
+class Entry(_Base):
     """One entry: attribute name -> its values, `dn` included.
 
     Attribute names are case-insensitive in LDAP, and so are the keys here: they are kept in
@@ -23,7 +28,8 @@ class Entry(dict):
         self.update(*args, **kwargs)
 
     def __getitem__(self, name: str) -> list[str]:
-        return super().__getitem__(name.lower())
+        values: list[str] = super().__getitem__(name.lower())
+        return values
 
     def __setitem__(self, name: str, values: list[str]) -> None:
         super().__setitem__(name.lower(), values)
