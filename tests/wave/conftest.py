@@ -1,13 +1,11 @@
-"""Shared fixtures for the wave tests: a state root and the mini programme."""
+"""Shared fixtures for the wave tests: a state root and an environment for the mini programme."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-
-from eendracht.outputs import STACK_OUTPUTS
+from wave_support import fake_environment
 
 
 @pytest.fixture
@@ -18,7 +16,5 @@ def state(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def outputs_file(tmp_path: Path) -> Path:
-    path = tmp_path / "outputs.json"
-    path.write_text(json.dumps({name: f"fake-{name}" for name in STACK_OUTPUTS}))
-    return path
+def environment(tmp_path: Path) -> Path:
+    return fake_environment(tmp_path / "environment")
