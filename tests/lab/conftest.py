@@ -35,9 +35,11 @@ class RunningLab:
     state: Path
     outputs: dict[str, Any]
 
+    lab: dict[str, Any]
+
     @property
-    def lab(self) -> dict[str, Any]:
-        return dict(self.outputs["lab"])
+    def environment(self) -> Path:
+        return self.state / "lab" / "environment"
 
 
 def lab_state_dir() -> Path:
@@ -54,8 +56,9 @@ def running_lab() -> Iterator[RunningLab]:
     os.environ["EENDRACHT_STATE"] = str(state)
     try:
         info = lab_up(MINI, scale="small")
-        outputs = json.loads((state / "lab" / "outputs.json").read_text())
-        yield RunningLab(info, state, outputs)
+        outputs = json.loads((state / "lab" / "environment" / "outputs.json").read_text())
+        details = json.loads((state / "lab" / "lab.json").read_text())
+        yield RunningLab(info, state, outputs, details)
     finally:
         lab_down(state)
         shutil.rmtree(state, ignore_errors=True)

@@ -37,7 +37,7 @@ def test_full_scale_follows_the_programme(tmp_path: Path) -> None:
             for share in muni.shares:
                 assert seeded["shares"]["files_per_share"][f"{name}/{share.name}"] == share.files
         assert all(counts["zaken"] >= 2000 for counts in seeded["databases"].values())
-        app = json.loads((state / "lab" / "outputs.json").read_text())["lab"]["applications"]
+        app = json.loads((state / "lab" / "lab.json").read_text())["applications"]
         with urllib.request.urlopen(app["noordwaard"]["zaaksysteem"]["health"], timeout=10) as r:
             body = json.loads(r.read())
         assert body["rows"] == seeded["databases"]["noordwaard_openzaak"]

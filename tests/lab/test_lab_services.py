@@ -20,6 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from eendracht.commands.lab import lab_app
+from eendracht.environment import load_environment
 from eendracht.lab import LabError, lab_down, lab_status, lab_up
 from eendracht.lab.net import listening, outside_loopback, require_loopback
 from eendracht.lab.procs import is_running, processes_referencing, recorded
@@ -75,7 +76,7 @@ def ldap(lab: RunningLab, directory: dict[str, str], *args: str) -> str:
 
 
 def test_outputs_follow_the_contract(running_lab: RunningLab) -> None:
-    outputs, lab = running_lab.outputs["outputs"], running_lab.lab
+    outputs, lab = running_lab.outputs, running_lab.lab
     assert set(outputs) == set(STACK_OUTPUTS)
     assert {
         "source_directories",
@@ -95,9 +96,12 @@ def test_outputs_follow_the_contract(running_lab: RunningLab) -> None:
         assert os.stat(path).st_mode & 0o777 == 0o600, path
         secret = Path(path).read_text().strip()
         assert secret and secret not in text
-    inventory = running_lab.state / "lab" / "inventory"
-    assert (inventory / "hosts.yml").exists()
-    assert (inventory / "group_vars" / "noordwaard" / "people.yml").exists()
+    # The lab is an environment like any other: it loads as one, for every municipality.
+    programme = load_programme(MINI)
+    for name in programme.municipalities:
+        env = load_environment(running_lab.environment, programme, name)
+        assert env.outputs == outputs
+    assert running_lab.info.to_json()["environment"] == str(running_lab.environment)
 
 
 def test_every_listener_of_every_lab_process_is_ipv4_loopback(running_lab: RunningLab) -> None:
@@ -111,14 +115,17 @@ def test_every_listener_of_every_lab_process_is_ipv4_loopback(running_lab: Runni
 
 
 def test_ansible_reads_and_reaches_the_lab_inventory(running_lab: RunningLab) -> None:
-    inventory = running_lab.state / "lab" / "inventory"
+    inventory = running_lab.environment / "hosts.yml"
     graph = json.loads(sh(".venv/bin/ansible-inventory", "-i", str(inventory), "--list"))
     hostvars = graph["_meta"]["hostvars"]
     assert set(graph["target"]["hosts"]) == {"target-files"}
     nw = hostvars["nw-srv01"]
-    assert nw["ansible_user"] == "root" and nw["lab_root"].endswith("files/nw-srv01")
-    assert nw["people_source"]["uri"] == running_lab.lab["source_directories"]["noordwaard"]["uri"]
-    assert nw["programme"]["name"] == "waardstad"
+    assert nw["ansible_user"] == "root"
+    assert (
+        nw["share_paths"]["burgerzaken"]
+        == running_lab.lab["share_paths"]["noordwaard"]["burgerzaken"]
+    )
+    assert not [k for k in nw if k.startswith("lab")]  # nothing the roles could tell the lab by
     # Ansible itself reaches every lab server over ssh with the lab's key.
     pong = sh(
         ".venv/bin/ansible",
@@ -141,7 +148,7 @@ def test_ssh_and_rsync_between_file_servers(running_lab: RunningLab) -> None:
     key = lab["ssh"]["private_key"]
     nw, target = lab["fileservers"]["nw-srv01"], lab["fileservers"]["target-files"]
     ssh = ["ssh", *SSH_OPTS, "-i", key, "-p", str(nw["port"]), f"root@{nw['address']}"]
-    share = Path(nw["lab_root"]) / "srv/shares/burgerzaken"
+    share = Path(running_lab.lab["share_paths"]["noordwaard"]["burgerzaken"])
     assert sh(*ssh, "id -u").strip() == "0"
     remote_count = int(sh(*ssh, f"find '{share}' -type f | wc -l"))
     # Every seeded file, plus the extra names of hard-linked ones.
@@ -484,7 +491,7 @@ def test_down_leaves_nothing_running(running_lab: RunningLab) -> None:
     records = recorded(lab_dir / "pids")
     assert records and all(is_running(r) for r in records)
     # A share frozen by a migration that never thawed it does not stop `down`.
-    share = Path(running_lab.lab["fileservers"]["nw-srv01"]["lab_root"]) / "srv/shares/burgerzaken"
+    share = Path(running_lab.lab["share_paths"]["noordwaard"]["burgerzaken"])
     frozen = [str(share / "Algemeen" / "import.sh"), str(share / "Algemeen")]
     # Filesystems without the flag (some tmpfs) refuse chattr; `down` is then tested without.
     subprocess.run(["chattr", "+i", *frozen], capture_output=True, check=False)

@@ -132,14 +132,15 @@ def test_zone_text_carries_ttls_and_quotes_txt() -> None:
 
 
 def test_stack_outputs_contract_is_covered() -> None:
-    from eendracht.lab.inventory import outputs
+    from eendracht.lab.environment import details, outputs
     from eendracht.lab.paths import LabPaths
 
     plan = plan_lab(MINI, 150)
-    body = outputs(LabPaths(Path("/tmp/state")), plan, MINI, "small", 1)
-    assert set(body["outputs"]) == set(STACK_OUTPUTS)
-    assert body["outputs"]["database_server_fqdn"] == plan.pg_target
-    assert body["lab"]["dns"]["zones"]["waardstad.nl"] == TARGET
+    body = outputs(LabPaths(Path("/tmp/state")), plan, MINI)
+    assert set(body) == set(STACK_OUTPUTS)
+    assert body["database_server_fqdn"] == plan.pg_target
+    lab = details(LabPaths(Path("/tmp/state")), plan, MINI, "small", 1)
+    assert lab["dns"]["zones"]["waardstad.nl"] == TARGET
 
 
 def test_share_budgets_keep_proportions_within_the_scale() -> None:

@@ -68,7 +68,7 @@ def up(
         print(json.dumps(info.to_json(), indent=2, ensure_ascii=False))
         return
     console.print(_table(info))
-    console.print(f"inventory: {info.inventory}\noutputs:   {info.outputs}")
+    console.print(f"environment: {info.environment}")
 
 
 @lab_app.command("status")

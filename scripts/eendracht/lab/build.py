@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from eendracht.lab import aliases, apps, claims, inventory, named, net, postgres, slapd, sshd
+from eendracht.lab import aliases, apps, claims, environment, named, net, postgres, slapd, sshd
 from eendracht.lab.errors import LabError
 from eendracht.lab.manifest import Manifest
 from eendracht.lab.paths import LabPaths
@@ -137,7 +137,7 @@ def _seed_files(
         root = paths.host_root(f.host)
         root.mkdir(parents=True, exist_ok=True)
         if f.host == TARGET_FILES:
-            inventory.target_share_root(paths).mkdir(parents=True, exist_ok=True)
+            environment.target_share_root(paths).mkdir(parents=True, exist_ok=True)
             continue
         muni = programme.municipalities[f.group]
         for share in muni.shares:

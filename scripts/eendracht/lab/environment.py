@@ -1,8 +1,9 @@
-"""What the lab hands the migration: `<state>/lab/inventory/` and `<state>/lab/outputs.json`.
+"""What the lab hands the migration: an environment like any other, in `<state>/lab/environment/`.
 
-The inventory is the programme's own group_vars plus a hosts.yml in which every server is a
-real lab sshd; `people_source` of each municipality is pointed at its lab directory. The
-outputs carry every stack output name (eendracht.outputs) with a value pointing at the lab.
+`environment.yml` (services and secret files), `hosts.yml` (every server a real lab sshd) and
+`outputs.json` (every stack output name, pointing at the lab) — the layout docs/migration.md
+describes for a real environment. The lab's own details (where it keeps each service, for its
+independent checks) go to `<state>/lab/lab.json`, which no playbook reads.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from eendracht.lab.plan import (
     PG_PORT,
     TARGET,
     TARGET_FILES,
+    AppService,
     FileServer,
     LabPlan,
 )
@@ -31,7 +33,7 @@ from eendracht.outputs import STACK_OUTPUTS
 from eendracht.programme import models as m
 
 SSH_COMMON_ARGS = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
-LAB_PEOPLE_SOURCE = "lab.yml"
+ENVIRONMENT_NAME = "lab"
 
 
 def target_share_root(paths: LabPaths) -> Path:
@@ -39,7 +41,6 @@ def target_share_root(paths: LabPaths) -> Path:
 
 
 def _host_vars(paths: LabPaths, server: FileServer, programme: m.Programme) -> dict[str, Any]:
-    root = paths.host_root(server.host)
     hv: dict[str, Any] = {
         "ansible_host": server.address,
         "ansible_port": server.port,
@@ -50,13 +51,11 @@ def _host_vars(paths: LabPaths, server: FileServer, programme: m.Programme) -> d
         "ansible_python_interpreter": sys.executable,
         "server_os": "linux",
         "server_roles": list(server.roles),
-        "lab_root": str(root),
     }
-    if server.server_os != "linux":
-        hv["lab_stands_in_for"] = server.server_os
     if server.group != TARGET:
+        root = paths.host_root(server.host)
         shares = programme.municipalities[server.group].shares
-        hv["lab_share_paths"] = {
+        hv["share_paths"] = {
             s.name: str(share_root(root, s)) for s in shares if s.server == server.host
         }
     return hv
@@ -67,93 +66,77 @@ def hosts_yml(paths: LabPaths, plan: LabPlan, programme: m.Programme) -> dict[st
     for server in plan.fileservers:
         group = children.setdefault(server.group, {"hosts": {}})
         group["hosts"][server.host] = _host_vars(paths, server, programme)
-    for name, directory in plan.directories.items():
-        if name in children and name != TARGET:
-            children[name]["vars"] = {
-                "lab_source_directory_password_file": str(slapd.password_file(paths, directory))
-            }
     return {"all": {"children": children}}
 
 
-def _rewrite_people_source(folder: Path, people_source: dict[str, str]) -> None:
-    """Point the municipality's people_source at its lab directory, in the file that holds it."""
-    files = sorted(folder.glob("*.y*ml")) if folder.is_dir() else [folder]
-    for path in files:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if isinstance(data, dict) and "people_source" in data:
-            data["people_source"] = people_source
-            path.write_text(
-                "# people_source points at the lab's directory (eendracht lab)\n"
-                + yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
-                encoding="utf-8",
-            )
-            return
-    if folder.is_dir():
-        (folder / LAB_PEOPLE_SOURCE).write_text(
-            "# Added by eendracht lab: read people from the lab's directory.\n"
-            + yaml.safe_dump({"people_source": people_source}, allow_unicode=True, sort_keys=False),
-            encoding="utf-8",
-        )
-
-
-def write_inventory(paths: LabPaths, plan: LabPlan, programme: m.Programme) -> Path:
-    out = paths.inventory
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    shutil.copytree(Path(programme.root) / "group_vars", out / "group_vars")
-    for name in programme.municipalities:
-        directory = plan.directories[name]
-        folder = out / "group_vars" / name
-        if not folder.exists():
-            folder = next((out / "group_vars").glob(f"{name}.y*ml"), folder)
-        _rewrite_people_source(
-            folder,
-            {
-                "kind": "ldap",
-                "uri": directory.uri,
-                "base_dn": directory.people_dn,
-                "bind_dn": directory.bind_dn,
-            },
-        )
-    (out / "hosts.yml").write_text(
-        "# eendracht lab inventory: every server is a real sshd on a loopback address.\n"
-        + yaml.safe_dump(hosts_yml(paths, plan, programme), allow_unicode=True, sort_keys=False),
-        encoding="utf-8",
-    )
-    return out
-
-
-def _directory(paths: LabPaths, plan: LabPlan, name: str) -> dict[str, str]:
-    d = plan.directories[name]
+def _endpoint(paths: LabPaths, app: AppService, side: str) -> dict[str, str]:
+    prefix = "app" if side == "source" else "target-app"
     return {
-        "uri": d.uri,
-        "base_dn": d.suffix,
-        "bind_dn": d.bind_dn,
-        "password_file": str(slapd.password_file(paths, d)),
-        "people_dn": d.people_dn,
-        "groups_dn": d.groups_dn,
+        "url": app.url,
+        "health": app.url + (app.health if app.health.startswith("/") else "/health"),
+        "config": str(apps.config_path(paths, app, side)),
+        "reload_pid_file": str(paths.pids / f"{prefix}-{app.municipality}-{app.name}.pid"),
     }
 
 
-def _applications(paths: LabPaths, plan: LabPlan, side: str) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for app in plan.apps if side == "source" else plan.target_apps:
-        prefix = "app" if side == "source" else "target-app"
-        out.setdefault(app.municipality, {})[app.name] = {
-            "url": app.url,
-            "health": app.url + (app.health if app.health.startswith("/") else "/health"),
-            "config": str(apps.config_path(paths, app, side)),
-            "pid_file": str(paths.pids / f"{prefix}-{app.municipality}-{app.name}.pid"),
-            "koppelingen": sorted(app.koppelingen),
-            "databases": [postgres.source_db_name(app.municipality, d) for d in app.databases],
+def environment_yml(paths: LabPaths, plan: LabPlan, programme: m.Programme) -> dict[str, Any]:
+    target = plan.directories[TARGET]
+    municipalities: dict[str, Any] = {}
+    for name, mu in programme.municipalities.items():
+        directory = plan.directories[name]
+        endpoints: dict[str, dict[str, Any]] = {}
+        for app in plan.apps:
+            if app.municipality == name:
+                endpoints.setdefault(app.name, {})["source"] = _endpoint(paths, app, "source")
+        for app in plan.target_apps:
+            if app.municipality == name:
+                endpoints.setdefault(app.name, {})["target"] = _endpoint(paths, app, "target")
+        municipalities[name] = {
+            "directory": {
+                "uri": directory.uri,
+                "base_dn": directory.suffix,
+                "people_dn": directory.people_dn,
+                "bind_dn": directory.bind_dn,
+                "password": {"file": str(slapd.password_file(paths, directory))},
+            },
+            "dns": {
+                "server": plan.dns_address,
+                "port": DNS_PORT,
+                "tsig_key": {"file": str(named.tsig_key_file(paths))},
+            },
+            "databases": {
+                "host": plan.pg_source,
+                "port": PG_PORT,
+                "user": postgres.SUPERUSER,
+                "names": {
+                    d.name: postgres.source_db_name(name, d.name)
+                    for app in mu.applications
+                    for d in app.databases
+                },
+            },
+            "applications": endpoints,
         }
-    return out
+    return {
+        "name": ENVIRONMENT_NAME,
+        "programme": programme.name,
+        "description": "the rehearsal lab: real daemons on loopback addresses (eendracht lab)",
+        # The lab's waves go with the lab: `lab down` removes their journals too.
+        "waves_dir": str(paths.lab / "waves"),
+        "postgres_passfile": {"file": str(postgres.pgpass_file(paths))},
+        "target": {
+            "directory": {
+                "bind_dn": target.bind_dn,
+                "people_dn": target.people_dn,
+                "groups_dn": target.groups_dn,
+                "password": {"file": str(slapd.password_file(paths, target))},
+            },
+            "databases": {"port": PG_PORT, "user": postgres.SUPERUSER},
+        },
+        "municipalities": municipalities,
+    }
 
 
-def outputs(
-    paths: LabPaths, plan: LabPlan, programme: m.Programme, scale: str, seed: int
-) -> dict[str, Any]:
+def outputs(paths: LabPaths, plan: LabPlan, programme: m.Programme) -> dict[str, Any]:
     s = programme.settings
     name = s.name
     gateway = plan.target_apps[0].address if plan.target_apps else plan.hub_address
@@ -189,26 +172,50 @@ def outputs(
     }
     missing = set(STACK_OUTPUTS) - set(values)
     assert not missing, f"lab outputs miss {missing}"
+    return values
+
+
+def _directory(paths: LabPaths, plan: LabPlan, name: str) -> dict[str, str]:
+    d = plan.directories[name]
+    return {
+        "uri": d.uri,
+        "base_dn": d.suffix,
+        "bind_dn": d.bind_dn,
+        "password_file": str(slapd.password_file(paths, d)),
+        "people_dn": d.people_dn,
+        "groups_dn": d.groups_dn,
+    }
+
+
+def details(
+    paths: LabPaths, plan: LabPlan, programme: m.Programme, scale: str, seed: int
+) -> dict[str, Any]:
+    """Where the lab keeps what, for `lab status` and its independent checks (lab.json)."""
     source_dbs: dict[str, dict[str, list[str]]] = {}
     for app in plan.apps:
         if app.databases:
             source_dbs.setdefault(app.municipality, {})[app.name] = [
                 postgres.source_db_name(app.municipality, d) for d in app.databases
             ]
-    lab = {
+    return {
         "programme": str(Path(programme.root).resolve()),
         "scale": scale,
         "seed": seed,
         "state": str(paths.state),
+        "environment": str(paths.environment),
         "ssh": {"user": "root", "private_key": str(paths.private_key)},
         "fileservers": {
             f.host: {
                 "group": f.group,
                 "address": f.address,
                 "port": f.port,
-                "lab_root": str(paths.host_root(f.host)),
+                "root": str(paths.host_root(f.host)),
             }
             for f in plan.fileservers
+        },
+        "share_paths": {
+            mu.name: {s.name: str(share_root(paths.host_root(s.server), s)) for s in mu.shares}
+            for mu in programme.municipalities.values()
         },
         "source_directories": {n: _directory(paths, plan, n) for n in programme.municipalities},
         "target_directory": _directory(paths, plan, TARGET),
@@ -229,13 +236,56 @@ def outputs(
             "source_databases": source_dbs,
             "target": {"host": plan.pg_target, "port": PG_PORT},
         },
-        "applications": _applications(paths, plan, "source"),
-        "target_applications": _applications(paths, plan, "target"),
+        "applications": {
+            mu: {a.name: _endpoint(paths, a, "source") for a in plan.apps if a.municipality == mu}
+            for mu in programme.municipalities
+        },
+        "target_applications": {
+            mu: {
+                a.name: _endpoint(paths, a, "target")
+                for a in plan.target_apps
+                if a.municipality == mu
+            }
+            for mu in programme.municipalities
+        },
         "national_services": {n.name: n.url for n in plan.national},
         "integration_hub": f"http://{plan.hub_address}:{HUB_PORT}",
     }
-    return {"outputs": values, "lab": lab}
 
 
-def write_outputs(path: Path, body: dict[str, Any]) -> None:
-    path.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+def _yaml(header: str, body: dict[str, Any]) -> str:
+    return header + yaml.safe_dump(body, allow_unicode=True, sort_keys=False)
+
+
+def write_environment(
+    paths: LabPaths, plan: LabPlan, programme: m.Programme, scale: str, seed: int
+) -> Path:
+    """Writes the environment (atomically: a half-written one is never seen) and lab.json."""
+    out = paths.environment
+    tmp = out.with_name(out.name + ".new")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    (tmp / "environment.yml").write_text(
+        _yaml("# Written by eendracht lab: the rehearsal lab as an environment.\n",
+              environment_yml(paths, plan, programme)),
+        encoding="utf-8",
+    )  # fmt: skip
+    (tmp / "hosts.yml").write_text(
+        _yaml("# eendracht lab: every server is a real sshd on a loopback address.\n",
+              hosts_yml(paths, plan, programme)),
+        encoding="utf-8",
+    )  # fmt: skip
+    (tmp / "outputs.json").write_text(
+        json.dumps(outputs(paths, plan, programme), indent=2, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.rename(out)
+    paths.details.write_text(
+        json.dumps(details(paths, plan, programme, scale, seed), indent=2, ensure_ascii=False)
+        + "\n",
+        encoding="utf-8",
+    )
+    return out

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eendracht.lab import inventory
+from eendracht.lab import environment
 from eendracht.lab.build import Progress, build
 from eendracht.lab.errors import LabError
 from eendracht.lab.manifest import Manifest, fingerprint
@@ -44,12 +44,8 @@ class LabInfo:
         return self.state / "lab"
 
     @property
-    def inventory(self) -> Path:
-        return LabPaths(self.state).inventory
-
-    @property
-    def outputs(self) -> Path:
-        return LabPaths(self.state).outputs
+    def environment(self) -> Path:
+        return LabPaths(self.state).environment
 
     @property
     def all_answer(self) -> bool:
@@ -64,8 +60,7 @@ class LabInfo:
             "changed": self.changed,
             "message": self.message,
             "up": self.all_answer,
-            "inventory": str(self.inventory),
-            "outputs": str(self.outputs),
+            "environment": str(self.environment),
             "elapsed_seconds": round(self.elapsed, 2),
             "seeded": self.seeded,
             "services": [s.public() for s in self.services],
@@ -141,12 +136,9 @@ def lab_up(
                 message = f"lab was up; restarted {len(restarted)}: {', '.join(restarted)}"
             else:
                 message = f"lab already up for {current.describe()}: nothing changed"
-            if not paths.outputs.exists() or not paths.inventory.exists():
+            if not paths.environment.exists() or not paths.details.exists():
                 plan = plan_lab(programme, current.octet)
-                inventory.write_inventory(paths, plan, programme)
-                inventory.write_outputs(
-                    paths.outputs, inventory.outputs(paths, plan, programme, scale, seed)
-                )
+                environment.write_environment(paths, plan, programme, scale, seed)
             return LabInfo(
                 paths.state,
                 current.programme,
@@ -163,11 +155,8 @@ def lab_up(
             teardown(paths)
         try:
             manifest, plan = build(programme, paths, wanted, progress)
-            progress("inventory and outputs")
-            inventory.write_inventory(paths, plan, programme)
-            inventory.write_outputs(
-                paths.outputs, inventory.outputs(paths, plan, programme, scale, seed)
-            )
+            progress("the lab's environment: hosts, stack outputs, services")
+            environment.write_environment(paths, plan, programme, scale, seed)
             manifest.complete = True
             manifest.write(paths.manifest)
         except BaseException:

@@ -77,12 +77,14 @@ class LabPaths:
         return self.lab / "apps"
 
     @property
-    def inventory(self) -> Path:
-        return self.lab / "inventory"
+    def environment(self) -> Path:
+        """The environment the lab writes for the waves (docs/migration.md)."""
+        return self.lab / "environment"
 
     @property
-    def outputs(self) -> Path:
-        return self.lab / "outputs.json"
+    def details(self) -> Path:
+        """Where the lab keeps each service, for its own checks; no playbook reads it."""
+        return self.lab / "lab.json"
 
 
 def write_secret(path: Path, secret: str) -> Path:

@@ -212,7 +212,8 @@ def plan_lab(programme: m.Programme, octet: int) -> LabPlan:
             for k in app.koppelingen:
                 if k.target in m.NATIONAL_SERVICES and k.target not in national:
                     national.append(k.target)
-            if not (app.health or app.koppelingen or app.name in called):
+            # Every application a wave tests or whose database it moves runs in the lab.
+            if not (app.health or app.koppelingen or app.name in called or app.databases):
                 continue
             a += 1
             common = dict(
