@@ -3,7 +3,7 @@
 The one implementation of the FS_IOC_GETFLAGS/FS_IOC_SETFLAGS ioctl in eendracht: the freeze
 module imports it as `ansible.module_utils.eendracht_fsflags` (Ansible ships this file with the
 module: `module_utils` in ansible.cfg), and the Python package loads this same file
-(`eendracht.module_utils`) to thaw a lab's shares before the lab is removed.
+(`eendracht.module_utils`) to thaw frozen shares before a rehearsal environment is removed.
 
 Linux only. The flags need a file system that has them (ext4, xfs, btrfs) and
 CAP_LINUX_IMMUTABLE to change them. Symlinks and special files have no such flags.
