@@ -1,22 +1,31 @@
-"""`eendracht preview STACK [--json]` (the mocked run itself is shared with the other tests)."""
+"""`eendracht preview STACK [--json]` (the mocked run itself is shared with the other tests).
+
+The command lives in `consolidated.preview_command` and reaches the CLI through the
+`eendracht.commands` entry point; the tests patch `consolidated.mocked.run_stack_mocked`, which
+the command looks up when it runs.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+import tomllib
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 import pytest
+import typer.main
 from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
 from stack_graph import example
 
 import consolidated.mocked
-from eendracht.cli import app
+from eendracht.cli import COMMANDS_GROUP, app
 
 STACK = "altena-prod"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -26,11 +35,25 @@ def shared_run(monkeypatch: pytest.MonkeyPatch) -> Any:
     return run
 
 
+def test_the_stacks_register_preview_through_the_entry_point() -> None:
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    declared = pyproject["project"]["entry-points"][COMMANDS_GROUP]
+    assert declared == {"preview": "consolidated.preview_command:preview"}
+    installed = {point.name: point.value for point in entry_points(group=COMMANDS_GROUP)}
+    assert installed == declared, "installed metadata is stale: run `.tools/bin/uv sync --frozen`"
+    group = typer.main.get_command(app)
+    assert isinstance(group, typer.main.TyperGroup)
+    # The same place in `eendracht --help` as when the package registered it itself.
+    names = list(group.commands)
+    assert names.index("preview") == names.index("plan") + 1
+
+
 def test_unknown_stack_exits_2_naming_the_known_ones() -> None:
     result = CliRunner().invoke(app, ["preview", "nope"])
     assert result.exit_code == 2
-    assert "unknown stack 'nope'" in result.output
-    assert "altena-prod" in result.output
+    [line] = result.output.splitlines()  # one line, nothing else
+    assert line.startswith("stacks/Pulumi.nope.yaml: unknown stack 'nope' (known: ")
+    assert "altena-prod" in line
 
 
 def test_json_lists_every_resource(shared_run: Any) -> None:

@@ -4,6 +4,10 @@ The program runs under Pulumi's mocks (no CLI, no Azure, no Graph): every resour
 register is recorded with its type, name, parent and inputs (secrets shown as "[secret]").
 With `--real`, and only where a Pulumi CLI and Azure credentials exist, it runs the real
 `pulumi preview` instead.
+
+The command lives with the stacks because it runs them: it is registered under the
+`eendracht.commands` entry point (pyproject.toml), which `eendracht.cli` discovers, so the
+package never names `consolidated` (imports go `consolidated` -> `eendracht` only).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import typer
 from rich.table import Table
 from rich.tree import Tree
 
+from consolidated.sizing import size
 from eendracht.commands.common import EXIT_INVALID, console, err_console, load_or_exit
 from eendracht.problems import ProblemsFound
 from eendracht.stackconfig import REPO, read_stack
@@ -66,8 +71,9 @@ def preview(
             markup=False,
         )
 
+    # Here, not at the top: the mocked run imports Pulumi (about a second), and this module is
+    # imported at every start of the CLI to register the command.
     from consolidated.mocked import run_stack_mocked
-    from consolidated.sizing import size
 
     run = run_stack_mocked(programme, config.settings, stack=stack)
     if as_json:
