@@ -29,6 +29,7 @@ from eendracht.identity.models import (
     IdentityMapping,
     IdentityReport,
 )
+from eendracht.identity.numbering import posix_numbers
 from eendracht.programme.models import Mailbox, MailboxKind, Organisation, Person, Programme
 
 
@@ -104,7 +105,7 @@ def map_people(organisation: Organisation, groups: Sequence[PeopleOf]) -> Identi
                 reserved.setdefault(local, e.key)
 
     state = _Taken(names=names, reserved=reserved)
-    identities = [_assign(e, organisation, state) for e in entries]
+    identities = _numbered([_assign(e, organisation, state) for e in entries], groups)
     return IdentityMapping(
         organisation=organisation.name,
         mail_domain=domain,
@@ -113,6 +114,19 @@ def map_people(organisation: Organisation, groups: Sequence[PeopleOf]) -> Identi
         identities=identities,
         report=_report(identities, groups),
     )
+
+
+def _numbered(identities: list[Identity], groups: Sequence[PeopleOf]) -> list[Identity]:
+    """Each identity with the uid and gid that numbering.posix_numbers gives it."""
+    order = [g.municipality for g in sorted(groups, key=lambda g: (g.wave, g.municipality))]
+    numbers = posix_numbers(
+        order, [(i.municipality, i.old_account, i.department) for i in identities]
+    )
+    out = []
+    for i in identities:
+        uid, gid = numbers[(i.municipality, i.old_account)]
+        out.append(i.model_copy(update={"uid_number": uid, "gid_number": gid}))
+    return out
 
 
 def _old_addresses(person: Person, mailboxes: Sequence[Mailbox]) -> tuple[str, ...]:

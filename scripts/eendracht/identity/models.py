@@ -49,6 +49,10 @@ class Identity(_Frozen):
     base_username: str  # what the pattern gives before collisions
     resolved_by: str  # "pattern", or the candidate rule that resolved a collision
     changes: list[Change]
+    # POSIX numbers of the new account and its department group (identity/numbering.py):
+    # the target directory gets them, and file owners are translated to them.
+    uid_number: int = 0
+    gid_number: int = 0
 
 
 class Claimant(_Frozen):

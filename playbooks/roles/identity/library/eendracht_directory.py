@@ -154,6 +154,7 @@ def desired_account(identity, municipality):
         attrs["eendrachtMailAlias"] = sorted(identity["aliases"])
     if identity.get("prefix"):
         attrs["eendrachtSurnamePrefix"] = [identity["prefix"]]
+    attrs.update(posix_account(identity))
     return attrs
 
 
@@ -172,10 +173,34 @@ def desired_groups(identities, municipality, people_dn):
         member = f"uid={i['username']},{people_dn}"
         dept = f"afdeling-{slug(i['department'])}"
         groups.setdefault(dept, {"description": i["department"], "members": set()})["members"].add(member)
+        groups[dept].setdefault("gid", i.get("gid_number"))
         former = f"voorheen-{municipality}"
         groups.setdefault(former, {"description": f"voorheen gemeente {municipality}", "members": set()})
         groups[former]["members"].add(member)
     return groups
+
+
+# --- POSIX numbers -----------------------------------------------------------------------
+# The identity map carries them (eendracht.identity.numbering): the files role translates file
+# owners to the same numbers (rsync --usermap/--groupmap), so they are assigned in one place.
+
+
+def posix_account(identity):
+    """uidNumber, gidNumber (the department group's) and homeDirectory; none without numbers."""
+    if not identity.get("uid_number"):
+        return {}
+    return {
+        "uidNumber": [str(identity["uid_number"])],
+        "gidNumber": [str(identity["gid_number"])],
+        "homeDirectory": [f"/home/{identity['username']}"],
+    }
+
+
+def with_class(have, object_class, changes):
+    """Changes to an existing entry, preceded by the objectClass its new attributes need."""
+    if not changes or object_class.lower() in [c.lower() for c in have.get("objectclass", [])]:
+        return changes
+    return [("add", "objectClass", [object_class]), *changes]
 
 
 # --- the states -------------------------------------------------------------------------
@@ -197,7 +222,8 @@ def present(module, mapping, source, target):
         want = desired_account(identity, muni)
         have = existing.get(identity["username"])
         if have is None:
-            attrs = {"objectClass": ACCOUNT_CLASSES, **want, "eendrachtDisabled": ["TRUE"]}
+            classes = ACCOUNT_CLASSES + ["posixAccount"] * ("uidNumber" in want)
+            attrs = {"objectClass": classes, **want, "eendrachtDisabled": ["TRUE"]}
             adds.append(add_record(f"uid={identity['username']},{target.people_dn}", attrs))
             counts["accounts_created"] += 1
             continue
@@ -208,7 +234,7 @@ def present(module, mapping, source, target):
                 msg=f"target account {identity['username']} belongs to {former_muni}/{former}, "
                 f"not {muni}/{identity['old_account']}: the mapping and the directory disagree"
             )
-        changes = account_changes(want, have)
+        changes = with_class(have, "posixAccount", account_changes(want, have))
         if changes:
             mods.append(modify_record(have["dn"][0], changes))
             counts["accounts_modified"] += 1
@@ -216,25 +242,27 @@ def present(module, mapping, source, target):
             counts["accounts_unchanged"] += 1
     groups = desired_groups(identities, muni, target.people_dn)
     current_groups = {
-        e["cn"][0]: e for e in target.search(target.groups_dn, "(objectClass=groupOfNames)", ["cn", "member"])
+        e["cn"][0]: e for e in target.search(target.groups_dn, "(objectClass=groupOfNames)", ["cn", "member", "objectClass", "gidNumber"])
     }
     counts.update(groups_created=0, groups_modified=0)
     group_adds = []
     for cn, group in sorted(groups.items()):
         members = sorted(group["members"])
         have = current_groups.get(cn)
+        gid = [str(group["gid"])] if group.get("gid") else []
         if have is None:
-            group_adds.append(
-                add_record(
-                    f"cn={cn},{target.groups_dn}",
-                    {"objectClass": ["groupOfNames"], "cn": [cn], "description": [group["description"]], "member": members},
-                )
-            )
+            attrs = {"objectClass": ["groupOfNames"], "cn": [cn], "description": [group["description"]], "member": members}
+            if gid:  # a department group's number: groupOfNames has no gidNumber of its own
+                attrs.update(objectClass=["groupOfNames", "extensibleObject"], gidNumber=gid)
+            group_adds.append(add_record(f"cn={cn},{target.groups_dn}", attrs))
             counts["groups_created"] += 1
             continue
         missing = sorted(set(members) - set(have.get("member", [])))
-        if missing:  # other municipalities' members stay: only add
-            mods.append(modify_record(have["dn"][0], [("add", "member", missing)]))
+        changes = [("add", "member", missing)] if missing else []  # other municipalities' members stay
+        if gid and have.get("gidnumber", []) != gid:
+            changes += with_class(have, "extensibleObject", [("replace", "gidNumber", gid)])
+        if changes:
+            mods.append(modify_record(have["dn"][0], changes))
             counts["groups_modified"] += 1
     changed = bool(adds or mods or group_adds)
     if not module.check_mode:
