@@ -1,8 +1,14 @@
 """Share trees as municipal file servers hold them: mostly small office files, a few large ones,
-deep paths, spaces and non-ASCII names, empty files, symlinks, hard links, owners and modes.
+deep paths, spaces and non-ASCII names, empty files, symlinks, hard links, owners and modes,
+POSIX ACLs (access and default, naming colleagues and the department group) and user xattrs
+(Samba's DOS attributes, a classification).
 
-Everything (names, sizes, contents, owners, modes, times) follows from the seed, so the same
-programme and seed give byte-identical trees.
+Owners are the municipality's own numbers, which every municipality starts at FIRST_UID: the
+same number means a different person in each, as on the real servers, so a copy that keeps the
+numbers mixes their owners up on the shared target.
+
+Everything (names, sizes, contents, owners, modes, times, ACLs, xattrs) follows from the seed,
+so the same programme and seed give byte-identical trees.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,6 +91,8 @@ class TreeFigures:
     symlinks: int = 0
     hardlinks: int = 0
     empty: int = 0
+    acls: int = 0  # entries with an extended POSIX ACL
+    xattrs: int = 0  # entries with user xattrs
     paths: list[str] = field(default_factory=list)  # a few notable paths, for tests and docs
 
     def add(self, other: TreeFigures) -> None:
@@ -93,6 +102,8 @@ class TreeFigures:
         self.symlinks += other.symlinks
         self.hardlinks += other.hardlinks
         self.empty += other.empty
+        self.acls += other.acls
+        self.xattrs += other.xattrs
         self.paths += other.paths
 
 
@@ -248,5 +259,82 @@ def seed_share(
     root.chmod(0o2770)
     os.chown(root, 0, gid)
     os.utime(root, (EPOCH_TO, EPOCH_TO))
+    # Last, with draws of their own: the tree above stays what the same seed always gave.
+    figures.acls = _seed_acls(root, rng, written, folders[1:], len(people), gid)
+    figures.xattrs = _seed_xattrs(rng, written, folders[1:])
     figures.directories = sum(1 for p in root.rglob("*") if p.is_dir() and not p.is_symlink()) + 1
     return figures
+
+
+ACL_TIMEOUT = 60
+CLASSIFICATIONS = (b"openbaar", b"intern", b"vertrouwelijk")
+
+
+def _perms(bits: int) -> str:
+    return "".join(c if bits & b else "-" for c, b in (("r", 4), ("w", 2), ("x", 1)))
+
+
+def _quoted(path: str) -> str:
+    """A path as getfacl writes it, so setfacl --restore reads it back: \\ooo for any odd byte."""
+    safe = set(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/()'")
+    return "".join(chr(c) if c in safe else f"\\{c:03o}" for c in os.fsencode(path))
+
+
+def _acl(mode: int, named: list[str], default: list[str]) -> list[str]:
+    """The full ACL of an entry: its mode's entries, the named ones, a mask covering them."""
+    mask = (mode >> 3) & 7
+    for entry in named:
+        mask |= sum(b for c, b in (("r", 4), ("w", 2), ("x", 1)) if c in entry.rsplit(":", 1)[1])
+    lines = [f"user::{_perms(mode >> 6)}", *named, f"group::{_perms(mode >> 3)}"]
+    lines += [f"mask::{_perms(mask)}", f"other::{_perms(mode)}"]
+    if default:
+        lines += [f"default:{x}" for x in ("user::rwx", "group::r-x", "other::---")]
+        lines += [f"default:{x}" for x in default] + ["default:mask::rwx"]
+    return lines
+
+
+def _seed_acls(
+    root: Path, rng: random.Random, files: list[Path], folders: list[Path], people: int, gid: int
+) -> int:
+    """Extended ACLs on about one file in twenty and two folders (with a default ACL), naming
+    colleagues (people's numbers) and the department group, set by one `setfacl --restore`."""
+
+    def colleague() -> int:
+        return FIRST_UID + rng.randrange(max(1, people))
+
+    chosen = sorted(set(rng.sample(files, max(2, len(files) // 20))))
+    dumps: list[str] = []
+    for path in chosen:
+        named = [f"user:{colleague()}:{rng.choice(('rw-', 'r--'))}"]
+        if rng.random() < 0.5:
+            named.append(f"group:{gid}:r--")
+        mode = path.stat().st_mode
+        dumps.append(f"# file: {_quoted(str(path.relative_to(root)))}")
+        dumps += [*_acl(mode, named, []), ""]
+    unique = sorted(set(folders))
+    for folder in sorted(rng.sample(unique, min(2, len(unique)))):
+        who = colleague()
+        mode = folder.stat().st_mode
+        dumps.append(f"# file: {_quoted(str(folder.relative_to(root)))}")
+        dumps += [*_acl(mode, [f"user:{who}:rwx"], [f"user:{who}:rwx", f"group:{gid}:r-x"]), ""]
+    subprocess.run(
+        ["setfacl", "--restore=-"],
+        input="\n".join(dumps) + "\n",
+        cwd=root,
+        check=True,
+        text=True,
+        capture_output=True,
+        timeout=ACL_TIMEOUT,
+    )
+    return sum(1 for line in dumps if line.startswith("# file: "))
+
+
+def _seed_xattrs(rng: random.Random, files: list[Path], folders: list[Path]) -> int:
+    """User xattrs as Samba and document management leave them (setting one keeps mtime)."""
+    chosen = sorted(set(rng.sample(files, max(2, len(files) // 20))))
+    for path in chosen:
+        os.setxattr(path, "user.DOSATTRIB", b"0x20")  # Samba: the archive attribute
+        os.setxattr(path, "user.eendracht.classificatie", rng.choice(CLASSIFICATIONS))
+    folder = rng.choice(sorted(set(folders)))
+    os.setxattr(folder, "user.xdg.comment", "Stukken van de afdeling – niet verplaatsen".encode())
+    return len(chosen) + 1
