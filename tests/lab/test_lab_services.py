@@ -156,7 +156,7 @@ def test_ssh_and_rsync_between_file_servers(running_lab: RunningLab) -> None:
         remote_count
         >= running_lab.info.seeded["shares"]["files_per_share"]["noordwaard/burgerzaken"]
     )
-    dest = f"{running_lab.outputs['outputs']['file_target_root']}/test-rsync/"
+    dest = f"{running_lab.outputs['file_target_root']}/test-rsync/"
     rsh = f"ssh {' '.join(SSH_OPTS)} -i {key} -p {target['port']}"
     # Push from the municipal server to the target server, as the migration does.
     sh(*ssh, f"rsync -aHAX --numeric-ids -e '{rsh}' '{share}/' root@{target['address']}:'{dest}'")
@@ -265,7 +265,7 @@ def test_dns_serves_programme_records_with_their_ttls(running_lab: RunningLab) -
 
 def test_nsupdate_with_tsig_then_revert(running_lab: RunningLab) -> None:
     dns = running_lab.lab["dns"]
-    gateway = running_lab.outputs["outputs"]["application_gateway_ip"]
+    gateway = running_lab.outputs["application_gateway_ip"]
     script = (
         f"server {dns['server']} {dns['port']}\nzone noordwaard.nl\n"
         "update delete www.noordwaard.nl. A\n"
@@ -332,7 +332,7 @@ def test_postgres_holds_seeded_rows(running_lab: RunningLab) -> None:
             assert int(_psql(pg, pg["host"], db, f"SELECT count(*) FROM {table}")) == n
     target_dbs = _psql(pg, pg["target"]["host"], "postgres", "SELECT datname FROM pg_database")
     assert not expected & set(target_dbs.split())
-    assert pg["target"]["host"] == running_lab.outputs["outputs"]["database_server_fqdn"]
+    assert pg["target"]["host"] == running_lab.outputs["database_server_fqdn"]
 
 
 def test_http_health_and_chains(running_lab: RunningLab) -> None:

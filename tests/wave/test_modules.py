@@ -260,11 +260,9 @@ def _run_rsync_module(
                 "src": str(tmp_path), "dest": "/data/a", "dest_host": "10.0.0.5",
                 "dest_port": 22, "dest_user": "root", "ssh_key": None, "ssh_args": "",
                 "mirror": False, "checksum": False, "detect": True, "prove": True,
+                "owners": {"users": {}, "groups": {}}, "keeps": list(rsync.ALL_KEEPS),
+                "scan_only": False, "timeout": 60, "io_timeout": 60,
             }  # fmt: skip
-
-        def run_command(self, argv: list[str]) -> tuple[int, str, str]:
-            ran.append(argv)
-            return 0, RSYNC_STATS if len(ran) == 1 else proof_stats, ""
 
         def exit_json(self, **result: object) -> None:
             outcome.update(result, failed=False)
@@ -274,7 +272,14 @@ def _run_rsync_module(
             outcome.update(result, failed=True)
             raise _Done
 
+    def run(argv: list[str], timeout: int) -> tuple[int, str, int, list[str], str]:
+        ran.append(argv)
+        stats = RSYNC_STATS if len(ran) == 1 else proof_stats
+        changed = rsync.parse_stats(stats)["files_transferred"]
+        return 0, stats, changed, [f">f.st...... file{n}" for n in range(changed)], ""
+
     monkeypatch.setattr(rsync, "AnsibleModule", FakeModule)
+    monkeypatch.setattr(rsync, "run", run)
     monkeypatch.setattr(rsync, "shared_connection", lambda _: contextlib.nullcontext(["-S", "m"]))
     with pytest.raises(_Done):
         rsync.main()
@@ -293,7 +298,7 @@ def test_rsync_proves_the_copy_with_a_dry_run_of_the_same_flags(
     assert outcome["eendracht_proof"]["files_transferred"] == 0  # type: ignore[index]
 
     ran, outcome = _run_rsync_module(monkeypatch, tmp_path, False, RSYNC_STATS)
-    assert outcome["failed"] and "still finds 11 files" in str(outcome["msg"])
+    assert outcome["failed"] and "(11 files to copy)" in str(outcome["msg"])
 
     ran, outcome = _run_rsync_module(monkeypatch, tmp_path, True, RSYNC_STATS)
     assert len(ran) == 1 and "--dry-run" in ran[0] and not outcome["failed"]

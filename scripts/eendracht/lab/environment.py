@@ -175,6 +175,17 @@ def outputs(paths: LabPaths, plan: LabPlan, programme: m.Programme) -> dict[str,
     return values
 
 
+def _service(paths: LabPaths, app: AppService, side: str) -> dict[str, Any]:
+    """An application process as the lab's checks know it: endpoint, koppelingen, databases."""
+    endpoint = _endpoint(paths, app, side)
+    return {
+        **endpoint,
+        "pid_file": endpoint["reload_pid_file"],
+        "koppelingen": sorted(app.koppelingen),
+        "databases": [postgres.source_db_name(app.municipality, d) for d in app.databases],
+    }
+
+
 def _directory(paths: LabPaths, plan: LabPlan, name: str) -> dict[str, str]:
     d = plan.directories[name]
     return {
@@ -237,12 +248,12 @@ def details(
             "target": {"host": plan.pg_target, "port": PG_PORT},
         },
         "applications": {
-            mu: {a.name: _endpoint(paths, a, "source") for a in plan.apps if a.municipality == mu}
+            mu: {a.name: _service(paths, a, "source") for a in plan.apps if a.municipality == mu}
             for mu in programme.municipalities
         },
         "target_applications": {
             mu: {
-                a.name: _endpoint(paths, a, "target")
+                a.name: _service(paths, a, "target")
                 for a in plan.target_apps
                 if a.municipality == mu
             }

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import stat
 import subprocess
 import urllib.error
@@ -58,22 +59,118 @@ class LabReport:
 # --- files --------------------------------------------------------------------------
 
 
+def acls(root: Path) -> dict[str, tuple[str, ...]]:
+    """Extended ACL entries per path, as `getfacl -R -n -s -p` lists them (one process a tree)."""
+    done = subprocess.run(
+        ["getfacl", "-R", "-n", "-s", "-p", "."],
+        cwd=root, capture_output=True, check=False, timeout=300,
+    )  # fmt: skip
+    out: dict[str, tuple[str, ...]] = {}
+    for block in done.stdout.split(b"\n\n"):
+        lines = block.decode("utf-8", "surrogateescape").splitlines()
+        if not lines or not lines[0].startswith("# file: "):
+            continue
+        quoted = lines[0][len("# file: ") :].removeprefix("./")
+        raw = re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m[1], 8)]), os.fsencode(quoted))
+        out[os.fsdecode(raw)] = tuple(x for x in lines[1:] if x and not x.startswith("#"))
+    return out
+
+
 def manifest(root: Path) -> dict[str, tuple[Any, ...]]:
+    """path -> (type, mode, uid, gid, ACL, xattrs, hard-link group, size/mtime/digest or link)."""
     out: dict[str, tuple[Any, ...]] = {}
+    extended = acls(root)
+    inodes: dict[int, list[str]] = {}
     for folder, dirs, files in os.walk(root):
         for name in dirs + files:
             full = os.path.join(folder, name)
             st = os.lstat(full)
             rel = os.path.relpath(full, root)
-            base = (stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+            xattrs: tuple[tuple[str, bytes], ...] = ()
+            if not stat.S_ISLNK(st.st_mode):
+                names = sorted(os.listxattr(full, follow_symlinks=False))
+                xattrs = tuple(
+                    (n, os.getxattr(full, n)) for n in names if not n.startswith("system.posix_acl")
+                )
+            base = (
+                *(stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid),
+                *(extended.get(rel, ()), xattrs),
+            )
             if stat.S_ISLNK(st.st_mode):
-                out[rel] = (*base, os.readlink(full))
+                out[rel] = (*base, "", os.readlink(full))
             elif stat.S_ISREG(st.st_mode):
+                inodes.setdefault(st.st_ino, []).append(rel)
                 digest = hashlib.sha256(Path(full).read_bytes()).hexdigest()
-                out[rel] = (*base, st.st_size, int(st.st_mtime), digest)
+                out[rel] = (*base, "", st.st_size, int(st.st_mtime), digest)
             else:
-                out[rel] = base
+                out[rel] = (*base, "")
+    for group in inodes.values():  # a hard-link group is named by its first path
+        for rel in group if len(group) > 1 else ():
+            entry = out[rel]
+            out[rel] = (*entry[:6], min(group), *entry[7:])
     return out
+
+
+def owner_numbers(lab: dict[str, Any], municipality: str) -> tuple[dict[int, int], dict[int, int]]:
+    """Old number -> new, read from the two directories themselves: a source account's number
+    -> the number of the target account that names it as its former account; a source group's
+    -> the number of the target group with the same department (description)."""
+    source, target = lab["source_directories"][municipality], lab["target_directory"]
+    posix = "(|(uidNumber=*)(gidNumber=*))"
+    src = ldap_entries(source, source["base_dn"], posix)
+    tgt = ldap_entries(target, target["base_dn"], posix)
+    new_accounts = {
+        (e["eendrachtFormerMunicipality"][0], e["eendrachtFormerAccount"][0]): int(
+            e["uidNumber"][0]
+        )
+        for e in tgt
+        if "uidNumber" in e and "eendrachtFormerAccount" in e
+    }
+    new_groups = {
+        e["description"][0]: int(e["gidNumber"][0])
+        for e in tgt
+        if "uidNumber" not in e and "gidNumber" in e and "description" in e
+    }
+    users = {
+        int(e["uidNumber"][0]): new_accounts[(municipality, e["uid"][0])]
+        for e in src
+        if "uidNumber" in e and (municipality, e["uid"][0]) in new_accounts
+    }
+    groups = {
+        int(e["gidNumber"][0]): new_groups[e["description"][0]]
+        for e in src
+        if "uidNumber" not in e and "gidNumber" in e and e.get("description", [""])[0] in new_groups
+    }
+    return users, groups
+
+
+def translated(
+    entry: tuple[Any, ...], users: dict[int, int], groups: dict[int, int]
+) -> tuple[Any, ...]:
+    """A source entry as the target should hold it: owners and ACL entries translated
+    (numbers below 1000 are system accounts and stay)."""
+
+    def number(n: int, table: dict[int, int]) -> int:
+        return n if n < 1000 else table.get(n, -1)
+
+    acl = []
+    for line in entry[4]:
+        parts = line.split(":")
+        at = 1 if parts[0] == "default" else 0
+        if parts[at + 1] and parts[at] in ("user", "group"):
+            parts[at + 1] = str(
+                number(int(parts[at + 1]), users if parts[at] == "user" else groups)
+            )
+        acl.append(":".join(parts))
+    return (*entry[:2], number(entry[2], users), number(entry[3], groups), tuple(acl), *entry[5:])
+
+
+def _lab_details(lab_root: Path) -> dict[str, Any]:
+    """Where the lab keeps what: lab.json, or the `lab` part of an older outputs.json."""
+    details = lab_root / "lab.json"
+    if details.is_file():
+        return dict(json.loads(details.read_text(encoding="utf-8")))
+    return dict(json.loads((lab_root / "outputs.json").read_text(encoding="utf-8"))["lab"])
 
 
 def share_paths(lab_root: Path, municipality: str) -> dict[str, Path]:
@@ -89,25 +186,29 @@ def share_paths(lab_root: Path, municipality: str) -> dict[str, Path]:
 def check_files(
     report: LabReport, mu: Municipality, lab_root: Path, outputs: dict[str, Any]
 ) -> None:
+    """Every entry of every share on the target as at the source: content, mode, times, owners
+    translated to the new accounts, ACLs, xattrs, hard links; with mirror, nothing more."""
     sources = share_paths(lab_root, mu.name)
+    users, groups = owner_numbers(_lab_details(lab_root), mu.name)
     for share in mu.shares:
         source = sources.get(share.name)
         target = Path(outputs["file_target_root"]) / mu.name / share.name
         if source is None or not target.is_dir():
             report.add("files", share.name, False, f"missing: source {source}, target {target}")
             continue
-        want, have = manifest(source), manifest(target)
+        want = {p: translated(e, users, groups) for p, e in manifest(source).items()}
+        have = manifest(target)
         missing = [p for p in want if p not in have]
         differ = [p for p in want if p in have and want[p] != have[p]]
         extra = [p for p in have if p not in want] if share.mirror else []
         files = sum(1 for v in want.values() if stat.S_ISREG(v[0]))
-        ok = not (missing or differ or extra)
+        ok = files > 0 and not (missing or differ or extra)
         detail = (
-            f"{files} files identical"
+            f"{files} files identical, owners translated"
             if ok
             else (
-                f"{len(missing)} missing, {len(differ)} differ, {len(extra)} extra: "
-                + ", ".join((missing + differ + extra)[:5])
+                f"{files} files; {len(missing)} missing, {len(differ)} differ, {len(extra)} "
+                "extra: " + ", ".join((missing + differ + extra)[:5])
             )
         )
         report.add("files", share.name, ok, detail)
