@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -302,3 +306,114 @@ def test_rsync_proves_the_copy_with_a_dry_run_of_the_same_flags(
 
     ran, outcome = _run_rsync_module(monkeypatch, tmp_path, True, RSYNC_STATS)
     assert len(ran) == 1 and "--dry-run" in ran[0] and not outcome["failed"]
+
+
+# --- every client tool a module starts is ended by the module's `timeout` ------------------
+
+HANGING_TOOL = "#!/bin/sh\nexec sleep 30\n"  # exec: the module's kill reaches the sleep itself
+# The module as Ansible runs it, in a process of its own, with the module_utils it imports.
+RUN_MODULE = (
+    "import runpy, sys;"
+    "from eendracht.module_utils import load_module_utils;"
+    "[load_module_utils(n) for n in ('eendracht_fsflags', 'eendracht_ldif')];"
+    "sys.argv = sys.argv[1:];"
+    "runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+
+
+@pytest.mark.parametrize(
+    ("role", "name", "tool", "args"),
+    [
+        (
+            "dns",
+            "eendracht_dns_batch",
+            "dig",
+            {
+                "state": "verify",
+                "server": "127.0.0.1",
+                "key_file": "/nonexistent/tsig.key",
+                "zones": [
+                    {
+                        "name": "noordwaard.nl",
+                        "cutover_ttl": 300,
+                        "records": [
+                            {
+                                "name": "www",
+                                "type": "A",
+                                "value": "1.2.3.4",
+                                "cutover_to": "5.6.7.8",
+                            }
+                        ],
+                    }
+                ],
+                "state_file": "STATE/dns.json",
+            },
+        ),
+        (
+            "identity",
+            "eendracht_directory",
+            "ldapsearch",
+            {
+                "state": "check",
+                "mapping_file": "STATE/mapping.json",
+                "source": {
+                    "uri": "ldap://127.0.0.1:1",
+                    "bind_dn": "cn=a",
+                    "password_file": "/nonexistent",
+                    "people_dn": "ou=people,dc=noordwaard,dc=nl",
+                },
+                "target": {
+                    "uri": "ldap://127.0.0.1:2",
+                    "bind_dn": "cn=b",
+                    "password_file": "/nonexistent",
+                    "people_dn": "ou=people,dc=waardstad,dc=nl",
+                },
+            },
+        ),
+        (
+            "applications",
+            "eendracht_pg",
+            "psql",
+            {
+                "state": "connect",
+                "source": {"host": "127.0.0.1", "port": 1, "user": "u", "db": "zaken"},
+                "passfile": "/nonexistent/pgpass",
+            },
+        ),
+    ],
+)
+def test_a_hanging_client_tool_fails_the_module_after_its_timeout(
+    tmp_path: Path, role: str, name: str, tool: str, args: dict[str, object]
+) -> None:
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / tool).write_text(HANGING_TOOL)
+    (tools / tool).chmod(0o755)
+    (tmp_path / "mapping.json").write_text(
+        json.dumps({"municipality": "noordwaard", "identities": []})
+    )
+    text = json.dumps({**args, "timeout": 1}).replace("STATE/", f"{tmp_path}/")
+    args_file = tmp_path / "args.json"
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": json.loads(text)}))
+    started = time.monotonic()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            RUN_MODULE,
+            str(ROLES / role / "library" / f"{name}.py"),
+            str(args_file),
+        ],
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "PATH": f"{tools}{os.pathsep}{os.environ['PATH']}",
+            "PYTHONPATH": str(REPO / "scripts"),
+        },
+        timeout=25,
+    )
+    assert time.monotonic() - started < 15, "the module waited for the tool"
+    result = json.loads(done.stdout) if done.stdout.strip() else {"stderr": done.stderr}
+    assert result.get("failed"), result
+    assert result["msg"].startswith(tool) and result["msg"].endswith("timed out after 1 s")

@@ -23,6 +23,7 @@ options:
   target: {description: "target: host, port, user, db (moved)", type: dict}
   passfile: {description: pgpass file holding the passwords, type: path, required: true}
   dump_dir: {description: where dumps are written, type: path}
+  timeout: {description: seconds each psql, pg_dump or pg_restore run may take before the module fails, type: int, default: 3600}
 author: eendracht
 """
 
@@ -45,9 +46,15 @@ class Pg:
     def __init__(self, module, passfile):
         self.module = module
         self.env = {**os.environ, "PGPASSFILE": passfile, "PGCONNECT_TIMEOUT": "10"}
+        self.timeout = module.params["timeout"]
 
     def run(self, argv, what, input_text=None):
-        done = subprocess.run(argv, capture_output=True, text=True, env=self.env, input=input_text, check=False)
+        try:
+            done = subprocess.run(
+                argv, capture_output=True, text=True, env=self.env, input=input_text, check=False, timeout=self.timeout
+            )
+        except subprocess.TimeoutExpired:
+            self.module.fail_json(msg=f"{what} timed out after {self.timeout} s")
         if done.returncode != 0:
             self.module.fail_json(msg=f"{what} failed: {done.stderr.strip()[-500:]}")
         return done.stdout
@@ -152,6 +159,7 @@ def main():
             "target": {"type": "dict"},
             "passfile": {"type": "path", "required": True, "no_log": False},
             "dump_dir": {"type": "path"},
+            "timeout": {"type": "int", "default": 3600},
         },
         required_if=[("state", "moved", ("target", "dump_dir")), ("state", "exported", ("dump_dir",))],
         supports_check_mode=True,

@@ -26,6 +26,7 @@ options:
   zones: {description: "zones: name, cutover_ttl, records (name, type, value, ttl, cutover_to or cutover_output)", type: list, elements: dict, required: true}
   state_file: {description: JSON file keeping the original records for rollback, type: path, required: true}
   outputs: {description: stack outputs, for records whose new value is a cutover_output, type: dict, default: {}}
+  timeout: {description: seconds each dig or nsupdate run may take before the module fails, type: int, default: 120}
 author: eendracht
 """
 
@@ -59,14 +60,23 @@ def normalise(rtype, value):
     return value
 
 
+def run_tool(module, argv, what, input_text=None):
+    """One dig or nsupdate run, ended (and the module failed) after the `timeout` option."""
+    timeout = module.params["timeout"]
+    try:
+        return subprocess.run(argv, input=input_text, capture_output=True, text=True, check=False, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        module.fail_json(msg=f"{what} timed out after {timeout} s")
+
+
 def query(module, server, port, name, rtype):
     return query_all(module, server, port, [(name, rtype)])[(name.lower(), rtype)]
 
 
-def zone_transfer(server, port, key_file, zone):
+def zone_transfer(module, server, port, key_file, zone):
     """Every record of the zone in one signed AXFR; None when the server refuses it."""
     argv = ["dig", "+noall", "+answer", "-p", str(port), f"@{server}", "-k", key_file, zone + ".", "AXFR"]
-    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300)
+    done = run_tool(module, argv, f"dig AXFR of {zone} @{server}")
     if done.returncode != 0 or "Transfer failed" in done.stdout or not done.stdout.strip():
         return None
     return parse_answers(done.stdout, None)
@@ -89,7 +99,7 @@ def parse_answers(text, wanted):
 
 def read_records(module, server, port, key_file, zone, wanted):
     """Current answers for the wanted (name, type) pairs: one AXFR, else one `dig -f` batch."""
-    whole = zone_transfer(server, port, key_file, zone)
+    whole = zone_transfer(module, server, port, key_file, zone)
     if whole is None:
         return query_all(module, server, port, wanted)
     return {(n.lower(), t): whole.get((n.lower(), t), ([], None)) for n, t in wanted}
@@ -99,7 +109,7 @@ def query_all(module, server, port, wanted):
     """Answers of many (name, type) questions from one dig process (`dig -f`)."""
     batch = "".join(f"{name} {rtype}\n" for name, rtype in wanted)
     argv = ["dig", "+noall", "+answer", "+norecurse", "-p", str(port), f"@{server}", "-f", "-"]
-    done = subprocess.run(argv, input=batch, capture_output=True, text=True, check=False, timeout=300)
+    done = run_tool(module, argv, f"dig @{server}", batch)
     if done.returncode != 0:
         module.fail_json(msg=f"dig @{server} failed: {(done.stderr or done.stdout).strip()[-300:]}")
     return parse_answers(done.stdout, wanted)
@@ -130,10 +140,7 @@ def nsupdate(module, server, port, key_file, batches):
             script += [f"zone {zone}", *part, "send"]
     if len(script) == 1:
         return
-    done = subprocess.run(
-        ["nsupdate", "-v", "-k", key_file], input="\n".join(script) + "\n",
-        capture_output=True, text=True, check=False, timeout=120,
-    )  # fmt: skip
+    done = run_tool(module, ["nsupdate", "-v", "-k", key_file], f"nsupdate to {server}", "\n".join(script) + "\n")
     if done.returncode != 0:
         module.fail_json(msg=f"nsupdate failed: {(done.stderr or done.stdout).strip()[-500:]}")
 
@@ -183,6 +190,7 @@ def main():
             "zones": {"type": "list", "elements": "dict", "required": True},
             "state_file": {"type": "path", "required": True},
             "outputs": {"type": "dict", "default": {}},
+            "timeout": {"type": "int", "default": 120},
         },
         supports_check_mode=True,
     )

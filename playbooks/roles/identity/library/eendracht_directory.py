@@ -27,6 +27,7 @@ options:
   target: {description: "target directory: uri, bind_dn, password_file, people_dn, groups_dn", type: dict, required: true}
   record_file: {description: where cutover records the source accounts it disabled, type: path}
   sample: {description: how many accounts verify compares attribute by attribute, type: int, default: 25}
+  timeout: {description: seconds each ldapsearch, ldapadd or ldapmodify run may take before the module fails, type: int, default: 600}
 author: eendracht
 """
 
@@ -89,13 +90,21 @@ class Directory:
         self.password_file = spec["password_file"]
         self.people_dn = spec.get("people_dn") or spec.get("base_dn")
         self.groups_dn = spec.get("groups_dn") or self.people_dn
+        self.timeout = module.params["timeout"]
+
+    def _run(self, argv, input_text=None):
+        """One LDAP tool run, ended (and the module failed) after the `timeout` option."""
+        try:
+            return subprocess.run(argv, input=input_text, capture_output=True, text=True, check=False, timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            self.module.fail_json(msg=f"{argv[0]} on {self.uri} timed out after {self.timeout} s")
 
     def _auth(self):
         return ["-x", "-H", self.uri, "-D", self.bind_dn, "-y", self.password_file]
 
     def search(self, base, filt, attrs=(), scope="sub"):
         argv = ["ldapsearch", "-LLL", "-o", "ldif-wrap=no", *self._auth(), "-s", scope, "-b", base, filt, *attrs]
-        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        done = self._run(argv)
         if done.returncode == 32:  # no such object: the container is empty or absent
             return []
         if done.returncode != 0:
@@ -105,9 +114,7 @@ class Directory:
     def apply(self, tool, ldif):
         if not ldif:
             return
-        done = subprocess.run(
-            [tool, *self._auth()], input=ldif, capture_output=True, text=True, check=False
-        )
+        done = self._run([tool, *self._auth()], ldif)
         if done.returncode != 0:
             self.module.fail_json(msg=f"{tool} on {self.uri} failed: {done.stderr.strip()[-500:]}")
 
@@ -394,6 +401,7 @@ def main():
             "record_file": {"type": "path"},
             "sample": {"type": "int", "default": 25},
             "cutover_done": {"type": "bool", "default": True},
+            "timeout": {"type": "int", "default": 600},
         },
         supports_check_mode=True,
     )
