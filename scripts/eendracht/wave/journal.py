@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eendracht.wave.lock import host_name
+from eendracht.wave.lock import os_user as current_os_user
 from eendracht.wave.secrets import scrub
 
 SCHEMA = """
@@ -78,14 +80,22 @@ CREATE TABLE IF NOT EXISTS host_results (
 CREATE TABLE IF NOT EXISTS gate (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     run_id INTEGER,
-    approved_by TEXT NOT NULL,
+    approved_by TEXT NOT NULL,         -- the approver named (--by)
     approved_at REAL NOT NULL,
-    automatic INTEGER NOT NULL DEFAULT 0
+    automatic INTEGER NOT NULL DEFAULT 0,
+    os_user TEXT NOT NULL DEFAULT '',  -- who recorded it: the operating-system user ...
+    host TEXT NOT NULL DEFAULT ''      -- ... on this host
 );
 CREATE INDEX IF NOT EXISTS host_results_run ON host_results (run_id, phase);
 """
 
 TERMINAL_PHASE_OK = "ok"
+
+# Columns added after the first journals were written: (table, column, definition).
+MIGRATIONS: tuple[tuple[str, str, str], ...] = (
+    ("gate", "os_user", "TEXT NOT NULL DEFAULT ''"),
+    ("gate", "host", "TEXT NOT NULL DEFAULT ''"),
+)
 
 
 @dataclass(frozen=True)
@@ -103,7 +113,15 @@ class Journal:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        self._migrate()
         path.chmod(0o600)
+
+    def _migrate(self) -> None:
+        """A journal written by an older version gets the columns it lacks."""
+        for table, column, definition in MIGRATIONS:
+            have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     def close(self) -> None:
         self.db.close()
@@ -256,12 +274,19 @@ class Journal:
         return int(row[0] or 0)
 
     def done_steps(self) -> set[StepKey]:
+        """Wave steps whose latest attempt since the last rollback ended ok: what resume skips.
+
+        A step that passed once and failed (or was interrupted) in a later run is not done.
+        """
         rows = self.db.execute(
-            "SELECT DISTINCT s.phase, s.step_id FROM steps s JOIN runs r ON r.id = s.run_id"
-            " WHERE r.kind='wave' AND s.status='ok' AND r.id > ?",
+            "SELECT s.phase, s.step_id, s.status FROM steps s JOIN runs r ON r.id = s.run_id"
+            " WHERE r.kind='wave' AND r.id > ? ORDER BY s.started_at, s.rowid",
             (self.epoch_start(),),
         )
-        return {StepKey(r[0], r[1]) for r in rows}
+        latest: dict[StepKey, str] = {}
+        for row in rows:
+            latest[StepKey(row[0], row[1])] = row[2]
+        return {key for key, status in latest.items() if status == "ok"}
 
     def started_steps(self) -> set[str]:
         """Steps of the wave that began since the last rollback: what a rollback undoes."""
@@ -274,13 +299,58 @@ class Journal:
 
     # --- gate -----------------------------------------------------------------------
 
-    def approve(self, by: str, run_id: int | None = None, automatic: bool = False) -> float:
+    def approve(
+        self,
+        by: str,
+        run_id: int | None = None,
+        automatic: bool = False,
+        *,
+        os_user: str | None = None,
+        host: str | None = None,
+    ) -> float:
+        """Records the go/no-go decision: the approver, and who recorded it where and when.
+
+        `os_user` and `host` default to this process's effective user and this host.
+        """
         now = time.time()
         self.db.execute(
-            "INSERT INTO gate (run_id, approved_by, approved_at, automatic) VALUES (?, ?, ?, ?)",
-            (run_id, by, now, int(automatic)),
+            "INSERT INTO gate (run_id, approved_by, approved_at, automatic, os_user, host)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                run_id,
+                by,
+                now,
+                int(automatic),
+                os_user if os_user is not None else current_os_user(),
+                host if host is not None else host_name(),
+            ),
         )
         return now
+
+    def verify_passed(self, wanted: set[str]) -> bool:
+        """The go/no-go may be decided: verify passed in full and nothing failed after it.
+
+        Since the last successful rollback (the epoch), every step in `wanted` (the runbook's
+        verify steps) ended ok the last time it ran — in the latest run or, when that run
+        resumed, an earlier one — and no step of any run (rollback runs included) that started
+        after the last verify step that passed ended otherwise than ok: a verify that passed
+        once and failed later, or a step that failed, was interrupted or still runs after it,
+        gives False.
+        """
+        if not wanted:
+            return False
+        rows = self.db.execute(
+            "SELECT s.step_id, s.status FROM steps s JOIN runs r ON r.id = s.run_id"
+            " WHERE r.id > ? ORDER BY s.started_at, s.rowid",
+            (self.epoch_start(),),
+        ).fetchall()
+        latest = {row["step_id"]: row["status"] for row in rows}
+        if any(latest.get(step) != "ok" for step in wanted):
+            return False
+        last_verified = max(
+            i for i, row in enumerate(rows) if row["step_id"] in wanted and row["status"] == "ok"
+        )
+        return all(row["status"] == "ok" for row in rows[last_verified + 1 :])
 
     def approval(self) -> dict[str, Any] | None:
         row = self.db.execute(
