@@ -6,17 +6,21 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eendracht.identity import map_identities
 from eendracht.plan import Runbook, application_order, build_runbook
 from eendracht.plan.markdown import render_markdown
+from eendracht.plan.models import SOURCE_CHECK_TAG, Touches
 from eendracht.plan.order import strongly_connected
+from eendracht.plan.timeouts import step_timeout
 from eendracht.programme import load_programme
 from eendracht.programme import models as m
 
 MINI = Path(__file__).parent / "fixtures" / "programmes" / "mini"
+REPO = Path(__file__).parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -50,18 +54,57 @@ def app(name: str, *calls: str, disposition: m.Disposition = m.Disposition.SAAS)
 # --- phases, dates, steps ------------------------------------------------------------
 
 
-def test_phases_follow_the_programme_and_are_dated_from_the_weekend(mini: m.Programme) -> None:
+def test_phases_follow_the_programme_and_are_timed_from_the_weekends_friday(
+    mini: m.Programme,
+) -> None:
+    # noordwaard's weekend is given as Saturday 2027-03-06: the freeze is Friday 18:00 before it.
     runbook = build_runbook(mini, "noordwaard")
-    assert [(p.name.value, p.date) for p in runbook.phases] == [
-        ("preflight", dt.date(2027, 2, 20)),
-        ("presync", dt.date(2027, 2, 27)),
-        ("freeze", dt.date(2027, 3, 6)),
-        ("final_sync", dt.date(2027, 3, 6)),
-        ("cutover", dt.date(2027, 3, 6)),
-        ("verify", dt.date(2027, 3, 6)),
+    assert runbook.weekend == dt.date(2027, 3, 6)
+    assert [(p.name.value, p.starts) for p in runbook.phases] == [
+        ("preflight", dt.datetime(2027, 2, 19, 9, 0)),  # 14 days before the Friday
+        ("presync", dt.datetime(2027, 2, 26, 18, 0)),  # 7 days ahead, after office hours
+        ("freeze", dt.datetime(2027, 3, 5, 18, 0)),  # Friday 18:00
+        ("final_sync", dt.datetime(2027, 3, 5, 19, 0)),
+        ("cutover", dt.datetime(2027, 3, 6, 8, 0)),  # Saturday
+        ("verify", dt.datetime(2027, 3, 6, 14, 0)),
     ]
+    assert all(p.date == p.starts.date() for p in runbook.phases)
     assert runbook.wave == 1
     assert build_runbook(mini, "zuidwaard").wave == 2
+
+
+@pytest.mark.parametrize("weekend", [dt.date(2027, 3, 5), dt.date(2027, 3, 6), dt.date(2027, 3, 7)])
+def test_a_weekend_given_as_friday_saturday_or_sunday_freezes_on_the_friday(
+    mini: m.Programme, weekend: dt.date
+) -> None:
+    waves = [w.model_copy(update={"weekend": weekend}) if w.municipality == "noordwaard" else w
+             for w in mini.settings.waves]  # fmt: skip
+    runbook = build_runbook(with_settings(mini, waves=waves), "noordwaard")
+    starts = {p.name.value: p.starts for p in runbook.phases}
+    assert starts["freeze"] == dt.datetime(2027, 3, 5, 18, 0)
+    assert starts["freeze"].isoweekday() == 5
+    assert starts["cutover"] == dt.datetime(2027, 3, 6, 8, 0)
+    assert starts["presync"] == dt.datetime(2027, 2, 26, 18, 0)
+    ordered = [p.starts for p in runbook.phases]
+    assert ordered == sorted(ordered)
+    assert not any("check the phases' days_before" in n for n in runbook.notes)
+
+
+def test_phases_out_of_time_order_are_noted(mini: m.Programme) -> None:
+    prog = with_settings(
+        mini,
+        phases=[
+            m.Phase(name=m.PhaseName.PREFLIGHT, days_before=3),
+            m.Phase(name=m.PhaseName.FREEZE, days_before=2),
+            m.Phase(name=m.PhaseName.CUTOVER, days_before=3),
+            m.Phase(name=m.PhaseName.VERIFY),
+        ],
+    )
+    notes = build_runbook(prog, "noordwaard").notes
+    assert (
+        "cutover starts Wednesday 2027-03-03 08:00, before freeze (Wednesday 2027-03-03 18:00): "
+        "check the phases' days_before" in notes
+    )
 
 
 def test_every_step_has_a_unique_id_its_phase_playbook_and_a_tag(mini: m.Programme) -> None:
@@ -72,7 +115,11 @@ def test_every_step_has_a_unique_id_its_phase_playbook_and_a_tag(mini: m.Program
         for step in phase.steps:
             assert step.id.startswith(f"{phase.name.value}.")
             assert step.playbook == f"playbooks/{phase.name.value}.yml" == phase.playbook
-            assert step.tags and step.check and step.actions and step.rollback.description
+            assert step.tags == [f"{step.id.split('.')[1]}_{phase.name.value}"] or (
+                step.id.startswith("cutover.app.") and step.tags == ["applications_cutover"]
+            )
+            assert step.check and step.actions and step.rollback.description
+            assert step.timeout >= 300 and step.timeout % 60 == 0
     assert ids == [
         "preflight.reachability",
         "preflight.capacity",
@@ -96,6 +143,7 @@ def test_every_step_has_a_unique_id_its_phase_playbook_and_a_tag(mini: m.Program
         "cutover.dns",
         "cutover.workstations",
         "cutover.mail",
+        "cutover.dns.mx",
         "verify.files",
         "verify.identity",
         "verify.dns",
@@ -118,12 +166,13 @@ def test_steps_say_what_they_touch(mini: m.Programme) -> None:
         runbook.step("cutover.identity").check
         == "6 target accounts enabled; 7 source accounts disabled"
     )
-    assert runbook.step("cutover.dns").touches.records == 4
+    assert runbook.step("cutover.dns").touches.records == 3  # the MX record waits for mail
     assert runbook.step("cutover.dns").touches.targets == [
         "application_gateway_ip",
         "dns_server",
         "workplace_fqdn",
     ]
+    assert runbook.step("cutover.dns.mx").touches.records == 1
     zaak = runbook.step("cutover.app.zaaksysteem")
     assert zaak.touches.databases == ["openzaak"]
     assert zaak.touches.koppelingen == 2
@@ -188,7 +237,141 @@ def test_a_ttl_longer_than_the_lowering_window_is_noted(mini: m.Programme) -> No
     )
     prog = with_municipality(prog, "zuidwaard", dns=m.Dns(zones=[slow]))
     notes = build_runbook(prog, "zuidwaard").notes
-    assert any("portaal.zuidwaard.nl: TTL 172800s is longer than the 86400s" in n for n in notes)
+    # lowered Thursday 18:00 (presync, 1 day before the Friday), cut over Saturday 08:00
+    assert any("portaal.zuidwaard.nl: TTL 172800s is longer than the 136800s" in n for n in notes)
+
+
+# --- mail before MX --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("municipality", ["noordwaard", "zuidwaard"])
+def test_mx_records_switch_in_their_own_step_after_the_mail_step(
+    mini: m.Programme, municipality: str
+) -> None:
+    runbook = build_runbook(mini, municipality)
+    ids = [s.id for s in runbook.steps()]
+    mx = runbook.step("cutover.dns.mx")
+    assert ids.index("cutover.mail") < ids.index("cutover.dns.mx")
+    assert all(ids.index(s.id) < ids.index(mx.id) for s in runbook.steps() if s.touches.mailboxes)
+    assert mx.tags == ["dns_cutover"] and mx.extra_vars == {"wave_record_types": ["MX"]}
+    assert "mailboxes are moved before the MX records change" in mx.actions[0]
+    assert any(a.startswith("@.") and " MX: " in a for a in mx.actions)
+    rest = runbook.step("cutover.dns")
+    assert "MX" not in rest.extra_vars["wave_record_types"]
+    assert not any(" MX: " in a for a in rest.actions)
+    mail = runbook.step("cutover.mail")
+    assert any("mailboxes are moved before the MX records change" in a for a in mail.actions)
+
+
+def test_without_mailboxes_the_mx_switch_still_follows_the_mail_and_cutover_steps(
+    mini: m.Programme,
+) -> None:
+    prog = with_municipality(mini, "noordwaard", mailboxes=[])
+    runbook = build_runbook(prog, "noordwaard")
+    cutover = [s.id for s in runbook.steps() if s.phase is m.PhaseName.CUTOVER]
+    assert "cutover.mail" not in cutover
+    assert cutover[-1] == "cutover.dns.mx"
+
+
+def test_without_an_mx_record_to_move_the_dns_cutover_is_one_whole_batch(mini: m.Programme) -> None:
+    zone = mini.municipalities["noordwaard"].dns.zones[0]
+    no_mx = zone.model_copy(
+        update={"records": [r for r in zone.records if r.type is not m.RecordType.MX]}
+    )
+    runbook = build_runbook(
+        with_municipality(mini, "noordwaard", dns=m.Dns(zones=[no_mx])), "noordwaard"
+    )
+    assert "cutover.dns.mx" not in [s.id for s in runbook.steps()]
+    assert runbook.step("cutover.dns").extra_vars == {}  # the play cuts every record over
+    assert not any("MX" in a for a in runbook.step("cutover.mail").actions)
+
+
+# --- timeouts ---------------------------------------------------------------------------
+
+
+def test_every_step_and_rollback_has_a_timeout_from_one_rule(mini: m.Programme) -> None:
+    runbook = build_runbook(mini, "noordwaard")
+    for step in runbook.steps():
+        concern = step.tags[0].removesuffix(f"_{step.phase.value}")
+        assert step.timeout == step_timeout(step.phase.value, concern, step.touches), step.id
+    assert all(e.timeout >= 300 for e in runbook.rollback)
+    assert runbook.source_check_timeout >= 300
+    dns = runbook.step("cutover.dns")
+    assert dns.timeout <= 15 * 60  # a DNS batch is small
+
+
+def test_a_share_copy_timeout_scales_with_its_size(mini: m.Programme) -> None:
+    def copy_timeout(size_gb: float, files: int = 1000) -> int:
+        share = m.Share(
+            name="data",
+            server="nw-srv01",
+            path="/srv/data",
+            size_gb=size_gb,
+            files=files,
+            department="Burgerzaken",
+        )
+        runbook = build_runbook(with_municipality(mini, "noordwaard", shares=[share]), "noordwaard")
+        return runbook.step("presync.files.data").timeout
+
+    small, large, huge = copy_timeout(1), copy_timeout(101), copy_timeout(1001)
+    assert small < large < huge
+    assert huge - large == pytest.approx(9 * (large - small), rel=0.01)  # linear in size_gb
+    assert 3600 < large < 6 * 3600  # 100 GB over a 200 Mbit/s link, with room to spare
+    assert copy_timeout(100, files=2_000_000) > large  # walking the tree counts too
+
+
+def test_timeouts_of_other_kinds_follow_what_they_touch() -> None:
+    few = step_timeout("cutover", "dns", Touches(hosts=["ns1"], records=4))
+    many = step_timeout("cutover", "dns", Touches(hosts=["ns1", "ns2"], records=400))
+    assert few < many <= 45 * 60
+    db = step_timeout("cutover", "applications", Touches(applications=["a"], bytes=50 * 10**9))
+    assert db > step_timeout("cutover", "applications", Touches(applications=["a"], bytes=0))
+    assert step_timeout("cutover", "identity", Touches(accounts=10)) == 360
+    with pytest.raises(ValueError, match="no timeout rule"):
+        step_timeout("cutover", "printers", Touches())
+
+
+# --- the plays the steps select ----------------------------------------------------------
+
+PHASE_PLAYBOOKS = ("preflight", "presync", "freeze", "final_sync", "cutover", "verify", "rollback")
+
+
+def _play_tags(path: Path) -> list[list[str]]:
+    return [play.get("tags", []) for play in yaml.safe_load(path.read_text())]
+
+
+@pytest.mark.parametrize("phase", PHASE_PLAYBOOKS)
+def test_each_play_has_one_tag_role_then_phase_and_imports_its_role(phase: str) -> None:
+    path = REPO / "playbooks" / f"{phase}.yml"
+    plays = yaml.safe_load(path.read_text())
+    for play in plays:
+        assert len(play["tags"]) == 1, play["name"]
+        tag = play["tags"][0]
+        assert tag.endswith(f"_{phase}") or (phase == "rollback" and tag == SOURCE_CHECK_TAG)
+        for task in play["tasks"]:
+            # import_role: the tasks inherit the play's tag, so no second tag (apply) is needed
+            assert set(task) == {"name", "ansible.builtin.import_role"}, task["name"]
+    tags = [t[0] for t in _play_tags(path)]
+    assert len(tags) == len(set(tags))
+    fake = REPO / "tests" / "wave" / "fake_playbooks" / f"{phase}.yml"
+    assert _play_tags(fake) == _play_tags(path)  # the fakes emulate the real plays' tags
+
+
+@pytest.mark.parametrize(
+    "hosts", [*sorted((REPO / "inventory").glob("*/hosts.yml")), MINI / "hosts.yml"]
+)
+def test_every_step_tag_selects_exactly_one_play_of_its_playbook(hosts: Path) -> None:
+    prog = load_programme(hosts.parent)
+    mapping = map_identities(prog)
+    for name in prog.municipalities:
+        runbook = build_runbook(prog, name, mapping)
+        selectors = [(s.playbook, s.tags) for s in runbook.steps()]
+        selectors += [(e.playbook, e.tags) for e in runbook.rollback]
+        selectors.append(("playbooks/rollback.yml", [SOURCE_CHECK_TAG]))
+        for playbook, tags in selectors:
+            plays = _play_tags(REPO / playbook)
+            assert len(tags) == 1
+            assert sum(tags[0] in t for t in plays) == 1, (playbook, tags)
 
 
 # --- application order ---------------------------------------------------------------
@@ -319,6 +502,7 @@ def test_rollback_undoes_changing_steps_last_first(mini: m.Programme) -> None:
     runbook = build_runbook(mini, "noordwaard")
     undone = [e.step for e in runbook.rollback]
     assert undone == [
+        "cutover.dns.mx",
         "cutover.dns",
         "cutover.app.financien",
         "cutover.app.burgerzaken",
@@ -329,9 +513,18 @@ def test_rollback_undoes_changing_steps_last_first(mini: m.Programme) -> None:
         "freeze.files",
         "presync.dns",
     ]
-    assert all(e.playbook == "playbooks/rollback.yml" and e.tags for e in runbook.rollback)
-    app_undo = runbook.rollback[1]
-    assert app_undo.tags == ["applications"]
+    assert all(e.playbook == "playbooks/rollback.yml" and e.timeout for e in runbook.rollback)
+    assert {t for e in runbook.rollback for t in e.tags} == {
+        "dns_rollback",
+        "applications_rollback",
+        "identity_rollback",
+        "files_rollback",
+    }
+    # Both DNS steps undo with one play restoring every record the wave touched.
+    assert runbook.rollback[0].tags == runbook.rollback[1].tags == ["dns_rollback"]
+    assert runbook.rollback[0].extra_vars == runbook.rollback[1].extra_vars == {}
+    app_undo = runbook.rollback[2]
+    assert app_undo.tags == ["applications_rollback"]
     assert app_undo.extra_vars == {"wave_applications": ["financien"]}
     assert runbook.step("preflight.capacity").rollback.playbook == ""
 

@@ -100,7 +100,10 @@ def test_second_run_is_refused_while_locked(state: Path, outputs_file: Path) -> 
     other = WaveLock(wave.dir / "wave.lock", "noordwaard")
     other.acquire()
     try:
-        with pytest.raises(WaveLocked, match=r"wave for noordwaard is running \(pid \d+ since"):
+        with pytest.raises(
+            WaveLocked,
+            match=r"wave for noordwaard is running \(user \S+ on host \S+, pid \d+, since",
+        ):
             wave.run()
     finally:
         other.release()

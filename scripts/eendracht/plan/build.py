@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable
 
 from eendracht.identity import IdentityMapping, map_identities
 from eendracht.plan.context import GB, Context, human_bytes, playbook
 from eendracht.plan.models import (
     ROLLBACK_PLAYBOOK,
+    SOURCE_CHECK_TAG,
     Gate,
     GateCriterion,
     IdentitySummary,
@@ -17,21 +19,31 @@ from eendracht.plan.models import (
     Runbook,
     Step,
     Totals,
+    Touches,
 )
 from eendracht.plan.order import application_order
+from eendracht.plan.schedule import phase_start, when
 from eendracht.plan.steps import applications, dns, files, identity, preflight, workplace
+from eendracht.plan.timeouts import ROLLBACK, step_timeout
 from eendracht.programme.models import PHASE_ORDER, Phase, PhaseName, Programme
 
 StepBuilder = Callable[[Context], list[Step]]
 
-# Within a phase, steps run in this order. At cutover the names (DNS) switch last, once the
-# applications behind them answer; devices and mailboxes follow the accounts they belong to.
+# Within a phase, steps run in this order. At cutover the names (DNS) switch once the
+# applications behind them answer; devices and mailboxes follow the accounts they belong to;
+# the MX records switch last, after the mail step: mailboxes are moved before MX changes.
 PHASE_STEPS: dict[PhaseName, tuple[StepBuilder, ...]] = {
     PhaseName.PREFLIGHT: (preflight.steps,),
     PhaseName.PRESYNC: (files.presync, dns.presync, identity.presync),
     PhaseName.FREEZE: (files.freeze, applications.freeze),
     PhaseName.FINAL_SYNC: (files.final_sync,),
-    PhaseName.CUTOVER: (identity.cutover, applications.cutover, dns.cutover, workplace.cutover),
+    PhaseName.CUTOVER: (
+        identity.cutover,
+        applications.cutover,
+        dns.cutover,
+        workplace.cutover,
+        dns.cutover_mail,
+    ),
     PhaseName.VERIFY: (files.verify, identity.verify, dns.verify, applications.verify),
 }
 
@@ -80,10 +92,12 @@ def build_runbook(
                 playbook=s.rollback.playbook,
                 tags=s.rollback.tags,
                 extra_vars=s.rollback.extra_vars,
+                timeout=s.rollback.timeout,
             )
             for s in reversed(steps)
             if s.rollback.playbook == ROLLBACK_PLAYBOOK
         ],
+        source_check_timeout=_source_check_timeout(ctx),
         identity=IdentitySummary(
             accounts=accounts,
             enabled=enabled,
@@ -133,10 +147,12 @@ def _phases(
             )
         moved = [s.model_copy(update={"phase": name, "moved_from": s.phase}) for s in carried]
         carried = []
+        starts = phase_start(name, phase.days_before, weekend)
         plans.append(
             PhasePlan(
                 name=name,
-                date=weekend - dt.timedelta(days=phase.days_before),
+                date=starts.date(),
+                starts=starts,
                 days_before=phase.days_before,
                 description=phase.description,
                 playbook=playbook(name),
@@ -144,6 +160,22 @@ def _phases(
             )
         )
     return plans
+
+
+def _source_check_timeout(ctx: Context) -> int:
+    """The rollback's last play checks every concern of the source side (`SOURCE_CHECK_TAG`)."""
+    mu = ctx.municipality
+    touches = Touches(
+        hosts=sorted({z.server for z in mu.dns.zones}),
+        shares=[s.name for s in ctx.shares],
+        bytes=ctx.total_share_bytes,
+        files=ctx.total_files,
+        accounts=ctx.accounts,
+        records=ctx.cutover_records,
+        applications=[a.name for a in ctx.moved_applications],
+        databases=sorted(d.name for a in ctx.moved_applications for d in a.databases),
+    )
+    return step_timeout(ROLLBACK, SOURCE_CHECK_TAG, touches)
 
 
 def _gate(ctx: Context) -> Gate:
@@ -204,11 +236,17 @@ def _notes(ctx: Context, phases: list[PhasePlan]) -> list[str]:
             f"people are read from {mu.people_source.uri} at migration time; "
             f"account counts use the head count ({mu.info.head_count})"
         )
-    when = {s.id: p for p in phases for s in p.steps}
-    cut = when.get("cutover.dns")
-    lowered = when.get("presync.dns")
+    for earlier, later in itertools.pairwise(phases):
+        if later.starts < earlier.starts:
+            notes.append(
+                f"{later.name.value} starts {when(later.starts)}, before {earlier.name.value} "
+                f"({when(earlier.starts)}): check the phases' days_before"
+            )
+    at = {s.id: p for p in phases for s in p.steps}
+    cut = at.get("cutover.dns") or at.get("cutover.dns.mx")
+    lowered = at.get("presync.dns")
     if cut is not None and lowered is not None:
-        window = (cut.date - lowered.date).days * 86400
+        window = round((cut.starts - lowered.starts).total_seconds())
         for zone in mu.dns.zones:
             for r in zone.records:
                 if r.cuts_over and r.ttl > window:

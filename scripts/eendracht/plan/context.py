@@ -18,6 +18,7 @@ from eendracht.programme.models import (
 GB = 1_000_000_000
 EXTRA_SHARES = "wave_shares"
 EXTRA_APPLICATIONS = "wave_applications"
+EXTRA_RECORD_TYPES = "wave_record_types"
 
 
 def playbook(phase: PhaseName | str) -> str:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from eendracht.identity import Collision, IdentityMapping
 from eendracht.plan.context import human_bytes
-from eendracht.plan.models import Rollback, Step, Touches
+from eendracht.plan.models import (
+    ROLLBACK_PLAYBOOK,
+    SOURCE_CHECK_TAG,
+    Rollback,
+    Runbook,
+    Step,
+    Touches,
+)
+from eendracht.plan.timeouts import human_duration
 
 
 def touches(t: Touches) -> str:
@@ -45,7 +53,29 @@ def selector(step: Step) -> str:
 def rollback(r: Rollback) -> str:
     if not r.playbook:
         return r.description
-    return f"{r.description} ({runs(r.playbook, r.tags, r.extra_vars)})"
+    return f"{r.description} ({runs(r.playbook, r.tags, r.extra_vars)}; {timeout(r.timeout)})"
+
+
+def duration(seconds: int) -> str:
+    return f"{seconds} s ({human_duration(seconds)})"
+
+
+def timeout(seconds: int) -> str:
+    return f"timeout {duration(seconds)}"
+
+
+SOURCE_CHECK = (
+    "the source side is back in service: shares accept writes, source accounts log on, names "
+    "answer their original values, source applications answer and accept writes"
+)
+
+
+def source_check(runbook: Runbook) -> str:
+    """The rollback's last play, after the undo steps."""
+    return (
+        f"{SOURCE_CHECK} ({runs(ROLLBACK_PLAYBOOK, [SOURCE_CHECK_TAG], {})}; "
+        f"{timeout(runbook.source_check_timeout)})"
+    )
 
 
 def runs(playbook: str, tags: list[str], extra_vars: dict[str, list[str]]) -> str:

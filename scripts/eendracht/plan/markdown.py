@@ -6,6 +6,8 @@ from eendracht.identity import IdentityMapping
 from eendracht.plan import describe
 from eendracht.plan.context import human_bytes
 from eendracht.plan.models import Runbook, Step
+from eendracht.plan.schedule import when
+from eendracht.plan.timeouts import human_duration
 
 
 def _cell(text: str) -> str:
@@ -22,7 +24,11 @@ def _step(step: Step) -> list[str]:
     lines = [f"#### `{step.id}` — {step.title}", ""]
     if step.moved_from is not None:
         lines += [f"_Moved here: the programme leaves out {step.moved_from.value}._", ""]
-    lines += [f"- **Runs:** `{describe.selector(step)}`", "- **Does:**"]
+    lines += [
+        f"- **Runs:** `{describe.selector(step)}`",
+        f"- **Timeout:** {describe.duration(step.timeout)}",
+        "- **Does:**",
+    ]
     lines += [f"  - {a}" for a in step.actions]
     lines += [
         f"- **Touches:** {describe.touches(step.touches)}",
@@ -60,10 +66,19 @@ def render_markdown(runbook: Runbook, mapping: IdentityMapping) -> str:
         ),
         "## Schedule",
         "",
+        "Local time; a phase starts not before its time. The freeze is Friday 18:00; the "
+        "time allowed is the sum of the phase's step timeouts.",
+        "",
         *_table(
-            ["phase", "date", "steps", "description"],
+            ["phase", "starts", "steps", "time allowed", "description"],
             [
-                [p.name.value, p.date.isoformat(), str(len(p.steps)), p.description]
+                [
+                    p.name.value,
+                    when(p.starts),
+                    str(len(p.steps)),
+                    human_duration(sum(s.timeout for s in p.steps)) if p.steps else "-",
+                    p.description,
+                ]
                 for p in r.phases
             ],
         ),
@@ -95,10 +110,10 @@ def render_markdown(runbook: Runbook, mapping: IdentityMapping) -> str:
     out += ["## Phases and steps", ""]
     for i, phase in enumerate(r.phases, 1):
         out += [
-            f"### {i}. {phase.name.value} — {phase.date.isoformat()} "
+            f"### {i}. {phase.name.value} — {when(phase.starts)} "
             f"({phase.days_before} days before the weekend)"
             if phase.days_before
-            else f"### {i}. {phase.name.value} — {phase.date.isoformat()} (the weekend)",
+            else f"### {i}. {phase.name.value} — {when(phase.starts)} (the weekend)",
             "",
             phase.description,
             "",
@@ -116,17 +131,20 @@ def render_markdown(runbook: Runbook, mapping: IdentityMapping) -> str:
         "## Rollback (last step done first)",
         "",
         *_table(
-            ["#", "step", "undo", "runs"],
+            ["#", "step", "undo", "runs", "timeout"],
             [
                 [
                     str(n),
                     f"`{e.step}`",
                     e.description,
                     f"`{describe.runs(e.playbook, e.tags, e.extra_vars)}`",
+                    f"{e.timeout} s",
                 ]
                 for n, e in enumerate(r.rollback, 1)
             ],
         ),
+        f"Then: {describe.source_check(r)}.",
+        "",
         "## Identity changes",
         "",
         *[f"- {line}" for line in describe.identity_summary(mapping, r.municipality)],

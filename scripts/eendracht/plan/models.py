@@ -1,7 +1,9 @@
 """The runbook of one wave: phases -> steps, each with what it touches, its check and rollback.
 
-A step is selected in its phase's playbook by `playbook` + `tags` (+ `extra_vars` narrowing
-it to one share or a group of applications); its rollback by `rollback.playbook` + its tags.
+A step is selected in its phase's playbook by `playbook` + its one tag `<concern>_<phase>`
+(+ `extra_vars` narrowing it to one share, a group of applications or a set of DNS record
+types); its rollback by `rollback.playbook` + its tag `<concern>_rollback`. Every step and
+every rollback carries `timeout`, the seconds ansible-runner lets it run (`plan.timeouts`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ class _Frozen(BaseModel):
 
 
 ROLLBACK_PLAYBOOK = "playbooks/rollback.yml"
+# The last play of a rollback: the source side is back in service (every concern checked).
+SOURCE_CHECK_TAG = "source_check"
 
 
 class Touches(_Frozen):
@@ -44,6 +48,7 @@ class Rollback(_Frozen):
     playbook: str = ""  # empty: nothing to undo
     tags: list[str] = []
     extra_vars: dict[str, list[str]] = {}
+    timeout: int = 0  # seconds; 0 only when there is nothing to run
 
 
 class Step(_Frozen):
@@ -51,8 +56,9 @@ class Step(_Frozen):
     phase: PhaseName
     title: str
     playbook: str
-    tags: list[str]
+    tags: list[str]  # one: `<concern>_<phase>`
     extra_vars: dict[str, list[str]] = {}
+    timeout: int  # seconds ansible-runner lets the step run before it fails it
     actions: list[str]  # what it does, in order
     touches: Touches
     check: str  # the verification that must hold before the wave goes on
@@ -63,6 +69,7 @@ class Step(_Frozen):
 class PhasePlan(_Frozen):
     name: PhaseName
     date: dt.date
+    starts: dt.datetime  # local time (Europe/Amsterdam) the phase starts, not before
     days_before: int
     description: str
     playbook: str
@@ -113,6 +120,7 @@ class RollbackEntry(_Frozen):
     playbook: str
     tags: list[str]
     extra_vars: dict[str, list[str]] = {}
+    timeout: int
 
 
 class IdentitySummary(_Frozen):
@@ -151,6 +159,7 @@ class Runbook(_Frozen):
     application_order: ApplicationOrder
     gate: Gate
     rollback: list[RollbackEntry]  # the steps to undo, last done first
+    source_check_timeout: int  # the rollback's last play, SOURCE_CHECK_TAG
     identity: IdentitySummary
     totals: Totals
     notes: list[str]

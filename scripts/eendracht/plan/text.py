@@ -12,11 +12,12 @@ from eendracht.identity import IdentityMapping
 from eendracht.plan import describe
 from eendracht.plan.context import human_bytes
 from eendracht.plan.models import PhasePlan, Runbook
+from eendracht.plan.schedule import when
 
 
 def _phase(phase: PhasePlan) -> Group:
-    when = f"{phase.days_before} days before" if phase.days_before else "the weekend"
-    title = f"{phase.name.value} — {phase.date.isoformat()} ({when}): {phase.description}"
+    ahead = f"{phase.days_before} days before" if phase.days_before else "the weekend"
+    title = f"{phase.name.value} — {when(phase.starts)} ({ahead}): {phase.description}"
     parts: list[RenderableType] = [Rule(escape(title), align="left")]
     for step in phase.steps:
         grid = Table.grid(padding=(0, 1))
@@ -26,6 +27,7 @@ def _phase(phase: PhasePlan) -> Group:
         if step.moved_from:
             grid.add_row("", f"[italic]moved here from {step.moved_from.value}[/]")
         grid.add_row("runs", escape(describe.selector(step)))
+        grid.add_row("timeout", escape(describe.duration(step.timeout)))
         grid.add_row("does", escape("\n".join(f"- {a}" for a in step.actions)))
         grid.add_row("touches", escape(describe.touches(step.touches)))
         grid.add_row("check", escape(step.check))
@@ -63,8 +65,12 @@ def renderables(runbook: Runbook, mapping: IdentityMapping) -> list[RenderableTy
         gate.add_row(escape(c.criterion), escape(c.threshold))
     decision = escape(f"approvers: {', '.join(r.gate.approvers)}; {r.gate.decision}")
     out.append(Group(gate, decision))
-    rollback = [escape(f"  {n}. {e.step}: {e.description}") for n, e in enumerate(r.rollback, 1)]
-    out.append("[bold]rollback, last step first:[/]\n" + "\n".join(rollback or ["  -"]))
+    rollback = [
+        escape(f"  {n}. {e.step}: {e.description} ({describe.timeout(e.timeout)})")
+        for n, e in enumerate(r.rollback, 1)
+    ]
+    rollback.append(escape(f"  then: {describe.source_check(r)}"))
+    out.append("[bold]rollback, last step first:[/]\n" + "\n".join(rollback))
     ident = [escape(f"  {line}") for line in describe.identity_summary(mapping, r.municipality)]
     collisions = [escape(describe.collision(c)) for c in mapping.collisions_of(r.municipality)]
     if collisions:

@@ -145,7 +145,13 @@ class Wave:
                 phase = step.phase
                 self.journal.start_phase(run_id, phase)
             result = runner.run_step(
-                step.phase, step.step_id, step.title, step.playbook, step.tags, step.extra_vars
+                step.phase,
+                step.step_id,
+                step.title,
+                step.playbook,
+                step.tags,
+                step.extra_vars,
+                timeout=step.timeout,
             )
             results.append(result)
             if result.status != "ok":

@@ -68,7 +68,10 @@ class Runner:
         listener: Listener | None = None,
         ansible_cfg: Path = ANSIBLE_CFG,
         secret_values: tuple[str, ...] = (),
+        check: bool = False,
     ) -> None:
+        """`check`: every step runs in Ansible's check mode (`--check`): nothing changes."""
+        self.check = check
         self.secret_values = secret_values
         self.journal = journal
         self.run_id = run_id
@@ -95,8 +98,13 @@ class Runner:
         playbook: Path,
         tags: Sequence[str],
         extra_vars: dict[str, Any],
+        timeout: int = 0,
     ) -> StepResult:
-        """Run one plan step: its phase playbook narrowed by its tags and extra vars."""
+        """Run one plan step: its phase playbook narrowed by its tags and extra vars.
+
+        `timeout` (seconds, the runbook's; 0 for none): ansible-runner kills the playbook run
+        when it passes and the step fails saying so.
+        """
         self._phase, self._step = phase, step_id
         self._failures = []
         self.progress.phase, self.progress.step = phase, step_id
@@ -136,9 +144,15 @@ class Runner:
             rotate_artifacts=8,
             event_handler=self._on_event,
             settings={"suppress_ansible_output": True},
+            timeout=timeout or None,
+            cmdline="--check" if self.check else None,
         )
         seconds = time.monotonic() - started
         rc = int(result.rc if result.rc is not None else 1)
+        if result.status == "timeout":
+            self._failures.insert(
+                0, f"{step_id} timed out after {timeout} s: ansible-playbook was stopped"
+            )
         ok = rc == 0 and result.status == "successful" and not self._failures
         if not ok and not self._failures:
             self._failures.append(f"ansible-playbook ended with status {result.status} rc {rc}")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from eendracht.plan import Runbook
+from eendracht.plan.models import SOURCE_CHECK_TAG
 
 WAVE_PHASES: tuple[str, ...] = (
     "preflight",
@@ -21,8 +22,8 @@ WAVE_PHASES: tuple[str, ...] = (
     "verify",
 )
 ROLLBACK = "rollback"
-# The last rollback step: proves the source side is back in service (playbooks/rollback.yml).
-SOURCE_CHECK_TAG = "source"
+# The last rollback step proves the source side is back in service: the play of
+# playbooks/rollback.yml tagged SOURCE_CHECK_TAG ("source_check", from the plan).
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class WaveStep:
     playbook: Path
     tags: tuple[str, ...]
     extra_vars: dict[str, Any] = field(default_factory=dict, hash=False)
+    timeout: int = 0  # seconds ansible-runner lets it run (the runbook's); 0: no limit
 
 
 def _playbook(playbooks: Path, name: str) -> Path:
@@ -53,6 +55,7 @@ def wave_steps(runbook: Runbook, playbooks: Path, until: str | None = None) -> l
             playbook=_playbook(playbooks, s.playbook),
             tags=tuple(s.tags),
             extra_vars=dict(s.extra_vars),
+            timeout=s.timeout,
         )
         for s in runbook.steps()
         if s.phase.value in phases
@@ -78,6 +81,7 @@ def rollback_steps(runbook: Runbook, playbooks: Path, started: set[str]) -> list
                 playbook=_playbook(playbooks, entry.playbook),
                 tags=tuple(entry.tags),
                 extra_vars=dict(entry.extra_vars),
+                timeout=entry.timeout,
             )
         )
     out.append(
@@ -87,6 +91,7 @@ def rollback_steps(runbook: Runbook, playbooks: Path, started: set[str]) -> list
             title="The source side is back in service",
             playbook=playbooks / "rollback.yml",
             tags=(SOURCE_CHECK_TAG,),
+            timeout=runbook.source_check_timeout,
         )
     )
     return out

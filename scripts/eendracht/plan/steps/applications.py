@@ -7,7 +7,7 @@ from eendracht.plan.models import CutoverGroup, Step, Touches
 from eendracht.plan.steps.base import make_step, undo
 from eendracht.programme.models import Application, DatabaseEngine, Disposition, PhaseName
 
-TAG = "applications"
+CONCERN = "applications"
 
 
 def freeze(ctx: Context) -> list[Step]:
@@ -18,13 +18,13 @@ def freeze(ctx: Context) -> list[Step]:
     return [
         make_step(
             PhaseName.FREEZE,
-            TAG,
+            CONCERN,
             "Stop application writes",
             extra_vars={EXTRA_APPLICATIONS: names},
             actions=[f"put {', '.join(names)} in maintenance: reads only"],
             touches=Touches(hosts=sorted({a.server for a in apps if a.server}), applications=names),
             check="every application refuses writes",
-            rollback=undo("take the applications out of maintenance at the source", TAG),
+            rollback=undo("take the applications out of maintenance at the source", CONCERN),
         )
     ]
 
@@ -137,7 +137,7 @@ def cutover(ctx: Context) -> list[Step]:
         out.append(
             make_step(
                 PhaseName.CUTOVER,
-                TAG,
+                CONCERN,
                 title,
                 kind="app",
                 item="+".join(group.applications),
@@ -156,7 +156,7 @@ def cutover(ctx: Context) -> list[Step]:
                 rollback=undo(
                     "point configuration and koppelingen back at the source and take it out of "
                     "maintenance there; the target copy is left for the next attempt",
-                    TAG,
+                    CONCERN,
                     {EXTRA_APPLICATIONS: group.applications},
                 ),
             )
@@ -174,7 +174,7 @@ def verify(ctx: Context) -> list[Step]:
     return [
         make_step(
             PhaseName.VERIFY,
-            TAG,
+            CONCERN,
             "Health and chain tests of every moved application",
             extra_vars={EXTRA_APPLICATIONS: ctx.order.sequence},
             actions=[

@@ -7,7 +7,7 @@ from eendracht.plan.models import Step, Touches
 from eendracht.plan.steps.base import make_step, undo
 from eendracht.programme.models import PhaseName, Share
 
-TAG = "files"
+CONCERN = "files"
 
 
 def _copy_tool(ctx: Context, share: Share) -> str:
@@ -36,7 +36,7 @@ def presync(ctx: Context) -> list[Step]:
     return [
         make_step(
             PhaseName.PRESYNC,
-            TAG,
+            CONCERN,
             f"Bulk copy of share {share.name}",
             item=share.name,
             extra_vars={EXTRA_SHARES: [share.name]},
@@ -61,7 +61,7 @@ def freeze(ctx: Context) -> list[Step]:
     return [
         make_step(
             PhaseName.FREEZE,
-            TAG,
+            CONCERN,
             "Make the source shares read-only",
             actions=[f"make {', '.join(names)} read-only at the source"],
             touches=Touches(
@@ -71,7 +71,7 @@ def freeze(ctx: Context) -> list[Step]:
                 files=ctx.total_files,
             ),
             check="a write test on every share is refused",
-            rollback=undo("make the source shares writable again", TAG),
+            rollback=undo("make the source shares writable again", CONCERN),
         )
     ]
 
@@ -80,7 +80,7 @@ def final_sync(ctx: Context) -> list[Step]:
     return [
         make_step(
             PhaseName.FINAL_SYNC,
-            TAG,
+            CONCERN,
             f"Delta copy of share {share.name}",
             item=share.name,
             extra_vars={EXTRA_SHARES: [share.name]},
@@ -104,7 +104,7 @@ def verify(ctx: Context) -> list[Step]:
     return [
         make_step(
             PhaseName.VERIFY,
-            TAG,
+            CONCERN,
             "Compare checksum manifests of source and target",
             extra_vars={EXTRA_SHARES: [s.name for s in ctx.shares]},
             actions=[

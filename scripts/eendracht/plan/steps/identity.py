@@ -7,7 +7,7 @@ from eendracht.plan.models import Rollback, Step, Touches
 from eendracht.plan.steps.base import make_step, undo
 from eendracht.programme.models import PhaseName, ServerRole
 
-TAG = "identity"
+CONCERN = "identity"
 
 
 def _touches(ctx: Context) -> Touches:
@@ -22,7 +22,7 @@ def presync(ctx: Context) -> list[Step]:
     return [
         make_step(
             PhaseName.PRESYNC,
-            TAG,
+            CONCERN,
             "Pre-create the target accounts, disabled",
             actions=[
                 f"create {ctx.accounts} accounts in the target directory in bulk, disabled, "
@@ -44,7 +44,7 @@ def cutover(ctx: Context) -> list[Step]:
     return [
         make_step(
             PhaseName.CUTOVER,
-            TAG,
+            CONCERN,
             "Switch accounts: target enabled, source disabled",
             actions=[
                 f"enable {ctx.enabled_accounts} target accounts (people disabled at the source "
@@ -54,7 +54,7 @@ def cutover(ctx: Context) -> list[Step]:
             touches=_touches(ctx),
             check=f"{ctx.enabled_accounts} target accounts enabled; "
             f"{ctx.accounts} source accounts disabled",
-            rollback=undo("re-enable the source accounts and disable the target accounts", TAG),
+            rollback=undo("re-enable the source accounts and disable the target accounts", CONCERN),
         )
     ]
 
@@ -63,7 +63,7 @@ def verify(ctx: Context) -> list[Step]:
     return [
         make_step(
             PhaseName.VERIFY,
-            TAG,
+            CONCERN,
             "Accounts counted and sampled",
             actions=[
                 f"count the municipality's accounts in the target directory ({ctx.accounts})",

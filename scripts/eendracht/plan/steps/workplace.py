@@ -10,7 +10,7 @@ import math
 from eendracht.plan.context import Context, plural
 from eendracht.plan.models import Rollback, Step, Touches
 from eendracht.plan.steps.base import make_step
-from eendracht.programme.models import PhaseName
+from eendracht.programme.models import PhaseName, RecordType
 
 MAILBOX_BATCH = 50  # mailboxes per Exchange Online migration batch
 DATA_ONLY = Rollback(description="nothing to undo: this step only writes files for import")
@@ -38,6 +38,13 @@ def cutover(ctx: Context) -> list[Step]:
         )
     if mu.mailboxes:
         batches = math.ceil(len(mu.mailboxes) / MAILBOX_BATCH)
+        mx = any(r.cuts_over and r.type is RecordType.MX for z in mu.dns.zones for r in z.records)
+        after = (
+            ["mailboxes are moved before the MX records change: the MX switch "
+             "(cutover.dns.mx) comes after this step"]
+            if mx
+            else []
+        )  # fmt: skip
         out.append(
             make_step(
                 PhaseName.CUTOVER,
@@ -50,6 +57,7 @@ def cutover(ctx: Context) -> list[Step]:
                     "address",
                     "the operator starts the batches; the Exchange Online calls cannot be "
                     "exercised here",
+                    *after,
                 ],
                 touches=Touches(mailboxes=len(mu.mailboxes), accounts=ctx.accounts),
                 check=f"{len(mu.mailboxes)} mailboxes in {plural(batches, 'batch', 'batches')}; "
