@@ -563,3 +563,26 @@ def test_a_hanging_tool_fails_the_files_module_at_its_timeout(
     result = json.loads(done.stdout) if done.stdout.strip() else {"stderr": done.stderr}
     assert result.get("failed"), result
     assert result["msg"].startswith(tool) and result["msg"].endswith("timed out after 1 s")
+
+
+# --- the lab's trees exercise all of it, the same from the same seed -------------------------
+
+
+@needs_root
+def test_lab_trees_carry_acls_xattrs_links_and_colliding_owners_deterministically(
+    tmp_path: Path,
+) -> None:
+    for run in ("a", "b"):
+        _seed(tmp_path / run / "noordwaard", "noordwaard")
+        _seed(tmp_path / run / "zuidwaard", "zuidwaard")
+    a, b = tmp_path / "a" / "noordwaard", tmp_path / "b" / "noordwaard"
+    assert _getfacl(a) == _getfacl(b) != ""
+    described_a, described_b = _describe(a), _describe(b)
+    assert described_a == described_b  # content, owners, modes, times, ACLs, xattrs, links
+    entries = described_a.values()
+    assert sum(1 for e in entries if e.get("acl")) >= 4
+    assert any(any(x.startswith("default:") for x in e.get("acl", [])) for e in entries)
+    assert sum(1 for e in entries if e.get("xattrs")) >= 3
+    assert any(e.get("hardlink") for e in entries)
+    south = {e["uid"] for e in _describe(tmp_path / "a" / "zuidwaard").values()}
+    assert TREE_FIRST_UID in south and TREE_FIRST_UID in {e["uid"] for e in entries}
