@@ -99,7 +99,7 @@ def _role_play(hosts: str, role: str, tasks_from: str, extra: str = "") -> str:
 
 
 def _lab(state: Path) -> dict[str, Any]:
-    return dict(json.loads((state / "lab" / "outputs.json").read_text())["lab"])
+    return dict(json.loads((state / "lab" / "lab.json").read_text()))
 
 
 # --- files ----------------------------------------------------------------------------
@@ -122,13 +122,14 @@ def make_tree(root: Path, files: int, big: int, seed: int = 1) -> int:
 
 
 def bench_files(state: Path) -> dict[str, float]:
-    hosts = yaml.safe_load((state / "lab" / "inventory" / "hosts.yml").read_text())
+    hosts = yaml.safe_load((state / "lab" / "environment" / "hosts.yml").read_text())
     children = hosts["all"]["children"]
-    source_host, source_vars = next(iter(children["noordwaard"]["hosts"].items()))
+    roots = {h: Path(f["root"]) for h, f in _lab(state)["fileservers"].items()}
+    source_host = next(iter(children["noordwaard"]["hosts"]))
     target_vars = children["target"]["hosts"]["target-files"]
-    source = Path(source_vars["lab_root"]) / "srv" / "bench" / "share"
+    source = roots[source_host] / "srv" / "bench" / "share"
     size = make_tree(source, FILES, BIG_FILES)
-    target_root = Path(target_vars["lab_root"]) / "bench"
+    target_root = roots["target-files"] / "bench"
     ssh = (
         f"ssh -p {target_vars['ansible_port']} -i {target_vars['ansible_ssh_private_key_file']}"
         f" {target_vars['ansible_ssh_common_args']}"
@@ -155,11 +156,11 @@ def bench_files(state: Path) -> dict[str, float]:
                 "department": "Bench",
             },
         ],
-        "lab_share_paths": {"share": str(source)},
+        "share_paths": {"share": str(source)},
         "target": {"file_target_host": "target-files", "file_target_root": str(target_root)},
     }
     play = _role_play(source_host, "files", "presync")
-    inventory = state / "lab" / "inventory"
+    inventory = state / "lab" / "environment" / "hosts.yml"
     subprocess.run(["sync"], check=True)
     ours_wall, ours_task, _ = run_step(state, "files-full", play, extravars, inventory)
     raw_second = raw_copy("raw-again")
@@ -285,7 +286,7 @@ def bench_identity(state: Path) -> dict[str, float]:
     )
     os.environ["ANSIBLE_LIBRARY"] = str(PLAYBOOKS / "roles" / "identity" / "library")
     extravars = {"mapping": str(mapping), "source": source, "ours": ours_target}
-    inventory = state / "lab" / "inventory"
+    inventory = state / "lab" / "environment" / "hosts.yml"
     wall, task, _ = run_step(state, "identity-full", play, extravars, inventory)
     again_wall, again_task, _ = run_step(state, "identity-again", play, extravars, inventory)
     return {
@@ -345,7 +346,7 @@ def bench_dns(state: Path) -> dict[str, float]:
         "zones": [{"name": zone, "cutover_ttl": 3600, "records": records}],
     }
     wall, task, counts = run_step(
-        state, "dns-cutover", play, extravars, state / "lab" / "inventory"
+        state, "dns-cutover", play, extravars, state / "lab" / "environment" / "hosts.yml"
     )
     work = (counts.get("dns_read_ms", 0) + counts.get("dns_update_ms", 0)) / 1000
 
@@ -384,12 +385,13 @@ def bench_overhead() -> dict[str, float]:
     from eendracht.wave.steps import wave_steps
 
     state = Path(tempfile.mkdtemp(prefix="eendracht-bench-overhead-"))
-    outputs = state / "outputs.json"
-    from eendracht.outputs import STACK_OUTPUTS
+    from tests.wave.wave_support import fake_environment
 
-    outputs.write_text(json.dumps({n: f"bench-{n}" for n in STACK_OUTPUTS}))
+    environment = fake_environment(state / "environment")
     try:
-        wave = Wave(MINI, "noordwaard", state=state, playbooks=FAKE_PLAYBOOKS, outputs_file=outputs)
+        wave = Wave(
+            MINI, "noordwaard", environment=environment, state=state, playbooks=FAKE_PLAYBOOKS
+        )
         ours, outcome = timed(lambda: wave.run())
         assert outcome.status == "at_gate", outcome.message
         tasks = wave.journal.task_seconds(outcome.run_id)

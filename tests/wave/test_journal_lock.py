@@ -23,8 +23,9 @@ from wave_support import MINI
 from eendracht.plan import build_runbook
 from eendracht.programme.loader import load_programme
 from eendracht.wave.journal import Journal, StepKey
+from eendracht.wave.leftovers import leftover_processes, stop_leftovers
 from eendracht.wave.lock import WaveLock, WaveLocked
-from eendracht.wave.orchestrator import Wave, group_members, stop_leftover
+from eendracht.wave.orchestrator import Wave
 from eendracht.wave.runner import Runner, StepResult, redact, result_counts
 from eendracht.wave.secrets import CENSORED, scrub
 from eendracht.wave.steps import rollback_steps, wave_steps
@@ -181,18 +182,26 @@ def test_steps_follow_the_runbook_and_rollback_undoes_what_started() -> None:
     assert all(s.timeout >= 300 for s in steps)
 
 
-def test_leftover_ansible_group_is_stopped() -> None:
-    # A process group led by something whose command line says ansible, as ansible-playbook is.
+def test_leftover_ansible_group_is_stopped(tmp_path: Path) -> None:
+    # A session leader whose command line says ansible and names the wave folder, as the
+    # ansible-playbook of a killed run does (its inventory and extra vars live there).
+    wave_dir = tmp_path / "wave"
+    wave_dir.mkdir()
     leader = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(60)", "ansible-playbook-stand-in"],
+        [sys.executable, "-c", "import time; time.sleep(60)", "ansible-playbook-stand-in",
+         str(wave_dir / "inventory.yml")],
         start_new_session=True,
-    )
+    )  # fmt: skip
     try:
-        assert group_members(leader.pid) == [leader.pid]
-        assert stop_leftover(leader.pid, timeout=5)
+        deadline = time.monotonic() + 5
+        while not leftover_processes(wave_dir) and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the child has exec'd its command line
+        assert leftover_processes(wave_dir) == [leader.pid]
+        assert leftover_processes(tmp_path / "other-wave") == []
+        assert stop_leftovers(wave_dir, timeout=5) == ([leader.pid], [])
         leader.wait(timeout=5)
-        assert group_members(leader.pid) == []
-        assert not stop_leftover(leader.pid)
+        assert leftover_processes(wave_dir) == []
+        assert stop_leftovers(wave_dir) == ([], [])
     finally:
         if leader.poll() is None:
             leader.kill()

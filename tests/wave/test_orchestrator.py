@@ -12,9 +12,14 @@ from eendracht.wave.lock import WaveLock, WaveLocked
 from eendracht.wave.orchestrator import Wave
 
 
-def _wave(state: Path, outputs_file: Path) -> Wave:
+def _wave(state: Path, environment: Path, rehearsal: bool = False) -> Wave:
     return Wave(
-        MINI, "noordwaard", state=state, playbooks=FAKE_PLAYBOOKS, outputs_file=outputs_file
+        MINI,
+        "noordwaard",
+        environment=environment,
+        rehearsal=rehearsal,
+        state=state,
+        playbooks=FAKE_PLAYBOOKS,
     )
 
 
@@ -24,9 +29,9 @@ def _trace(wave: Wave) -> list[str]:
 
 
 def test_wave_follows_the_plan_until_presync_then_rolls_back(
-    state: Path, outputs_file: Path
+    state: Path, environment: Path
 ) -> None:
-    wave = _wave(state, outputs_file)
+    wave = _wave(state, environment)
     outcome = wave.run(until="presync")
     assert outcome.status == "stopped", outcome.message
     assert _trace(wave) == [
@@ -54,8 +59,9 @@ def test_wave_follows_the_plan_until_presync_then_rolls_back(
     assert _trace(wave)[-2:] == ["rollback.dns", "rollback.source"]
 
 
-def test_failure_then_resume_runs_only_what_did_not_finish(state: Path, outputs_file: Path) -> None:
-    wave = _wave(state, outputs_file)
+def test_failure_then_resume_runs_only_what_did_not_finish(state: Path, environment: Path) -> None:
+    wave = _wave(state, environment)
+    wave.dir.mkdir(parents=True)
     (wave.dir / "fail-presync.dns").touch()
     outcome = wave.run(until="presync")
     assert outcome.status == "failed"
@@ -72,31 +78,70 @@ def test_failure_then_resume_runs_only_what_did_not_finish(state: Path, outputs_
     assert ("presync.dns", "failed") in statuses and ("presync.dns", "ok") in statuses
 
 
-def test_gate_waits_for_verify_and_approval_closes_rollback(
-    state: Path, outputs_file: Path
-) -> None:
-    wave = _wave(state, outputs_file)
-    assert wave.approve("CIO").status == "refused"
-    run = wave.journal.start_run("wave", 1, lab=False)
-    for step in ("verify.files", "verify.identity", "verify.dns"):
-        wave.journal.start_step(run, "verify", step, step)
-        wave.journal.finish_step(run, "verify", step, "ok")
-    assert not wave.verified()  # verify.applications has not passed
-    wave.journal.start_step(run, "verify", "verify.applications", "apps")
-    wave.journal.finish_step(run, "verify", "verify.applications", "ok")
-    wave.journal.finish_run(run, "at_gate")
-    assert wave.verified()
-    outcome = wave.approve("CIO J. Jansen")
-    assert outcome.status == "complete"
+def test_gate_waits_for_verify_and_approval_closes_rollback(state: Path, environment: Path) -> None:
+    wave = _wave(state, environment)
+    assert wave.approve("CIO").status == "refused"  # nothing has run
+    assert not wave.dir.exists()  # a refused approve writes nothing
+    assert wave.run(until="cutover").status == "stopped"
+    assert wave.approve("CIO").status == "refused"  # verify has not run
+    outcome = wave.run(resume=True)
+    assert outcome.status == "at_gate", outcome.message
+    assert wave.approve("J. Jansen").status == "refused"  # not an approver of the programme
+    outcome = wave.approve("CIO")
+    assert outcome.status == "complete", outcome.message
     approval = wave.journal.approval()
-    assert approval is not None and approval["approved_by"] == "CIO J. Jansen"
-    assert wave.approve("someone else").message.startswith("already approved by CIO")
+    assert approval is not None and approval["approved_by"] == "CIO"
+    assert approval["os_user"] and approval["host"]
+    assert wave.approve("migratiecoördinator").message.startswith("already approved by CIO")
     assert wave.run().status == "complete"  # nothing runs after the gate
     assert wave.rollback().status == "refused"
 
 
-def test_second_run_is_refused_while_locked(state: Path, outputs_file: Path) -> None:
-    wave = _wave(state, outputs_file)
+def test_a_verify_that_failed_after_passing_blocks_the_gate(state: Path, environment: Path) -> None:
+    wave = _wave(state, environment)
+    assert wave.run().status == "at_gate"
+    wave.journal.close()
+    (wave.dir / "fail-verify.dns").touch()
+    wave = _wave(state, environment)
+    outcome = wave.run()  # the whole wave again; its verify fails this time
+    assert outcome.status == "failed" and "verify.dns" in outcome.message
+    assert not wave.verified()
+    assert wave.approve("CIO").status == "refused"
+    (wave.dir / "fail-verify.dns").unlink()
+    assert wave.run(resume=True).status == "at_gate"
+    assert wave.approve("CIO").status == "complete"
+
+
+def test_yes_is_refused_outside_a_rehearsal_and_writes_nothing(
+    state: Path, environment: Path
+) -> None:
+    wave = _wave(state, environment)
+    outcome = wave.run(yes=True)
+    assert outcome.status == "refused" and "--lab" in outcome.message
+    assert not wave.dir.exists()
+    outcome = _wave(state, environment, rehearsal=True).run(yes=True)
+    assert outcome.status == "complete", outcome.message
+
+
+def test_rollback_runs_every_undo_step_even_when_one_fails(state: Path, environment: Path) -> None:
+    wave = _wave(state, environment)
+    assert wave.run(until="cutover").status == "stopped"
+    (wave.dir / "fail-rollback.dns").touch()
+    outcome = wave.rollback()
+    assert outcome.status == "failed" and outcome.exit_code == 1
+    assert "rollback.dns" in outcome.message or "dns" in outcome.message
+    ran = [r.step_id for r in outcome.steps]
+    assert len(ran) == len({*ran}) and ran[-1] == "rollback.source-in-service"
+    assert [r.status for r in outcome.steps].count("failed") >= 1
+    assert [r.status for r in outcome.steps].count("ok") >= 2  # the others still ran
+    (wave.dir / "fail-rollback.dns").unlink()
+    outcome = wave.rollback()  # the second rollback completes what the first could not
+    assert outcome.status == "rolled_back", outcome.message
+    assert wave.journal.done_steps() == set()
+
+
+def test_second_run_is_refused_while_locked(state: Path, environment: Path) -> None:
+    wave = _wave(state, environment)
     other = WaveLock(wave.dir / "wave.lock", "noordwaard")
     other.acquire()
     try:

@@ -1,12 +1,13 @@
 """A wave on the lab, killed in every phase and resumed, verified, refused twice, rolled back.
 
-One lab for the module. The wave runs as the real CLI in a subprocess; kill points are picked
-from the journal (a step of the phase is running and ansible-playbook has started).
+One lab for the module. The wave runs as the real CLI in a subprocess, through the production
+entry point: the lab's environment is given with `--environment DIR --confirm`, as any
+environment would be. Kill points are picked from the journal (a step of the phase is running
+and ansible-playbook has started).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -21,13 +22,15 @@ from pathlib import Path
 import pytest
 from wave_support import MINI
 
+from eendracht.environment import load_environment
+from eendracht.environment.secrets import SecretFiles
 from eendracht.lab import lab_down, lab_up
+from eendracht.lab.procs import recorded
 from eendracht.module_utils import thaw_tree
 from eendracht.programme.loader import load_programme
-from eendracht.wave.context import secret_values
 from eendracht.wave.identity_map import build_mapping
 from eendracht.wave.lab_check import verify_lab_source, verify_lab_wave
-from eendracht.wave.paths import lab_dir, wave_dir
+from eendracht.wave.paths import lab_dir, lab_environment, wave_dir
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -69,8 +72,22 @@ def _env(state: Path) -> dict[str, str]:
     return {**os.environ, "EENDRACHT_STATE": str(state), "COLUMNS": "200"}
 
 
+def _environment(state: Path) -> Path:
+    return lab_environment(state)
+
+
+def _wave_dir(state: Path) -> Path:
+    env = load_environment(_environment(state), load_programme(MINI), MUNI)
+    return wave_dir(env, "waardstad", MUNI, state)
+
+
 def _journal(state: Path) -> Path:
-    return wave_dir("waardstad", MUNI, state, lab=True) / "journal.sqlite"
+    return _wave_dir(state) / "journal.sqlite"
+
+
+def _wave_cli(state: Path, command: str, *args: str) -> list[str]:
+    return [*CLI, "wave", command, str(MINI), "--municipality", MUNI,
+            "--environment", str(_environment(state)), *args]  # fmt: skip
 
 
 def _running_step(state: Path, phase: str) -> tuple[str, int] | None:
@@ -94,7 +111,7 @@ def _running_step(state: Path, phase: str) -> tuple[str, int] | None:
 def _start(state: Path, *args: str, log: Path) -> subprocess.Popen[bytes]:
     handle = log.open("ab")
     return subprocess.Popen(
-        [*CLI, "wave", "run", str(MINI), "--municipality", MUNI, "--lab", *args],
+        _wave_cli(state, "run", "--confirm", *args),
         stdout=handle,
         stderr=subprocess.STDOUT,
         env=_env(state),
@@ -117,6 +134,31 @@ def _kill_in(state: Path, proc: subprocess.Popen[bytes], phase: str, what: str) 
     raise AssertionError(f"no step of {phase} started within {STEP_TIMEOUT}s")
 
 
+def test_check_mode_runs_every_step_to_cutover_and_changes_nothing(lab_state: Path) -> None:
+    programme = load_programme(MINI)
+    mu = programme.municipality(MUNI)
+    done = subprocess.run(
+        _wave_cli(lab_state, "run", "--confirm", "--check"),
+        capture_output=True, text=True, env=_env(lab_state), timeout=STEP_TIMEOUT * 3,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "checked" in done.stdout and "nothing was changed" in done.stdout
+    journal = sqlite3.connect(_journal(lab_state))
+    try:
+        kinds = {r[0] for r in journal.execute("SELECT kind FROM runs")}
+        phases = {r[0] for r in journal.execute("SELECT DISTINCT phase FROM steps")}
+    finally:
+        journal.close()
+    assert kinds == {"check"}
+    assert {"preflight", "presync", "freeze", "final_sync", "cutover"} <= phases
+    # Nothing changed: the source side is exactly in service, the target holds nothing.
+    source = verify_lab_source(mu, lab_dir(lab_state), build_mapping(programme, {}))
+    assert [c for c in source.checks if not c.ok] == []
+    env = load_environment(_environment(lab_state), programme, MUNI)
+    target_root = Path(env.outputs["file_target_root"]) / MUNI
+    assert not target_root.exists() or not any(target_root.rglob("*"))
+
+
 def test_killed_in_every_phase_resumed_verified_then_rolled_back(
     lab_state: Path, tmp_path: Path
 ) -> None:
@@ -130,14 +172,15 @@ def test_killed_in_every_phase_resumed_verified_then_rolled_back(
         assert proc.poll() is None, log.read_text()
         time.sleep(0.1)
     second = subprocess.run(
-        [*CLI, "wave", "run", str(MINI), "--municipality", MUNI, "--lab"],
+        _wave_cli(lab_state, "run", "--confirm"),
         capture_output=True,
         text=True,
         env=_env(lab_state),
         timeout=120,
     )
     assert second.returncode == 3, second.stdout + second.stderr
-    assert f"wave for {MUNI} is running (pid {proc.pid} since" in second.stderr
+    assert f"wave for {MUNI} is running (" in second.stderr
+    assert f"pid {proc.pid}" in second.stderr
     for phase, what in KILLS:
         killed.append(f"{_kill_in(lab_state, proc, phase, what)} ({what})")
         proc = _start(lab_state, "--resume", log=log)
@@ -153,25 +196,39 @@ def test_killed_in_every_phase_resumed_verified_then_rolled_back(
     assert not failed, failed
     assert {c.area for c in report.checks} >= {"files", "accounts", "dns", "applications"}
 
+    # The DNS server is down during the rollback: every other undo step still runs, the
+    # rollback says what failed and exits 1; the people are back on their source accounts.
+    named = next(r for r in recorded(lab_dir(lab_state) / "pids") if r.name == "named")
+    os.kill(named.pid, signal.SIGKILL)
     rollback = subprocess.run(
-        [*CLI, "wave", "rollback", str(MINI), "--municipality", MUNI, "--lab"],
-        capture_output=True,
-        text=True,
-        env=_env(lab_state),
-        timeout=STEP_TIMEOUT * 2,
-    )
-    assert rollback.returncode == 0, rollback.stdout[-3000:] + rollback.stderr[-2000:]
+        _wave_cli(lab_state, "rollback", "--confirm"),
+        capture_output=True, text=True, env=_env(lab_state), timeout=STEP_TIMEOUT * 2,
+    )  # fmt: skip
     output += rollback.stdout + rollback.stderr + second.stdout + second.stderr
+    assert rollback.returncode == 1, rollback.stdout[-3000:] + rollback.stderr[-2000:]
+    assert "rollback incomplete" in rollback.stdout and "rollback.dns" in rollback.stdout
+    partial = verify_lab_source(mu, lab_dir(lab_state), mapping)
+    back = [c for c in partial.checks if c.area in ("files", "accounts")]
+    assert back and all(c.ok for c in back), back
+    # With the DNS server back, running rollback again completes what the first could not.
+    lab_up(MINI, scale="small", state=lab_state)
+    rollback = subprocess.run(
+        _wave_cli(lab_state, "rollback", "--confirm"),
+        capture_output=True, text=True, env=_env(lab_state), timeout=STEP_TIMEOUT * 2,
+    )  # fmt: skip
+    output += rollback.stdout + rollback.stderr
+    assert rollback.returncode == 0, rollback.stdout[-3000:] + rollback.stderr[-2000:]
     source = verify_lab_source(mu, lab_dir(lab_state), mapping)
     failed = [c for c in source.checks if not c.ok]
     assert not failed, failed
     assert {c.area for c in source.checks} >= {"files", "accounts", "dns", "databases"}
 
     # No secret of the lab in anything the wave wrote or printed.
-    data = (lab_dir(lab_state) / "outputs.json").read_text()
-    secrets = secret_values(json.loads(data)["lab"])
+    env = load_environment(_environment(lab_state), programme, MUNI)
+    with SecretFiles(env, MUNI) as files:
+        secrets = files.values()
     assert len(secrets) >= 3  # directory binds, database, TSIG
-    written = wave_dir("waardstad", MUNI, lab_state, lab=True)
+    written = _wave_dir(lab_state)
     leaks = []
     for path in [p for p in written.rglob("*") if p.is_file()]:
         raw = path.read_bytes()

@@ -41,8 +41,12 @@ def rehearse(
     prog = load_or_exit(programme)
     municipality_or_exit(prog, municipality)
 
-    def approve() -> bool:
-        return console.is_terminal and typer.confirm("verified: approve the go/no-go gate?")
+    approver = prog.settings.go_no_go.approvers[0]
+
+    def approve() -> str | None:
+        if console.is_terminal and typer.confirm(f"verified: approve the gate as {approver}?"):
+            return approver
+        return None
 
     with LiveProgress(console) as live:
         result = run_rehearsal(

@@ -1,8 +1,13 @@
-"""`eendracht wave run|approve|rollback|status`: one municipality's migration weekend."""
+"""`eendracht wave run|approve|rollback|status`: one municipality's migration weekend.
+
+Every command names the environment it works on: `--environment DIR` or `--lab` (the lab's
+environment). There is no default; a run against an environment asks for confirmation.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -20,9 +25,10 @@ from eendracht.problems import ProblemsFound
 from eendracht.wave.display import LiveProgress
 from eendracht.wave.lock import LOCKED_EXIT, WaveLocked
 from eendracht.wave.orchestrator import Wave, WaveOutcome
-from eendracht.wave.paths import wave_dir
+from eendracht.wave.paths import lab_environment
 from eendracht.wave.status import print_status, wave_status
 from eendracht.wave.steps import WAVE_PHASES
+from eendracht.wave.targets import describe_targets
 
 app = typer.Typer(
     help="Migrate one municipality: run, approve, roll back, status.", no_args_is_help=True
@@ -30,26 +36,64 @@ app = typer.Typer(
 
 ProgrammeArg = Annotated[Path, typer.Argument(help="programme folder, e.g. inventory/altena")]
 MunicipalityOpt = Annotated[str, typer.Option("--municipality", "-m", help="the municipality")]
-LabOpt = Annotated[bool, typer.Option("--lab", help="run against the rehearsal lab")]
+EnvironmentOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--environment", "-e", help="environment directory (docs/migration.md: Environments)"
+    ),
+]
+LabOpt = Annotated[
+    bool, typer.Option("--lab", help="the rehearsal lab's environment (`eendracht lab up`)")
+]
 StateOpt = Annotated[
     Path | None, typer.Option("--state", help="state root (default $EENDRACHT_STATE or .state)")
 ]
 
 
-def _wave(programme: Path, municipality: str, lab: bool, state: Path | None, **kw: object) -> Wave:
+def _environment_or_exit(environment: Path | None, lab: bool, state: Path | None) -> Path:
+    if (environment is None) == (not lab):
+        err_console.print(
+            "--environment DIR or --lab: name exactly one environment to work on", markup=False
+        )
+        raise typer.Exit(EXIT_INVALID)
+    return lab_environment(state) if lab else Path(environment or ".")
+
+
+def _wave(
+    programme: Path,
+    municipality: str,
+    environment: Path | None,
+    lab: bool,
+    state: Path | None,
+    listener: LiveProgress | None = None,
+) -> Wave:
+    directory = _environment_or_exit(environment, lab, state)
     prog = load_or_exit(programme)
     municipality_or_exit(prog, municipality)
-    return Wave(programme, municipality, lab=lab, state=state, programme=prog, **kw)  # type: ignore[arg-type]
+    try:
+        return Wave(
+            programme, municipality, environment=directory, rehearsal=lab, state=state,
+            programme=prog, listener=listener,
+        )  # fmt: skip
+    except ProblemsFound as exc:
+        report_problems(exc, directory)
+        raise typer.Exit(EXIT_INVALID) from None
 
 
-def _lab_only(programme: Path, municipality: str, lab: bool, state: Path | None) -> bool:
-    """status/approve without --lab read the lab's journal when only the lab has one."""
-    if lab:
-        return True
-    prog = load_or_exit(programme)
-    real = wave_dir(prog.name, municipality, state) / "journal.sqlite"
-    in_lab = wave_dir(prog.name, municipality, state, lab=True) / "journal.sqlite"
-    return not real.exists() and in_lab.exists()
+def _confirm_or_exit(wave: Wave, action: str, confirm: bool) -> None:
+    """A run against a named environment shows what it touches and is confirmed first."""
+    console.print(describe_targets(wave), soft_wrap=True, markup=False)
+    if confirm:
+        return
+    if not sys.stdin.isatty():
+        err_console.print(
+            f"{action} against environment {wave.env.name}: without a terminal, pass --confirm",
+            markup=False,
+        )
+        raise typer.Exit(EXIT_INVALID)
+    if not typer.confirm(f"{action} against environment {wave.env.name}?", default=False):
+        err_console.print("not confirmed: nothing was done", markup=False)
+        raise typer.Exit(EXIT_INVALID)
 
 
 def _finish(outcome: WaveOutcome) -> None:
@@ -58,10 +102,17 @@ def _finish(outcome: WaveOutcome) -> None:
     raise typer.Exit(outcome.exit_code)
 
 
+ConfirmOpt = Annotated[
+    bool,
+    typer.Option("--confirm", help="confirm the environment without a terminal (pipelines)"),
+]
+
+
 @app.command()
 def run(
     programme: ProgrammeArg,
     municipality: MunicipalityOpt,
+    environment: EnvironmentOpt = None,
     lab: LabOpt = False,
     until: Annotated[
         str | None, typer.Option(help=f"stop after this phase ({', '.join(WAVE_PHASES)})")
@@ -70,26 +121,34 @@ def run(
         bool, typer.Option("--resume", help="continue from the first step that did not finish")
     ] = False,
     yes: Annotated[
-        bool, typer.Option("--yes", help="approve the go/no-go gate automatically (rehearsals)")
+        bool, typer.Option("--yes", help="approve the go/no-go gate automatically (lab only)")
     ] = False,
-    outputs: Annotated[
-        Path | None, typer.Option(help="stack outputs JSON (`pulumi stack output --json`)")
-    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="every step up to cutover in check mode: nothing changes"),
+    ] = False,
+    confirm: ConfirmOpt = False,
     state: StateOpt = None,
 ) -> None:
     """Run the wave's phases in order, stopping at the go/no-go gate."""
     if until is not None and until not in WAVE_PHASES:
         err_console.print(f"--until: unknown phase {until!r} (one of {', '.join(WAVE_PHASES)})")
         raise typer.Exit(EXIT_INVALID)
+    if yes and not lab:
+        err_console.print("--yes: automatic approval of the gate is for the lab only (--lab)")
+        raise typer.Exit(EXIT_INVALID)
+    wave = _wave(programme, municipality, environment, lab, state)
+    if not lab:
+        _confirm_or_exit(wave, "run the wave", confirm)
     with LiveProgress(console) as live:
+        wave.listener = live
         try:
-            wave = _wave(programme, municipality, lab, state, outputs_file=outputs, listener=live)
-            outcome = wave.run(until=until, resume=resume, yes=yes)
+            outcome = wave.run(until=until, resume=resume, yes=yes, check=check)
         except WaveLocked as exc:
-            err_console.print(str(exc))
+            err_console.print(str(exc), markup=False)
             raise typer.Exit(LOCKED_EXIT) from None
         except ProblemsFound as exc:
-            report_problems(exc, programme)
+            report_problems(exc, wave.env.root)
             raise typer.Exit(EXIT_INVALID) from None
     _finish(outcome)
 
@@ -98,33 +157,43 @@ def run(
 def approve(
     programme: ProgrammeArg,
     municipality: MunicipalityOpt,
-    by: Annotated[str, typer.Option("--by", help="who takes the go decision")],
+    by: Annotated[str, typer.Option("--by", help="who takes the go decision (an approver)")],
+    environment: EnvironmentOpt = None,
     lab: LabOpt = False,
     state: StateOpt = None,
 ) -> None:
-    """Record the go decision at the gate: who and when."""
-    lab = _lab_only(programme, municipality, lab, state)
-    _finish(_wave(programme, municipality, lab, state).approve(by))
+    """Record the go decision at the gate: who, when, from where."""
+    wave = _wave(programme, municipality, environment, lab, state)
+    try:
+        outcome = wave.approve(by)
+    except WaveLocked as exc:
+        err_console.print(str(exc), markup=False)
+        raise typer.Exit(LOCKED_EXIT) from None
+    _finish(outcome)
 
 
 @app.command()
 def rollback(
     programme: ProgrammeArg,
     municipality: MunicipalityOpt,
+    environment: EnvironmentOpt = None,
     lab: LabOpt = False,
-    outputs: Annotated[Path | None, typer.Option(help="stack outputs JSON")] = None,
+    confirm: ConfirmOpt = False,
     state: StateOpt = None,
 ) -> None:
     """Until the gate is passed: restore the source side to service and verify it."""
+    wave = _wave(programme, municipality, environment, lab, state)
+    if not lab:
+        _confirm_or_exit(wave, "roll the wave back", confirm)
     with LiveProgress(console) as live:
+        wave.listener = live
         try:
-            wave = _wave(programme, municipality, lab, state, outputs_file=outputs, listener=live)
             outcome = wave.rollback()
         except WaveLocked as exc:
-            err_console.print(str(exc))
+            err_console.print(str(exc), markup=False)
             raise typer.Exit(LOCKED_EXIT) from None
         except ProblemsFound as exc:
-            report_problems(exc, programme)
+            report_problems(exc, wave.env.root)
             raise typer.Exit(EXIT_INVALID) from None
     _finish(outcome)
 
@@ -133,12 +202,18 @@ def rollback(
 def status(
     programme: ProgrammeArg,
     municipality: MunicipalityOpt,
-    as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
+    environment: EnvironmentOpt = None,
     lab: LabOpt = False,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
     state: StateOpt = None,
 ) -> None:
     """Phases, steps, timings, and the counts moved and verified."""
-    wave = _wave(programme, municipality, _lab_only(programme, municipality, lab, state), state)
+    wave = _wave(programme, municipality, environment, lab, state)
+    if not wave.has_run():
+        err_console.print(
+            f"no wave of {municipality} has run in environment {wave.env.name}", markup=False
+        )
+        raise typer.Exit(EXIT_INVALID)
     data = wave_status(wave.journal, wave.programme.name, municipality)
     if as_json:
         print(json.dumps(data, indent=2))

@@ -1,127 +1,119 @@
-"""What a wave hands the playbooks: inventory, stack outputs, lab details and the identity map.
+"""What a wave hands the playbooks: the inventory, the environment's variables and the identity map.
 
-Extra vars: {"target": <stack outputs>, "lab": <lab details or {}>, "municipality": NAME,
-"identity_map_file": PATH, "wave_dir": PATH, "programme_name": NAME}. They go to
-ansible-runner as a file (mode 0600) rather than a command line; none of them is a secret:
-passwords stay in files referenced by path.
+The inventory is `<wave>/inventory/`: the environment's hosts.yml beside a copy of the
+programme's group_vars, so a run always uses the programme as it was when it started. Extra
+vars (playbook_vars + municipality, identity_map_file, wave_dir, programme_name) go to
+ansible-runner as a file (mode 0600), never on a command line; none is a secret: secrets
+stay in files referenced by path.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eendracht.environment import Environment
+from eendracht.environment.load import ENVIRONMENT_FILE
+from eendracht.environment.playbook_vars import playbook_vars, source_directory
+from eendracht.environment.secrets import SecretFiles
 from eendracht.identity import IdentityMapping
-from eendracht.problems import Problem, ProblemsFound
-from eendracht.programme.models import Programme
-from eendracht.wave.identity_map import build_mapping, write_identity_map
-from eendracht.wave.paths import lab_dir, state_root
+from eendracht.problems import Problem, ProblemsFound, display_path
+from eendracht.programme.models import Person, Programme
+from eendracht.wave.identity_map import (
+    PeopleReadError,
+    build_mapping,
+    read_people,
+    write_identity_map,
+)
 
 
 @dataclass(frozen=True)
 class WaveContext:
     inventory: Path
-    outputs: dict[str, Any]
-    lab: dict[str, Any]
+    extravars: dict[str, Any]
     extravars_file: Path
     identity_map_file: Path
     secret_values: tuple[str, ...]
     mapping: IdentityMapping
 
 
-def lab_details(state: Path | None) -> tuple[Path, dict[str, Any], dict[str, Any]]:
-    root = lab_dir(state)
-    outputs_file = root / "outputs.json"
-    if not outputs_file.is_file():
-        raise ProblemsFound(
-            [Problem(str(outputs_file), "", "the lab is not up: run `eendracht lab up` first")]
-        )
-    data = json.loads(outputs_file.read_text(encoding="utf-8"))
-    return root / "inventory", dict(data.get("outputs", {})), dict(data.get("lab", {}))
+def people_from_directories(
+    programme: Programme, municipality: str, env: Environment, secrets: SecretFiles
+) -> dict[str, list[Person]]:
+    """People of every municipality up to this one (wave order) that keeps them in a directory."""
+    out: dict[str, list[Person]] = {}
+    for name, mu in programme.municipalities.items():
+        if mu.people_source is not None and not mu.people:
+            try:
+                out[name] = read_people(source_directory(env, secrets, name))
+            except PeopleReadError as exc:
+                raise ProblemsFound(
+                    [
+                        Problem(
+                            display_path(env.root / ENVIRONMENT_FILE),
+                            f"municipalities.{name}.directory",
+                            str(exc),
+                        )
+                    ]
+                ) from None
+        if name == municipality:
+            break
+    return out
 
 
-def stack_outputs(programme: Programme, state: Path | None, outputs: Path | None) -> dict[str, Any]:
-    path = outputs or state_root(state) / "outputs" / f"{programme.name}.json"
-    if not path.is_file():
-        raise ProblemsFound(
-            [
-                Problem(
-                    str(path),
-                    "",
-                    "no stack outputs: save `pulumi stack output --json` here or pass --outputs",
-                )
-            ]
-        )
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return dict(data.get("outputs", data))
+def write_private_json(path: Path, body: Any) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(body, handle, indent=1, ensure_ascii=False)
 
 
-def secret_values(lab: dict[str, Any]) -> tuple[str, ...]:
-    """Values of the secrets the lab keeps in files, so they can be redacted from messages."""
-    files: list[str] = []
+def write_inventory(programme: Programme, env: Environment, folder: Path) -> Path:
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    shutil.copy2(env.hosts_file, folder / "hosts.yml")
+    shutil.copytree(Path(programme.root) / "group_vars", folder / "group_vars")
+    return folder
 
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if key in ("password_file", "tsig_key_file") and isinstance(item, str):
-                    files.append(item)
-                else:
-                    walk(item)
 
-    walk(lab)
-    values: set[str] = set()
-    for name in files:
-        try:
-            text = Path(name).read_text(encoding="utf-8").strip()
-        except OSError:
-            continue
-        if "secret" in text:
-            values.update(re.findall(r'secret\s+"([^"]+)"', text))
-        elif text:
-            values.add(text)
-    return tuple(sorted(v for v in values if len(v) >= 6))
+def mapping_for(
+    programme: Programme, municipality: str, env: Environment, secrets: SecretFiles
+) -> IdentityMapping:
+    return build_mapping(programme, people_from_directories(programme, municipality, env, secrets))
 
 
 def build_context(
     programme: Programme,
     municipality: str,
+    env: Environment,
+    secrets: SecretFiles,
     wave_dir: Path,
-    *,
-    lab: bool,
-    state: Path | None,
-    outputs_file: Path | None = None,
 ) -> WaveContext:
-    if lab:
-        inventory, outputs, lab_info = lab_details(state)
-    else:
-        inventory, outputs, lab_info = Path(programme.root), {}, {}
-        outputs = stack_outputs(programme, state, outputs_file)
+    mapping = mapping_for(programme, municipality, env, secrets)
     wave_dir.mkdir(parents=True, exist_ok=True)
+    # What rollback needs (original DNS records, source accounts that were enabled) is
+    # written here by the step that changes it, before the change (docs/migration.md).
+    (wave_dir / "rollback").mkdir(mode=0o700, exist_ok=True)
     identity_map_file = wave_dir / "identity_map.json"
-    mapping = build_mapping(programme, lab_info)
     write_identity_map(mapping, municipality, identity_map_file)
     extravars = {
-        "target": outputs,
-        "lab": lab_info,
+        **playbook_vars(env, secrets, programme, municipality),
         "municipality": municipality,
         "identity_map_file": str(identity_map_file),
         "wave_dir": str(wave_dir),
         "programme_name": programme.name,
     }
     extravars_file = wave_dir / "extravars.json"
-    fd = os.open(extravars_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(extravars, handle, indent=1)
+    write_private_json(extravars_file, extravars)
     return WaveContext(
-        inventory=inventory,
-        outputs=outputs,
-        lab=lab_info,
+        inventory=write_inventory(programme, env, wave_dir / "inventory"),
+        extravars=extravars,
         extravars_file=extravars_file,
         identity_map_file=identity_map_file,
-        secret_values=secret_values(lab_info),
+        secret_values=secrets.values(),
         mapping=mapping,
     )

@@ -1,7 +1,8 @@
 """The identity mapping a wave uses, written to the JSON file the identity role reads.
 
 Municipalities whose people are not listed in the programme (`people_source`) are read from
-their source directory first, so the mapping, and its collision order, covers everybody.
+their source directory (the environment says where, and the bind credential's file) first,
+so the mapping, and its collision order, covers everybody up to the wave's municipality.
 """
 
 from __future__ import annotations
@@ -29,19 +30,31 @@ PERSON_ATTRS = (
 )
 
 
-def read_people(directory: dict[str, Any]) -> list[Person]:
+class PeopleReadError(Exception):
+    """The source directory could not be read: unreachable, refused the bind, or empty."""
+
+
+def read_people(directory: dict[str, Any], timeout: float = 120) -> list[Person]:
     """People in a source directory; the bind password is read by ldapsearch from its file."""
     base = directory.get("people_dn") or directory["base_dn"]
-    done = subprocess.run(
-        [
-            "ldapsearch", "-LLL", "-x", "-o", "ldif-wrap=no",
-            "-H", directory["uri"], "-D", directory["bind_dn"], "-y", directory["password_file"],
-            "-b", base, "(uid=*)", *PERSON_ATTRS,
-        ],
-        capture_output=True, text=True, check=False, timeout=120,
-    )  # fmt: skip
+    try:
+        done = subprocess.run(
+            [
+                "ldapsearch", "-LLL", "-x", "-o", "ldif-wrap=no", "-o", f"nettimeout={int(timeout)}",
+                "-H", directory["uri"], "-D", directory["bind_dn"],
+                "-y", directory["password_file"], "-b", base, "(uid=*)", *PERSON_ATTRS,
+            ],
+            capture_output=True, text=True, check=False, timeout=timeout,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise PeopleReadError(
+            f"reading people from {directory['uri']} took longer than {timeout:.0f} s"
+        ) from None
+    except OSError as exc:
+        raise PeopleReadError(f"cannot run ldapsearch: {exc}") from None
     if done.returncode != 0:
-        raise RuntimeError(f"reading people from {directory['uri']} failed: {done.stderr.strip()}")
+        reason = " ".join(done.stderr.split())[:300] or f"ldapsearch exit {done.returncode}"
+        raise PeopleReadError(f"cannot read people from {directory['uri']}: {reason}")
     people = []
     for entry in parse_ldif(done.stdout):
         try:
@@ -58,16 +71,14 @@ def read_people(directory: dict[str, Any]) -> list[Person]:
             )
         except (KeyError, ValidationError):
             continue  # not a person the migration can map; the preflight reports the count
+    if not people:
+        raise PeopleReadError(f"no people under {base} in {directory['uri']}")
     return people
 
 
-def build_mapping(programme: Programme, lab: dict[str, Any]) -> IdentityMapping:
-    extra: dict[str, list[Person]] = {}
-    sources = lab.get("source_directories", {})
-    for name, mu in programme.municipalities.items():
-        if not mu.people and mu.people_source is not None and name in sources:
-            extra[name] = read_people(sources[name])
-    return map_identities(programme, extra)
+def build_mapping(programme: Programme, people: dict[str, list[Person]]) -> IdentityMapping:
+    """The mapping of everybody: listed people, and `people` read from the source directories."""
+    return map_identities(programme, people)
 
 
 def write_identity_map(mapping: IdentityMapping, municipality: str, path: Path) -> int:

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from eendracht.identity import IdentityMapping
 from eendracht.module_utils import parse_ldif
 from eendracht.programme.models import Municipality, Record, RecordType
@@ -173,14 +171,16 @@ def _lab_details(lab_root: Path) -> dict[str, Any]:
     return dict(json.loads((lab_root / "outputs.json").read_text(encoding="utf-8"))["lab"])
 
 
+def lab_details(lab_root: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The stack outputs of the lab's environment, and where the lab keeps what (lab.json)."""
+    outputs = json.loads((lab_root / "environment" / "outputs.json").read_text(encoding="utf-8"))
+    details = json.loads((lab_root / "lab.json").read_text(encoding="utf-8"))
+    return outputs, details
+
+
 def share_paths(lab_root: Path, municipality: str) -> dict[str, Path]:
-    hosts = yaml.safe_load((lab_root / "inventory" / "hosts.yml").read_text(encoding="utf-8"))
-    group = hosts["all"]["children"].get(municipality, {}).get("hosts", {})
-    out: dict[str, Path] = {}
-    for host_vars in group.values():
-        for name, path in (host_vars.get("lab_share_paths") or {}).items():
-            out[name] = Path(path)
-    return out
+    _, details = lab_details(lab_root)
+    return {name: Path(p) for name, p in details["share_paths"].get(municipality, {}).items()}
 
 
 def check_files(
@@ -340,8 +340,7 @@ def check_applications(report: LabReport, mu: Municipality, lab: dict[str, Any])
 
 
 def verify_lab_wave(mu: Municipality, lab_root: Path, mapping: IdentityMapping) -> LabReport:
-    data = json.loads((lab_root / "outputs.json").read_text(encoding="utf-8"))
-    outputs, lab = data["outputs"], data["lab"]
+    outputs, lab = lab_details(lab_root)
     report = LabReport()
     check_files(report, mu, lab_root, outputs)
     check_accounts(report, mu.name, lab, mapping)
@@ -375,8 +374,7 @@ def _read_only_db(pg: dict[str, Any], db: str) -> str:
 
 def verify_lab_source(mu: Municipality, lab_root: Path, mapping: IdentityMapping) -> LabReport:
     """Shares writable, accounts enabled, original DNS answers, applications healthy."""
-    data = json.loads((lab_root / "outputs.json").read_text(encoding="utf-8"))
-    lab = data["lab"]
+    _, lab = lab_details(lab_root)
     report = LabReport()
     for name, folder in share_paths(lab_root, mu.name).items():
         report.add("files", f"{name} writable", _writable(folder))

@@ -1,80 +1,50 @@
 """A wave: the phases of one municipality in order, under its lock, journaled, resumable.
 
-After verify comes the go/no-go gate; until it is passed `rollback` restores the source side.
+A wave runs against an environment (`eendracht.environment`), whoever provides it. After
+verify comes the go/no-go gate; until it is passed `rollback` restores the source side.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eendracht.environment import Environment, load_environment
+from eendracht.environment.secrets import SecretFiles
+from eendracht.identity import IdentityMapping
 from eendracht.plan import Runbook, build_runbook
 from eendracht.programme.loader import load_programme
 from eendracht.programme.models import Programme
-from eendracht.wave.context import WaveContext, build_context
+from eendracht.wave.context import WaveContext, build_context, mapping_for
 from eendracht.wave.journal import Journal
+from eendracht.wave.leftovers import stop_leftovers
 from eendracht.wave.lock import WaveLock
 from eendracht.wave.paths import PLAYBOOKS, wave_dir
 from eendracht.wave.runner import Listener, Runner, StepResult
-from eendracht.wave.steps import WaveStep, rollback_steps, wave_steps
+from eendracht.wave.steps import WAVE_PHASES, WaveStep, rollback_steps, wave_steps
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_REFUSED = 2
 EXIT_LOCKED = 3
+# A check run goes no further: verify tests what a real run changed.
+CHECK_UNTIL = "cutover"
 
 
 @dataclass
 class WaveOutcome:
-    status: str  # complete | at_gate | stopped | failed | rolled_back | refused
+    status: str  # complete | at_gate | stopped | checked | failed | rolled_back | refused
     exit_code: int
     message: str
     run_id: int = 0
     steps: list[StepResult] = field(default_factory=list)
 
 
-def _ansible_process(pid: int) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return b"ansible" in cmdline
-
-
-def group_members(pgid: int) -> list[int]:
-    """Processes of a process group that are still Ansible (its forked workers included)."""
-    members = []
-    for stat_file in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat_file.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        pid = int(stat_file.parent.name)
-        if int(fields[2]) == pgid and _ansible_process(pid):
-            members.append(pid)
-    return members
-
-
-def stop_leftover(pid: int | None, timeout: float = 10.0) -> bool:
-    """An ansible-playbook (or its workers) left running by a killed run is stopped first.
-
-    pexpect makes ansible-playbook a session leader, so its pid is its process group's id.
-    """
-    if not pid or not group_members(pid):
-        return False
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, sig)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and group_members(pid):
-            time.sleep(0.1)
-        if not group_members(pid):
-            break
-    return True
+def refused(message: str) -> WaveOutcome:
+    return WaveOutcome("refused", EXIT_REFUSED, message)
 
 
 class Wave:
@@ -83,41 +53,57 @@ class Wave:
         programme_path: Path,
         municipality: str,
         *,
-        lab: bool = False,
+        environment: Path,
+        rehearsal: bool = False,
         state: Path | None = None,
         playbooks: Path = PLAYBOOKS,
-        outputs_file: Path | None = None,
         listener: Listener | None = None,
         programme: Programme | None = None,
     ) -> None:
+        """Checks the programme and the environment; writes nothing until a command runs.
+
+        `rehearsal` (the lab) is the only place the gate may approve itself (`--yes`).
+        """
         self.programme = programme or load_programme(programme_path)
         self.programme.municipality(municipality)  # KeyError with the known names
         self.municipality = municipality
-        self.lab = lab
+        self.env: Environment = load_environment(environment, self.programme, municipality)
+        self.rehearsal = rehearsal
         self.state = state
         self.playbooks = playbooks
-        self.outputs_file = outputs_file
         self.listener = listener
-        self.dir = wave_dir(self.programme.name, municipality, state, lab=lab)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.journal = Journal(self.dir / "journal.sqlite")
+        self.dir = wave_dir(self.env, self.programme.name, municipality, state)
         self.lock = WaveLock(self.dir / "wave.lock", municipality)
+        self._journal: Journal | None = None
+
+    @property
+    def journal(self) -> Journal:
+        if self._journal is None:
+            self._journal = Journal(self.dir / "journal.sqlite")
+        return self._journal
+
+    def has_run(self) -> bool:
+        return (self.dir / "journal.sqlite").exists()
 
     def close(self) -> None:
-        self.journal.close()
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
 
-    def context(self) -> WaveContext:
-        return build_context(
-            self.programme,
-            self.municipality,
-            self.dir,
-            lab=self.lab,
-            state=self.state,
-            outputs_file=self.outputs_file,
-        )
+    @contextmanager
+    def context(self) -> Iterator[WaveContext]:
+        """The run's inputs; vault secrets exist (in memory-backed files) only inside it."""
+        with SecretFiles(self.env, self.municipality) as secrets:
+            yield build_context(self.programme, self.municipality, self.env, secrets, self.dir)
 
-    def _runner(self, run_id: int, ctx: WaveContext) -> Runner:
+    def mapping(self) -> IdentityMapping:
+        """The identity mapping this wave uses (people read from directories included)."""
+        with SecretFiles(self.env, self.municipality) as secrets:
+            return mapping_for(self.programme, self.municipality, self.env, secrets)
+
+    def _runner(self, run_id: int, ctx: WaveContext, check: bool = False) -> Runner:
         return Runner(
+            check=check,
             journal=self.journal,
             run_id=run_id,
             work_dir=self.dir,
@@ -130,19 +116,40 @@ class Wave:
     def _runbook(self, ctx: WaveContext) -> Runbook:
         return build_runbook(self.programme, self.municipality, ctx.mapping)
 
+    def _stop_leftovers(self) -> str:
+        """Before any run: Ansible left running by a killed run is stopped, or the run refused."""
+        _, remaining = stop_leftovers(self.dir)
+        if remaining:
+            return (
+                f"Ansible processes of an earlier run of this wave still run and could not be "
+                f"stopped (pids {', '.join(map(str, remaining))}); stop them first"
+            )
+        return ""
+
     def _execute(
-        self, runner: Runner, run_id: int, steps: list[WaveStep], done: set[str]
-    ) -> tuple[list[StepResult], str]:
-        """Runs the steps not in `done` in order; returns the results and the first failure."""
+        self,
+        runner: Runner,
+        run_id: int,
+        steps: list[WaveStep],
+        done: set[str],
+        *,
+        keep_going: bool = False,
+    ) -> tuple[list[StepResult], list[str]]:
+        """Runs the steps not in `done` in order; returns the results and the failures.
+
+        Stops at the first failure unless `keep_going` (rollback: every undo step runs).
+        """
         results: list[StepResult] = []
+        failures: list[str] = []
         phase = ""
+        phase_failed = False
         for step in steps:
             if step.step_id in done:
                 continue
             if step.phase != phase:
                 if phase:
-                    self.journal.finish_phase(run_id, phase, "ok")
-                phase = step.phase
+                    self.journal.finish_phase(run_id, phase, "failed" if phase_failed else "ok")
+                phase, phase_failed = step.phase, False
                 self.journal.start_phase(run_id, phase)
             result = runner.run_step(
                 step.phase,
@@ -155,20 +162,55 @@ class Wave:
             )
             results.append(result)
             if result.status != "ok":
-                self.journal.finish_phase(run_id, phase, "failed")
-                return results, f"step {step.step_id} failed: " + "; ".join(result.failures[:5])
+                phase_failed = True
+                failures.append(f"step {step.step_id} failed: " + "; ".join(result.failures[:5]))
+                if not keep_going:
+                    break
         if phase:
-            self.journal.finish_phase(run_id, phase, "ok")
-        return results, ""
+            self.journal.finish_phase(run_id, phase, "failed" if phase_failed else "ok")
+        return results, failures
 
     # --- the wave -------------------------------------------------------------------
 
     def run(
-        self, *, until: str | None = None, resume: bool = False, yes: bool = False
+        self,
+        *,
+        until: str | None = None,
+        resume: bool = False,
+        yes: bool = False,
+        check: bool = False,
     ) -> WaveOutcome:
-        """Runs under the lock; raises WaveLocked when another run holds it."""
+        """Runs under the lock; raises WaveLocked when another run holds it.
+
+        `check`: every step up to cutover in Ansible's check mode; nothing changes, and the
+        run counts neither for resume, nor for the gate, nor for rollback.
+        """
+        if yes and not self.rehearsal:
+            return refused("--yes approves the gate automatically: only on the lab (--lab)")
+        if check and (yes or resume):
+            return refused("--check runs every step without changing anything: no --yes, --resume")
         with self.lock:
+            if check:
+                return self._check_locked(until or CHECK_UNTIL)
             return self._run_locked(until=until, resume=resume, yes=yes)
+
+    def _check_locked(self, until: str) -> WaveOutcome:
+        if WAVE_PHASES.index(until) > WAVE_PHASES.index(CHECK_UNTIL):
+            return refused(f"--check stops after {CHECK_UNTIL}: verify needs a real run")
+        if blocked := self._stop_leftovers():
+            return refused(blocked)
+        with self.context() as ctx:
+            steps = wave_steps(self._runbook(ctx), self.playbooks, until)
+            run_id = self.journal.start_run("check", os.getpid(), self.rehearsal, until=until)
+            results, failures = self._execute(
+                self._runner(run_id, ctx, check=True), run_id, steps, set()
+            )
+        if failures:
+            self.journal.finish_run(run_id, "failed", failures[0])
+            return WaveOutcome("failed", EXIT_FAILED, failures[0], run_id, results)
+        message = f"checked {len(results)} steps up to {until}: nothing was changed"
+        self.journal.finish_run(run_id, "ok", message)
+        return WaveOutcome("checked", EXIT_OK, message, run_id, results)
 
     def _run_locked(self, *, until: str | None, resume: bool, yes: bool) -> WaveOutcome:
         approval = self.journal.approval()
@@ -178,17 +220,18 @@ class Wave:
                 EXIT_OK,
                 f"the go/no-go gate was passed ({approval['approved_by']}); the wave is complete",
             )
-        if resume:
-            stop_leftover(self.journal.last_ansible_pid())
-        ctx = self.context()
-        steps = wave_steps(self._runbook(ctx), self.playbooks, until)
-        run_id = self.journal.start_run("wave", os.getpid(), self.lab, until=until, resumed=resume)
-        runner = self._runner(run_id, ctx)
-        done = {k.step_id for k in self.journal.done_steps()} if resume else set()
-        results, failure = self._execute(runner, run_id, steps, done)
-        if failure:
-            self.journal.finish_run(run_id, "failed", failure)
-            return WaveOutcome("failed", EXIT_FAILED, failure, run_id, results)
+        if blocked := self._stop_leftovers():
+            return refused(blocked)
+        with self.context() as ctx:
+            steps = wave_steps(self._runbook(ctx), self.playbooks, until)
+            run_id = self.journal.start_run(
+                "wave", os.getpid(), self.rehearsal, until=until, resumed=resume
+            )
+            done = {k.step_id for k in self.journal.done_steps()} if resume else set()
+            results, failures = self._execute(self._runner(run_id, ctx), run_id, steps, done)
+        if failures:
+            self.journal.finish_run(run_id, "failed", failures[0])
+            return WaveOutcome("failed", EXIT_FAILED, failures[0], run_id, results)
         last_phase = steps[-1].phase if steps else ""
         if last_phase != "verify":
             self.journal.finish_run(run_id, "stopped", f"stopped after {last_phase} (--until)")
@@ -201,47 +244,64 @@ class Wave:
             )
         message = (
             "verified; waiting at the go/no-go gate: eendracht wave approve "
-            f"{self.programme.root} --municipality {self.municipality} --by NAME"
+            f"{self.programme.root} --municipality {self.municipality} --by APPROVER"
         )
         self.journal.finish_run(run_id, "at_gate", message)
         return WaveOutcome("at_gate", EXIT_OK, message, run_id, results)
 
     def verified(self) -> bool:
-        """Every verify step finished since the last rollback."""
-        done = self.journal.done_steps()
-        verify_done = {k.step_id for k in done if k.phase == "verify"}
+        """The latest verify passed in full and nothing failed after it."""
         runbook = build_runbook(self.programme, self.municipality)
         wanted = {s.id for s in runbook.steps() if s.phase.value == "verify"}
-        return bool(verify_done) and wanted <= verify_done
+        return self.journal.verify_passed(wanted)
 
     def approve(self, by: str) -> WaveOutcome:
-        if not self.verified():
-            return WaveOutcome("refused", EXIT_REFUSED, "verify has not passed; nothing to approve")
-        existing = self.journal.approval()
-        if existing:
-            return WaveOutcome(
-                "complete", EXIT_OK, f"already approved by {existing['approved_by']}"
+        approvers = self.programme.settings.go_no_go.approvers
+        if by.casefold() not in {a.casefold() for a in approvers}:
+            return refused(
+                f"--by {by!r} is not an approver of the programme ({', '.join(approvers)})"
             )
-        self.journal.approve(by)
+        if not self.has_run():
+            return refused(f"no wave of {self.municipality} has run in environment {self.env.name}")
+        with self.lock:
+            existing = self.journal.approval()
+            if existing:
+                return WaveOutcome(
+                    "complete", EXIT_OK, f"already approved by {existing['approved_by']}"
+                )
+            if not self.verified():
+                return refused(
+                    "verify has not passed in full since the last failure; nothing to approve"
+                )
+            self.journal.approve(by)
         return WaveOutcome("complete", EXIT_OK, f"go/no-go approved by {by}; the wave is complete")
 
     def rollback(self) -> WaveOutcome:
+        """Every undo step runs even when one fails; a second rollback completes the rest."""
+        if not self.has_run():
+            return refused(f"no wave of {self.municipality} has run in environment {self.env.name}")
         with self.lock:
             approval = self.journal.approval()
             if approval:
-                return WaveOutcome(
-                    "refused",
-                    EXIT_REFUSED,
+                return refused(
                     f"the go/no-go gate was passed ({approval['approved_by']}): rollback is no "
-                    "longer possible; fix forward",
+                    "longer possible; fix forward"
                 )
-            stop_leftover(self.journal.last_ansible_pid())
-            ctx = self.context()
-            steps = rollback_steps(self._runbook(ctx), self.playbooks, self.journal.started_steps())
-            run_id = self.journal.start_run("rollback", os.getpid(), self.lab)
-            results, failure = self._execute(self._runner(run_id, ctx), run_id, steps, set())
-            if failure:
-                message = "rollback " + failure
+            if blocked := self._stop_leftovers():
+                return refused(blocked)
+            with self.context() as ctx:
+                steps = rollback_steps(
+                    self._runbook(ctx), self.playbooks, self.journal.started_steps()
+                )
+                run_id = self.journal.start_run("rollback", os.getpid(), self.rehearsal)
+                results, failures = self._execute(
+                    self._runner(run_id, ctx), run_id, steps, set(), keep_going=True
+                )
+            if failures:
+                message = (
+                    f"rollback incomplete: {len(failures)} of {len(results)} steps failed "
+                    f"(run rollback again to complete it): " + " | ".join(failures)
+                )
                 self.journal.finish_run(run_id, "failed", message)
                 return WaveOutcome("failed", EXIT_FAILED, message, run_id, results)
             self.journal.finish_run(run_id, "ok", "source side restored and verified")

@@ -1,10 +1,12 @@
-"""Where a wave keeps its state: `<state>/waves/<programme>/<municipality>/` (in the lab:
-`<state>/lab/waves/...`, removed with the lab)."""
+"""Where a wave keeps its state: `<waves>/<programme>/<municipality>/`, where `<waves>` is the
+environment's `waves_dir`, else `<state>/waves/<environment name>/`. Two environments of one
+programme (the lab and production) never share a journal."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from eendracht.environment import Environment
 from eendracht.state import REPO_ROOT as REPO_ROOT
 from eendracht.state import state_root as state_root
 
@@ -12,13 +14,22 @@ PLAYBOOKS = REPO_ROOT / "playbooks"
 ANSIBLE_CFG = REPO_ROOT / "ansible.cfg"
 
 
+def waves_root(env: Environment, state: Path | None = None) -> Path:
+    if env.spec.waves_dir:
+        return env.path(env.spec.waves_dir)
+    return state_root(state) / "waves" / env.name
+
+
 def wave_dir(
-    programme: str, municipality: str, state: Path | None = None, lab: bool = False
+    env: Environment, programme: str, municipality: str, state: Path | None = None
 ) -> Path:
-    """A lab wave keeps its journal inside the lab: it never mixes with a real wave's."""
-    base = lab_dir(state) if lab else state_root(state)
-    return base / "waves" / programme / municipality
+    return waves_root(env, state) / programme / municipality
 
 
 def lab_dir(state: Path | None = None) -> Path:
     return state_root(state) / "lab"
+
+
+def lab_environment(state: Path | None = None) -> Path:
+    """The environment `eendracht lab up` writes; `--lab` is a shorthand for it."""
+    return lab_dir(state) / "environment"

@@ -20,7 +20,7 @@ from eendracht.module_utils import thaw_tree
 from eendracht.programme.loader import load_programme
 from eendracht.wave.lab_check import LabReport, verify_lab_source, verify_lab_wave
 from eendracht.wave.orchestrator import EXIT_FAILED, EXIT_OK, Wave, WaveOutcome
-from eendracht.wave.paths import lab_dir, state_root
+from eendracht.wave.paths import lab_dir, lab_environment, state_root
 from eendracht.wave.runner import Listener
 from eendracht.wave.status import wave_status
 
@@ -67,13 +67,14 @@ def rehearse(
     municipality: str,
     *,
     yes: bool,
-    approve: Callable[[], bool] | None = None,
+    approve: Callable[[], str | None] | None = None,
     state: Path | None = None,
     scale: str = "small",
     listener: Listener | None = None,
     say: Say = print,
 ) -> Rehearsal:
-    """`approve` is asked at the gate when not `yes`; declining rolls the wave back."""
+    """`approve` is asked at the gate when not `yes` (the approver, or None to decline);
+    declining rolls the wave back."""
     programme = load_programme(programme_path)
     programme.municipality(municipality)
     result = Rehearsal(EXIT_FAILED, None, None)
@@ -84,15 +85,16 @@ def rehearse(
         lab_up(programme_path, scale=scale, state=state)
         result.seconds["lab_up"] = round(time.monotonic() - began, 1)
         wave = Wave(
-            programme_path, municipality, lab=True, state=state, listener=listener,
-            programme=programme,
+            programme_path, municipality, environment=lab_environment(state), rehearsal=True,
+            state=state, listener=listener, programme=programme,
         )  # fmt: skip
         journal = wave.dir / "journal.sqlite"
         start = time.monotonic()
         outcome = wave.run(yes=yes)
         if outcome.status == "at_gate":
-            if approve is not None and approve():
-                outcome = wave.approve("rehearsal operator")
+            approver = approve() if approve is not None else None
+            if approver:
+                outcome = wave.approve(approver)
             else:
                 say("gate declined: rolling back")
                 outcome = wave.rollback()
@@ -102,7 +104,7 @@ def rehearse(
         if check is not None:
             start = time.monotonic()
             mu = programme.municipality(municipality)
-            result.report = check(mu, lab_dir(state), wave.context().mapping)
+            result.report = check(mu, lab_dir(state), wave.mapping())
             result.seconds["verification"] = round(time.monotonic() - start, 1)
         result.status = wave_status(wave.journal, programme.name, municipality)
         wave.close()

@@ -19,6 +19,7 @@ from typing import Any
 import ansible_runner
 
 from eendracht.wave.journal import Journal
+from eendracht.wave.leftovers import stop_leftovers
 from eendracht.wave.paths import ANSIBLE_CFG
 from eendracht.wave.secrets import CENSORED, scrub
 
@@ -150,6 +151,9 @@ class Runner:
         seconds = time.monotonic() - started
         rc = int(result.rc if result.rc is not None else 1)
         if result.status == "timeout":
+            # ansible-runner stops ansible-playbook's group; Ansible's workers run in sessions
+            # of their own, so what they started is stopped by the wave's folder too.
+            stop_leftovers(self.work_dir)
             self._failures.insert(
                 0, f"{step_id} timed out after {timeout} s: ansible-playbook was stopped"
             )
