@@ -296,6 +296,21 @@ def cutover(module, mapping, source, target, record_file):
     src = source.search(source.people_dn, "(uid=*)", ["uid", "eendrachtDisabled"])
     tgt = target.search(target.people_dn, muni_filter(muni), ["uid", "eendrachtDisabled"])
     src_enabled = [e for e in src if e.get("eendrachtdisabled", ["FALSE"])[0].upper() != "TRUE"]
+    # Nobody may be left without an account: refuse to disable more source accounts than
+    # there will be enabled target accounts (an empty or partial mapping would lock people out).
+    # In check mode the step before (state=present) created nothing: count what it would have.
+    enabled_after = (
+        len(enabled_people)
+        if module.check_mode
+        else len([e for e in tgt if e["uid"][0] in enabled_people])
+    )
+    if len(src_enabled) > enabled_after:
+        module.fail_json(
+            msg=f"refused: cutover would disable {len(src_enabled)} source accounts but enable "
+            f"only {enabled_after} target accounts of {muni}; the identity mapping or the "
+            "target directory is incomplete",
+            eendracht_counts={"source_enabled": len(src_enabled), "target_ready": enabled_after},
+        )
     # Who was enabled at the source is recorded once, before anything is disabled, so a
     # resumed cutover does not forget them and rollback re-enables exactly those.
     if record_file and not os.path.exists(record_file) and not module.check_mode:
@@ -341,6 +356,11 @@ def verify(module, mapping, source, target, sample_size, cutover_done):
     src_entries = source.search(source.people_dn, "(uid=*)", ["uid", "eendrachtDisabled"])
     src_uids = {e["uid"][0] for e in src_entries}
     identities = [i for i in mapping["identities"] if not src_uids or i["old_account"] in src_uids]
+    if not identities:
+        module.fail_json(
+            msg=f"nothing to verify: the mapping has no people of {muni} that the source holds",
+            eendracht_counts={"accounts_verified": 0},
+        )
     tgt = by_uid(target.search(target.people_dn, muni_filter(muni)))
     problems = []
     missing = [i["username"] for i in identities if i["username"] not in tgt]
