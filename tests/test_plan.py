@@ -624,3 +624,24 @@ def test_every_wave_of_the_example_programmes_plans(hosts: Path) -> None:
         assert sorted(in_steps) == sorted(moved)
         assert runbook.gate.criteria and runbook.rollback
         assert runbook.to_json() == build_runbook(prog, name, mapping).to_json()
+
+
+def test_application_verify_counts_what_the_role_tests_and_is_left_out_when_nothing_is(
+    mini: m.Programme,
+) -> None:
+    step = next(
+        s for s in build_runbook(mini, "noordwaard").steps() if s.id == "verify.applications"
+    )
+    # Landed (rehost, RemoteApp): zaaksysteem, documentbeheer, financien with a health check;
+    # the koppelingen of zaaksysteem (2) and financien (1). The SaaS burgerzaken is handed over.
+    assert step.actions == [
+        "call 3 health endpoints on the target",
+        "run 3 chain tests, one per koppeling",
+    ]
+    saas_only = with_municipality(
+        mini,
+        "noordwaard",
+        applications=[app("burgerzaken", "BRP"), app("zaken", "burgerzaken")],
+    )
+    ids = [s.id for s in build_runbook(saas_only, "noordwaard").steps()]
+    assert "verify.applications" not in ids

@@ -98,11 +98,10 @@ def _enabled_source_accounts(running_lab: RunningLab) -> int:
     return out.count("\nuid: ") + out.startswith("uid: ")
 
 
-def test_cutover_refuses_a_mapping_that_would_disable_more_than_it_enables(
-    running_lab: RunningLab, tmp_path: Path
-) -> None:
-    before = _enabled_source_accounts(running_lab)
-    assert before > 0
+def _directory_module(
+    running_lab: RunningLab, tmp_path: Path, state: str
+) -> subprocess.CompletedProcess[str]:
+    """eendracht_directory with an empty identity mapping against the lab's directories."""
     mapping = tmp_path / "identity_map.json"
     mapping.write_text(
         json.dumps(
@@ -112,19 +111,32 @@ def test_cutover_refuses_a_mapping_that_would_disable_more_than_it_enables(
     )  # fmt: skip
     lab = running_lab.lab
     args = {
-        "state": "cutover",
+        "state": state,
         "mapping_file": str(mapping),
         "source": lab["source_directories"]["noordwaard"],
         "target": lab["target_directory"],
         "record_file": str(tmp_path / "enabled.json"),
     }
-    done = subprocess.run(
+    return subprocess.run(
         [str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local",
          "-M", str(REPO / "playbooks" / "roles" / "identity" / "library"),
          "-m", "eendracht_directory", "-a", json.dumps(args)],
         capture_output=True, text=True, timeout=120,
         env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")},
     )  # fmt: skip
+
+
+def test_identity_verify_of_an_empty_mapping_fails(running_lab: RunningLab, tmp_path: Path) -> None:
+    done = _directory_module(running_lab, tmp_path, "verify")
+    assert done.returncode != 0 and "nothing to verify" in done.stdout, done.stdout
+
+
+def test_cutover_refuses_a_mapping_that_would_disable_more_than_it_enables(
+    running_lab: RunningLab, tmp_path: Path
+) -> None:
+    before = _enabled_source_accounts(running_lab)
+    assert before > 0
+    done = _directory_module(running_lab, tmp_path, "cutover")
     assert done.returncode != 0, done.stdout
     assert "refused: cutover would disable" in done.stdout
     assert _enabled_source_accounts(running_lab) == before  # nobody was disabled

@@ -255,6 +255,8 @@ def main():
         batches[zone["name"]] = lines
     if wrong:
         module.fail_json(msg=f"{len(wrong)} records do not answer the new value: {'; '.join(wrong[:10])}", eendracht_counts=counts)
+    if state == "verify" and not counts["records_verified"]:
+        module.fail_json(msg="nothing to verify: no record of these zones cuts over", eendracht_counts=counts)
     if module.check_mode:
         module.exit_json(changed=counts["records_updated"] > 0, eendracht_counts=counts)
     if recorded_now:
