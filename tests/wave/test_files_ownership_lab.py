@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from wave_support import MINI, REPO
 
 from eendracht.identity.numbering import FIRST_UID
@@ -53,8 +52,7 @@ class Wave:
         found = sorted(self.lab.glob(f"waves/**/{MUNI}/extravars.json"))
         assert len(found) == 1, found
         self.dir = found[0].parent
-        inventory = self.dir / "inventory"
-        self.inventory = inventory if inventory.is_dir() else self.lab / "inventory"
+        self.inventory = self.dir / "inventory"
 
     def step(self, step: str, *extra: str) -> subprocess.CompletedProcess[str]:
         """One files step with the wave's own inventory and extra vars."""
@@ -67,21 +65,13 @@ class Wave:
         )  # fmt: skip
 
     def details(self) -> dict[str, Any]:
-        path = self.lab / "lab.json"
-        if path.is_file():
-            return dict(json.loads(path.read_text()))
-        return dict(json.loads((self.lab / "outputs.json").read_text())["lab"])
+        return dict(json.loads((self.lab / "lab.json").read_text()))
 
     def target_root(self) -> Path:
         return self.lab / "files" / "target-files" / "srv" / "shares" / MUNI
 
     def source_roots(self) -> dict[str, Path]:
-        details = self.details()
-        if "share_paths" in details:
-            return {k: Path(v) for k, v in details["share_paths"][MUNI].items()}
-        hosts = yaml.safe_load((self.inventory / "hosts.yml").read_text())  # an older lab
-        servers = hosts["all"]["children"][MUNI]["hosts"].values()
-        return {k: Path(v) for h in servers for k, v in h.get("lab_share_paths", {}).items()}
+        return {k: Path(v) for k, v in self.details()["share_paths"][MUNI].items()}
 
 
 @pytest.fixture(scope="module")

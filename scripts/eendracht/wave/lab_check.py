@@ -163,14 +163,6 @@ def translated(
     return (*entry[:2], number(entry[2], users), number(entry[3], groups), tuple(acl), *entry[5:])
 
 
-def _lab_details(lab_root: Path) -> dict[str, Any]:
-    """Where the lab keeps what: lab.json, or the `lab` part of an older outputs.json."""
-    details = lab_root / "lab.json"
-    if details.is_file():
-        return dict(json.loads(details.read_text(encoding="utf-8")))
-    return dict(json.loads((lab_root / "outputs.json").read_text(encoding="utf-8"))["lab"])
-
-
 def lab_details(lab_root: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """The stack outputs of the lab's environment, and where the lab keeps what (lab.json)."""
     outputs = json.loads((lab_root / "environment" / "outputs.json").read_text(encoding="utf-8"))
@@ -189,7 +181,7 @@ def check_files(
     """Every entry of every share on the target as at the source: content, mode, times, owners
     translated to the new accounts, ACLs, xattrs, hard links; with mirror, nothing more."""
     sources = share_paths(lab_root, mu.name)
-    users, groups = owner_numbers(_lab_details(lab_root), mu.name)
+    users, groups = owner_numbers(lab_details(lab_root)[1], mu.name)
     for share in mu.shares:
         source = sources.get(share.name)
         target = Path(outputs["file_target_root"]) / mu.name / share.name
