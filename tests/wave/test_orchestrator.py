@@ -152,3 +152,20 @@ def test_second_run_is_refused_while_locked(state: Path, environment: Path) -> N
             wave.run()
     finally:
         other.release()
+
+
+def test_a_check_run_changes_nothing_and_leaves_no_check_mode_behind(
+    state: Path, environment: Path
+) -> None:
+    wave = _wave(state, environment)
+    outcome = wave.run(check=True)
+    assert outcome.status == "checked", outcome.message
+    assert {r.phase for r in outcome.steps} == {
+        "preflight", "presync", "freeze", "final_sync", "cutover"
+    }  # fmt: skip
+    assert _trace(wave) == []  # in check mode the commands that leave a trace did not run
+    assert wave.journal.done_steps() == set()  # nothing for --resume, the gate or rollback
+    assert wave.run(check=True, until="verify").status == "refused"
+    outcome = wave.run(until="preflight")  # the next real run really runs
+    assert outcome.status == "stopped", outcome.message
+    assert _trace(wave)[0] == "preflight.reachability"

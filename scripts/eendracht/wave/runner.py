@@ -117,6 +117,9 @@ class Runner:
         # ansible-runner passes env/extravars as `-e @file`: no vars on a command line.
         extravars = json.loads(self.extravars_file.read_text(encoding="utf-8"))
         extravars.update(extra_vars)
+        # ansible-runner keeps a cmdline it was given in env/cmdline and reads it on every
+        # later run: a check run must leave none behind for the real one.
+        (private / "env" / "cmdline").unlink(missing_ok=True)
         env_file = private / "env" / "extravars"
         fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
