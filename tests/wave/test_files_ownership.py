@@ -40,6 +40,7 @@ MINI = REPO / "tests" / "fixtures" / "programmes" / "mini"
 ROLES = REPO / "playbooks" / "roles"
 SEED = 1795
 ldif = load_module_utils("eendracht_ldif")
+load_module_utils("eendracht_posix_acl")
 
 
 def _module(role: str, name: str) -> ModuleType:
@@ -496,7 +497,7 @@ def test_a_change_of_owner_alone_is_a_change_and_fails_the_proof(
 RUN_MODULE = (
     "import runpy, sys;"
     "from eendracht.module_utils import load_module_utils;"
-    "load_module_utils('eendracht_ldif');"
+    "load_module_utils('eendracht_ldif'); load_module_utils('eendracht_posix_acl');"
     "sys.argv = sys.argv[1:];"
     "runpy.run_path(sys.argv[0], run_name='__main__')"
 )

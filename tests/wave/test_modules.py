@@ -19,7 +19,7 @@ from eendracht.module_utils import load_module_utils
 
 ROLES = REPO / "playbooks" / "roles"
 # What the modules import from `ansible.module_utils` (Ansible ships playbooks/module_utils/).
-for _shared in ("eendracht_fsflags", "eendracht_ldif"):
+for _shared in ("eendracht_fsflags", "eendracht_ldif", "eendracht_posix_acl"):
     load_module_utils(_shared)
 
 

@@ -75,19 +75,14 @@ import hashlib
 import json
 import os
 import stat
-import struct
 import subprocess
 import unicodedata
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.eendracht_ldif import parse_ldif
+from ansible.module_utils.eendracht_posix_acl import ACL_XATTRS, ALL_KEEPS, acl_entries
 
 CHUNK = 1 << 20
-ALL_KEEPS = ("owner", "mode", "mtime", "acl", "xattr", "hardlink", "symlink")
-ACL_XATTRS = {"system.posix_acl_access": "", "system.posix_acl_default": "default:"}
-# Linux's binary ACL xattr (acl_ea.h): version 2, then (tag u16, perm u16, id u32) entries.
-ACL_TAGS = {0x01: "user", 0x02: "user", 0x04: "group", 0x08: "group", 0x10: "mask", 0x20: "other"}
-NAMED = (0x02, 0x08)
 
 
 # --- build --------------------------------------------------------------------------
@@ -99,17 +94,6 @@ def _sha256(path):
         for block in iter(lambda: handle.read(CHUNK), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def acl_entries(value, prefix=""):
-    """getfacl -n style entries of a binary ACL xattr: `user:10002:rw-`, `default:mask::rwx`."""
-    out = []
-    for offset in range(4, len(value) - 7, 8):
-        tag, perm, ident = struct.unpack_from("<HHI", value, offset)
-        qualifier = str(ident) if tag in NAMED else ""
-        perms = "".join(c if perm & bit else "-" for c, bit in (("r", 4), ("w", 2), ("x", 1)))
-        out.append(f"{prefix}{ACL_TAGS.get(tag, hex(tag))}:{qualifier}:{perms}")
-    return out
 
 
 def extended(full, is_link):

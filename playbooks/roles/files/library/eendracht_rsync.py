@@ -87,7 +87,6 @@ import shlex
 import shutil
 import signal
 import stat
-import struct
 import subprocess
 import tempfile
 import threading
@@ -95,8 +94,8 @@ import time
 from contextlib import contextmanager
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.eendracht_posix_acl import ACL_XATTRS, ALL_KEEPS, acl_ids
 
-ALL_KEEPS = ("owner", "mode", "mtime", "acl", "xattr", "hardlink", "symlink")
 STATS = {
     "files_total": r"Number of files: ([\d,]+)",
     "files_transferred": r"Number of regular files transferred: ([\d,]+)",
@@ -107,8 +106,6 @@ STATS = {
 # --itemize-changes: YXcstpoguax and the name; `*deleting name` for deletions.
 ITEMIZED = re.compile(r"^(?:[<>ch.][fdLDS][^ ]{9} |\*deleting )")
 LISTED_CHANGES = 10
-ACL_XATTRS = ("system.posix_acl_access", "system.posix_acl_default")
-ACL_USER, ACL_GROUP = 0x02, 0x08  # named entries of Linux's binary ACL xattr (acl_ea.h)
 LISTED_PATHS = 3
 # One command-line argument may not exceed 128 KiB (MAX_ARG_STRLEN); rsync has no map file.
 MAX_MAP = 120_000
@@ -120,18 +117,6 @@ def parse_stats(text):
         match = re.search(pattern, text)
         counts[key] = int(match.group(1).replace(",", "")) if match else 0
     return counts
-
-
-def acl_ids(value):
-    """(users, groups) named in a binary POSIX ACL xattr."""
-    users, groups = set(), set()
-    for offset in range(4, len(value) - 7, 8):
-        tag, _, ident = struct.unpack_from("<HHI", value, offset)
-        if tag == ACL_USER:
-            users.add(ident)
-        elif tag == ACL_GROUP:
-            groups.add(ident)
-    return users, groups
 
 
 class Scan:
