@@ -81,6 +81,18 @@ def test_a_wrong_credential_or_an_unreachable_directory_is_one_clear_error(
     assert problem.field == "municipalities.noordwaard.directory"
     assert "Invalid credentials" in problem.message
     assert "not-the-password" not in str(problem)
+    # The wave itself refuses in one line, exit 2, and writes nothing.
+    programme_dir = tmp_path / "programme"
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "eendracht"), "wave", "run", str(programme_dir),
+         "-m", "noordwaard", "--environment", str(root), "--confirm"],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "EENDRACHT_STATE": str(running_lab.state), "COLUMNS": "300"},
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert "environment.yml: municipalities.noordwaard.directory: cannot read people" in done.stderr
+    assert not (Path(env.spec.waves_dir) / "waardstad").exists()
     with SecretFiles(env, "noordwaard") as secrets:
         directory = source_directory(env, secrets, "noordwaard")
     with pytest.raises(PeopleReadError, match=r"cannot read people from ldap://127\.0\.0\.1:9"):

@@ -92,8 +92,8 @@ def build_context(
     env: Environment,
     secrets: SecretFiles,
     wave_dir: Path,
+    mapping: IdentityMapping,
 ) -> WaveContext:
-    mapping = mapping_for(programme, municipality, env, secrets)
     wave_dir.mkdir(parents=True, exist_ok=True)
     # What rollback needs (original DNS records, source accounts that were enabled) is
     # written here by the step that changes it, before the change (docs/migration.md).

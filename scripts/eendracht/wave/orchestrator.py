@@ -43,6 +43,12 @@ class WaveOutcome:
     steps: list[StepResult] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Inputs:
+    secrets: SecretFiles
+    mapping: IdentityMapping
+
+
 def refused(message: str) -> WaveOutcome:
     return WaveOutcome("refused", EXIT_REFUSED, message)
 
@@ -91,15 +97,22 @@ class Wave:
             self._journal = None
 
     @contextmanager
-    def context(self) -> Iterator[WaveContext]:
-        """The run's inputs; vault secrets exist (in memory-backed files) only inside it."""
+    def _inputs(self) -> Iterator[Inputs]:
+        """What a run reads before it writes anything (people from the source directories):
+        a wrong credential refuses the run with nothing changed. Vault secrets exist (in
+        memory-backed files) only inside it."""
         with SecretFiles(self.env, self.municipality) as secrets:
-            yield build_context(self.programme, self.municipality, self.env, secrets, self.dir)
+            yield Inputs(secrets, mapping_for(self.programme, self.municipality, self.env, secrets))
+
+    def _context(self, inputs: Inputs) -> WaveContext:
+        return build_context(
+            self.programme, self.municipality, self.env, inputs.secrets, self.dir, inputs.mapping
+        )
 
     def mapping(self) -> IdentityMapping:
         """The identity mapping this wave uses (people read from directories included)."""
-        with SecretFiles(self.env, self.municipality) as secrets:
-            return mapping_for(self.programme, self.municipality, self.env, secrets)
+        with self._inputs() as inputs:
+            return inputs.mapping
 
     def _runner(self, run_id: int, ctx: WaveContext, check: bool = False) -> Runner:
         return Runner(
@@ -189,22 +202,22 @@ class Wave:
             return refused("--yes approves the gate automatically: only on the lab (--lab)")
         if check and (yes or resume):
             return refused("--check runs every step without changing anything: no --yes, --resume")
-        with self.lock:
-            if check:
-                return self._check_locked(until or CHECK_UNTIL)
-            return self._run_locked(until=until, resume=resume, yes=yes)
-
-    def _check_locked(self, until: str) -> WaveOutcome:
-        if WAVE_PHASES.index(until) > WAVE_PHASES.index(CHECK_UNTIL):
+        if check and WAVE_PHASES.index(until or CHECK_UNTIL) > WAVE_PHASES.index(CHECK_UNTIL):
             return refused(f"--check stops after {CHECK_UNTIL}: verify needs a real run")
+        with self._inputs() as inputs, self.lock:
+            if check:
+                return self._check_locked(until or CHECK_UNTIL, inputs)
+            return self._run_locked(inputs, until=until, resume=resume, yes=yes)
+
+    def _check_locked(self, until: str, inputs: Inputs) -> WaveOutcome:
         if blocked := self._stop_leftovers():
             return refused(blocked)
-        with self.context() as ctx:
-            steps = wave_steps(self._runbook(ctx), self.playbooks, until)
-            run_id = self.journal.start_run("check", os.getpid(), self.rehearsal, until=until)
-            results, failures = self._execute(
-                self._runner(run_id, ctx, check=True), run_id, steps, set()
-            )
+        ctx = self._context(inputs)
+        steps = wave_steps(self._runbook(ctx), self.playbooks, until)
+        run_id = self.journal.start_run("check", os.getpid(), self.rehearsal, until=until)
+        results, failures = self._execute(
+            self._runner(run_id, ctx, check=True), run_id, steps, set()
+        )
         if failures:
             self.journal.finish_run(run_id, "failed", failures[0])
             return WaveOutcome("failed", EXIT_FAILED, failures[0], run_id, results)
@@ -212,7 +225,9 @@ class Wave:
         self.journal.finish_run(run_id, "ok", message)
         return WaveOutcome("checked", EXIT_OK, message, run_id, results)
 
-    def _run_locked(self, *, until: str | None, resume: bool, yes: bool) -> WaveOutcome:
+    def _run_locked(
+        self, inputs: Inputs, *, until: str | None, resume: bool, yes: bool
+    ) -> WaveOutcome:
         approval = self.journal.approval()
         if approval:
             return WaveOutcome(
@@ -222,13 +237,13 @@ class Wave:
             )
         if blocked := self._stop_leftovers():
             return refused(blocked)
-        with self.context() as ctx:
-            steps = wave_steps(self._runbook(ctx), self.playbooks, until)
-            run_id = self.journal.start_run(
-                "wave", os.getpid(), self.rehearsal, until=until, resumed=resume
-            )
-            done = {k.step_id for k in self.journal.done_steps()} if resume else set()
-            results, failures = self._execute(self._runner(run_id, ctx), run_id, steps, done)
+        ctx = self._context(inputs)
+        steps = wave_steps(self._runbook(ctx), self.playbooks, until)
+        run_id = self.journal.start_run(
+            "wave", os.getpid(), self.rehearsal, until=until, resumed=resume
+        )
+        done = {k.step_id for k in self.journal.done_steps()} if resume else set()
+        results, failures = self._execute(self._runner(run_id, ctx), run_id, steps, done)
         if failures:
             self.journal.finish_run(run_id, "failed", failures[0])
             return WaveOutcome("failed", EXIT_FAILED, failures[0], run_id, results)
@@ -280,7 +295,7 @@ class Wave:
         """Every undo step runs even when one fails; a second rollback completes the rest."""
         if not self.has_run():
             return refused(f"no wave of {self.municipality} has run in environment {self.env.name}")
-        with self.lock:
+        with self._inputs() as inputs, self.lock:
             approval = self.journal.approval()
             if approval:
                 return refused(
@@ -289,14 +304,12 @@ class Wave:
                 )
             if blocked := self._stop_leftovers():
                 return refused(blocked)
-            with self.context() as ctx:
-                steps = rollback_steps(
-                    self._runbook(ctx), self.playbooks, self.journal.started_steps()
-                )
-                run_id = self.journal.start_run("rollback", os.getpid(), self.rehearsal)
-                results, failures = self._execute(
-                    self._runner(run_id, ctx), run_id, steps, set(), keep_going=True
-                )
+            ctx = self._context(inputs)
+            steps = rollback_steps(self._runbook(ctx), self.playbooks, self.journal.started_steps())
+            run_id = self.journal.start_run("rollback", os.getpid(), self.rehearsal)
+            results, failures = self._execute(
+                self._runner(run_id, ctx), run_id, steps, set(), keep_going=True
+            )
             if failures:
                 message = (
                     f"rollback incomplete: {len(failures)} of {len(results)} steps failed "
