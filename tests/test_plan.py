@@ -645,3 +645,11 @@ def test_application_verify_counts_what_the_role_tests_and_is_left_out_when_noth
     )
     ids = [s.id for s in build_runbook(saas_only, "noordwaard").steps()]
     assert "verify.applications" not in ids
+
+
+def test_the_gate_lists_only_criteria_the_wave_checks(mini: m.Programme) -> None:
+    ids = [c.id for c in build_runbook(mini, "noordwaard").gate.criteria]
+    assert {"gate.files", "gate.identity", "gate.dns", "gate.health", "gate.chain"} <= set(ids)
+    saas_only = with_municipality(mini, "noordwaard", applications=[app("burgerzaken", "BRP")])
+    ids = [c.id for c in build_runbook(saas_only, "noordwaard").gate.criteria]
+    assert "gate.health" not in ids and "gate.chain" not in ids  # no verify step tests them

@@ -205,19 +205,24 @@ def _gate(ctx: Context) -> Gate:
                 threshold=f"{ctx.cutover_records} of {ctx.cutover_records}",
             )
         )
-    if ctx.moved_applications:
-        criteria += [
+    # Only what verify tests (applications that land in the landing zone) is a criterion.
+    landed = [a for a in ctx.moved_applications if a.disposition in applications.LANDED]
+    if any(a.health for a in landed):
+        criteria.append(
             GateCriterion(
                 id="gate.health",
                 criterion="failed application health checks",
                 threshold=f"≤ {gng.max_failed_health_checks}",
-            ),
+            )
+        )
+    if any(a.koppelingen for a in landed):
+        criteria.append(
             GateCriterion(
                 id="gate.chain",
                 criterion="failed koppeling chain tests",
                 threshold=f"≤ {gng.max_failed_chain_tests}",
-            ),
-        ]
+            )
+        )
     approvers = list(gng.approvers)
     return Gate(
         criteria=criteria,
