@@ -308,3 +308,27 @@ def test_the_cli_names_exactly_one_confirmed_environment(tmp_path: Path, args: l
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     assert list(state.iterdir()) == []
+
+
+def test_on_a_terminal_the_run_shows_what_it_touches_and_a_no_does_nothing(tmp_path: Path) -> None:
+    import pexpect
+
+    root = fake_environment(tmp_path / "env")
+    state = tmp_path / "state"
+    state.mkdir()
+    child = pexpect.spawn(
+        CLI,
+        ["wave", "run", str(MINI), "-m", "noordwaard", "--environment", str(root),
+         "--state", str(state)],
+        timeout=30, encoding="utf-8", dimensions=(50, 200),
+        env={**os.environ, "NO_COLOR": "1"},
+    )  # fmt: skip
+    child.expect(r"environment rehearsal \(")
+    child.expect("hosts of noordwaard: nw-srv01")
+    child.expect(r"run the wave against environment rehearsal\? \[y/N\]")
+    child.sendline("n")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 2
+    assert "not confirmed: nothing was done" in (child.before or "")
+    assert list(state.iterdir()) == []

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from wave_support import FAKE_PLAYBOOKS, MINI
 
+from eendracht.wave.leftovers import leftover_processes
 from eendracht.wave.lock import WaveLock, WaveLocked
 from eendracht.wave.orchestrator import Wave
 
@@ -169,3 +172,24 @@ def test_a_check_run_changes_nothing_and_leaves_no_check_mode_behind(
     outcome = wave.run(until="preflight")  # the next real run really runs
     assert outcome.status == "stopped", outcome.message
     assert _trace(wave)[0] == "preflight.reachability"
+
+
+def test_any_run_first_stops_ansible_that_a_killed_run_left_behind(
+    state: Path, environment: Path
+) -> None:
+    wave = _wave(state, environment)
+    wave.dir.mkdir(parents=True)
+    # What a killed run leaves: ansible-playbook (its command line names the wave's folder).
+    leftover = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(120)", "ansible-playbook",
+         "-i", str(wave.dir / "inventory")],
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert leftover_processes(wave.dir) == [leftover.pid]
+        outcome = wave.run(until="preflight")  # not --resume
+        assert outcome.status == "stopped", outcome.message
+        assert leftover.wait(timeout=30) != 0  # it was stopped before the run began
+        assert leftover_processes(wave.dir) == []
+    finally:
+        leftover.kill()

@@ -82,7 +82,7 @@ def _wave(
 
 def _confirm_or_exit(wave: Wave, action: str, confirm: bool) -> None:
     """A run against a named environment shows what it touches and is confirmed first."""
-    console.print(describe_targets(wave), soft_wrap=True, markup=False)
+    console.print(describe_targets(wave), soft_wrap=True, markup=False, highlight=False)
     if confirm:
         return
     if not sys.stdin.isatty():
