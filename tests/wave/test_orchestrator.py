@@ -90,6 +90,7 @@ def test_gate_waits_for_verify_and_approval_closes_rollback(state: Path, environ
     outcome = wave.run(resume=True)
     assert outcome.status == "at_gate", outcome.message
     assert wave.approve("J. Jansen").status == "refused"  # not an approver of the programme
+    assert wave.run(check=True).status == "checked"  # a check run changes nothing to decide on
     outcome = wave.approve("CIO")
     assert outcome.status == "complete", outcome.message
     approval = wave.journal.approval()

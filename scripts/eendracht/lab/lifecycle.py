@@ -60,7 +60,7 @@ class LabInfo:
             "changed": self.changed,
             "message": self.message,
             "up": self.all_answer,
-            "environment": str(self.environment),
+            "environment": str(self.environment) if self.environment.is_dir() else None,
             "elapsed_seconds": round(self.elapsed, 2),
             "seeded": self.seeded,
             "services": [s.public() for s in self.services],

@@ -341,7 +341,7 @@ class Journal:
             return False
         rows = self.db.execute(
             "SELECT s.step_id, s.status FROM steps s JOIN runs r ON r.id = s.run_id"
-            " WHERE r.id > ? ORDER BY s.started_at, s.rowid",
+            " WHERE r.id > ? AND r.kind != 'check' ORDER BY s.started_at, s.rowid",
             (self.epoch_start(),),
         ).fetchall()
         latest = {row["step_id"]: row["status"] for row in rows}
