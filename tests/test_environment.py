@@ -293,8 +293,9 @@ def test_the_cli_refuses_a_bad_environment_in_one_line_and_writes_nothing(tmp_pa
         ["--lab", "--environment", "x"],  # two
         ["--environment", "ENV", "--yes"],  # --yes outside the lab
         ["--environment", "ENV"],  # no terminal and no --confirm
+        ["--lab"],  # no lab is up
     ],
-    ids=["none", "both", "yes-without-lab", "unconfirmed"],
+    ids=["none", "both", "yes-without-lab", "unconfirmed", "no-lab"],
 )
 def test_the_cli_names_exactly_one_confirmed_environment(tmp_path: Path, args: list[str]) -> None:
     root = fake_environment(tmp_path / "env")

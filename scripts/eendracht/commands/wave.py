@@ -56,6 +56,11 @@ def _environment_or_exit(environment: Path | None, lab: bool, state: Path | None
             "--environment DIR or --lab: name exactly one environment to work on", markup=False
         )
         raise typer.Exit(EXIT_INVALID)
+    if lab and not lab_environment(state).is_dir():
+        err_console.print(
+            "--lab: the lab is not up: start it with `eendracht lab up PROGRAMME`", markup=False
+        )
+        raise typer.Exit(EXIT_INVALID)
     return lab_environment(state) if lab else Path(environment or ".")
 
 
