@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -187,6 +188,9 @@ def test_any_run_first_stops_ansible_that_a_killed_run_left_behind(
         start_new_session=True,
     )  # fmt: skip
     try:
+        deadline = time.monotonic() + 10  # until it has exec'd (its command line is its own)
+        while leftover_processes(wave.dir) != [leftover.pid] and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert leftover_processes(wave.dir) == [leftover.pid]
         outcome = wave.run(until="preflight")  # not --resume
         assert outcome.status == "stopped", outcome.message
