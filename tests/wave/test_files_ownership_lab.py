@@ -10,21 +10,18 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from wave_support import MINI, REPO
+from wave_support import MINI, REPO, lab_session
 
 from eendracht.identity.numbering import FIRST_UID
-from eendracht.lab import lab_down, lab_up
-from eendracht.module_utils import parse_ldif, thaw_tree
+from eendracht.module_utils import parse_ldif
 from eendracht.programme.loader import load_programme
 from eendracht.wave.lab_check import LabReport, check_files
 
@@ -76,15 +73,9 @@ class Wave:
 
 @pytest.fixture(scope="module")
 def wave(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wave]:
-    # PostgreSQL runs as `postgres`: the state must be traversable by it (pytest's tmp is 0700).
-    state = Path(tempfile.mkdtemp(prefix="eendracht-files-test-", dir="/tmp"))
-    state.chmod(0o755)
-    before = os.environ.get("EENDRACHT_STATE")
-    os.environ["EENDRACHT_STATE"] = str(state)
     playbook = tmp_path_factory.mktemp("playbook") / "files_step.yml"
     playbook.write_text(STEP_PLAYBOOK)
-    try:
-        lab_up(MINI, scale="small", state=state)
+    with lab_session(prefix="eendracht-files-test-") as state:
         started = time.monotonic()
         done = subprocess.run(
             [str(BIN / "eendracht"), "wave", "run", str(MINI), "--municipality", MUNI, "--lab",
@@ -95,14 +86,6 @@ def wave(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wave]:
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
         print(f"wave up to final_sync: {time.monotonic() - started:.1f} s")
         yield Wave(state, playbook)
-    finally:
-        thaw_tree(state / "lab" / "files")
-        lab_down(state)
-        if before is None:
-            os.environ.pop("EENDRACHT_STATE", None)
-        else:
-            os.environ["EENDRACHT_STATE"] = before
-        shutil.rmtree(state, ignore_errors=True)
 
 
 def _ldap(directory: dict[str, str], filt: str) -> list[Any]:

@@ -9,24 +9,21 @@ and ansible-playbook has started).
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from wave_support import MINI
+from wave_support import MINI, lab_session
 
 from eendracht.environment import load_environment
 from eendracht.environment.secrets import SecretFiles
-from eendracht.lab import lab_down, lab_up
+from eendracht.lab import lab_up
 from eendracht.lab.procs import recorded
-from eendracht.module_utils import thaw_tree
 from eendracht.programme.loader import load_programme
 from eendracht.wave.identity_map import build_mapping
 from eendracht.wave.lab_check import verify_lab_source, verify_lab_wave
@@ -50,22 +47,8 @@ KILLS = [
 
 @pytest.fixture(scope="module")
 def lab_state() -> Iterator[Path]:
-    # PostgreSQL runs as `postgres`: the state must be traversable by it (pytest's tmp is 0700).
-    state = Path(tempfile.mkdtemp(prefix="eendracht-wave-test-", dir="/tmp"))
-    state.chmod(0o755)
-    before = os.environ.get("EENDRACHT_STATE")
-    os.environ["EENDRACHT_STATE"] = str(state)
-    try:
-        lab_up(MINI, scale="small", state=state)
+    with lab_session() as state:
         yield state
-    finally:
-        thaw_tree(lab_dir(state) / "files")
-        lab_down(state)
-        if before is None:
-            os.environ.pop("EENDRACHT_STATE", None)
-        else:
-            os.environ["EENDRACHT_STATE"] = before
-        shutil.rmtree(state, ignore_errors=True)
 
 
 def _env(state: Path) -> dict[str, str]:

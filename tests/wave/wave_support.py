@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from eendracht.lab import lab_down, lab_up
+from eendracht.module_utils import thaw_tree
 from eendracht.outputs import STACK_OUTPUTS
 from eendracht.programme.loader import load_programme
 
@@ -79,3 +85,25 @@ def fake_environment(root: Path, programme: Path = MINI, name: str = "rehearsal"
     outputs.update(file_target_host="target-files", directory_uri="ldap://127.0.0.1:1389")
     (root / "outputs.json").write_text(json.dumps(outputs))
     return root
+
+
+@contextmanager
+def lab_session(programme: Path = MINI, prefix: str = "eendracht-wave-test-") -> Iterator[Path]:
+    """A lab up in a state root of its own (EENDRACHT_STATE points at it); afterwards frozen
+    shares thawed, the lab down and the state removed."""
+    # PostgreSQL runs as `postgres`: the state must be traversable by it (pytest's tmp is 0700).
+    state = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    state.chmod(0o755)
+    before = os.environ.get("EENDRACHT_STATE")
+    os.environ["EENDRACHT_STATE"] = str(state)
+    try:
+        lab_up(programme, scale="small", state=state)
+        yield state
+    finally:
+        thaw_tree(state / "lab" / "files")
+        lab_down(state)
+        if before is None:
+            os.environ.pop("EENDRACHT_STATE", None)
+        else:
+            os.environ["EENDRACHT_STATE"] = before
+        shutil.rmtree(state, ignore_errors=True)
