@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -491,79 +490,7 @@ def test_a_change_of_owner_alone_is_a_change_and_fails_the_proof(
     assert first[0].endswith(str(victim.relative_to(target)))
 
 
-# --- every process the files modules start ends at the module's timeout ---------------------
-
-# The module as Ansible runs it: a process of its own, with the module_utils it imports.
-RUN_MODULE = (
-    "import runpy, sys;"
-    "from eendracht.module_utils import load_module_utils;"
-    "load_module_utils('eendracht_ldif'); load_module_utils('eendracht_posix_acl');"
-    "sys.argv = sys.argv[1:];"
-    "runpy.run_path(sys.argv[0], run_name='__main__')"
-)
-
-
-@pytest.mark.parametrize(
-    ("name", "tool", "args"),
-    [
-        (
-            "eendracht_manifest",
-            "ldapsearch",
-            {
-                "mode": "owners",
-                "mapping_file": "STATE/mapping.json",
-                "directory": {
-                    "uri": "ldap://127.0.0.1:1",
-                    "bind_dn": "cn=a",
-                    "password_file": "/nonexistent",
-                    "base_dn": "dc=noordwaard,dc=nl",
-                },
-            },
-        ),
-        (
-            "eendracht_rsync",
-            "rsync",
-            {
-                "src": "STATE/share",
-                "dest": "/srv/shares/a",
-                "dest_host": "127.0.0.1",
-                "owners": {"users": {}, "groups": {}, "keep_below": 2**32},
-            },
-        ),
-    ],
-)
-def test_a_hanging_tool_fails_the_files_module_at_its_timeout(
-    tmp_path: Path, name: str, tool: str, args: dict[str, object]
-) -> None:
-    tools = tmp_path / "bin"
-    tools.mkdir()
-    (tools / tool).write_text("#!/bin/sh\nexec sleep 30\n")
-    (tools / tool).chmod(0o755)
-    (tmp_path / "share").mkdir()
-    (tmp_path / "mapping.json").write_text(json.dumps({"identities": []}))
-    text = json.dumps({**args, "timeout": 1}).replace("STATE/", f"{tmp_path}/")
-    args_file = tmp_path / "args.json"
-    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": json.loads(text)}))
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            RUN_MODULE,
-            str(ROLES / "files" / "library" / f"{name}.py"),
-            str(args_file),
-        ],
-        capture_output=True,
-        text=True,
-        env={
-            **os.environ,
-            "PATH": f"{tools}{os.pathsep}{os.environ['PATH']}",
-            "PYTHONPATH": str(REPO / "scripts"),
-        },
-        timeout=20,
-    )
-    result = json.loads(done.stdout) if done.stdout.strip() else {"stderr": done.stderr}
-    assert result.get("failed"), result
-    assert result["msg"].startswith(tool) and result["msg"].endswith("timed out after 1 s")
+# The files modules' timeouts: tests/wave/test_modules.py (every module, one test).
 
 
 # --- the lab's trees exercise all of it, the same from the same seed -------------------------

@@ -315,7 +315,7 @@ HANGING_TOOL = "#!/bin/sh\nexec sleep 30\n"  # exec: the module's kill reaches t
 RUN_MODULE = (
     "import runpy, sys;"
     "from eendracht.module_utils import load_module_utils;"
-    "[load_module_utils(n) for n in ('eendracht_fsflags', 'eendracht_ldif')];"
+    "[load_module_utils(n) for n in ('eendracht_fsflags', 'eendracht_ldif', 'eendracht_posix_acl')];"
     "sys.argv = sys.argv[1:];"
     "runpy.run_path(sys.argv[0], run_name='__main__')"
 )
@@ -371,6 +371,32 @@ RUN_MODULE = (
             },
         ),
         (
+            "files",
+            "eendracht_manifest",
+            "ldapsearch",
+            {
+                "mode": "owners",
+                "mapping_file": "STATE/mapping.json",
+                "directory": {
+                    "uri": "ldap://127.0.0.1:1",
+                    "bind_dn": "cn=a",
+                    "password_file": "/nonexistent",
+                    "base_dn": "dc=noordwaard,dc=nl",
+                },
+            },
+        ),
+        (
+            "files",
+            "eendracht_rsync",
+            "rsync",
+            {
+                "src": "STATE/share",
+                "dest": "/srv/shares/a",
+                "dest_host": "127.0.0.1",
+                "owners": {"users": {}, "groups": {}, "keep_below": 2**32},
+            },
+        ),
+        (
             "applications",
             "eendracht_pg",
             "psql",
@@ -392,6 +418,7 @@ def test_a_hanging_client_tool_fails_the_module_after_its_timeout(
     (tmp_path / "mapping.json").write_text(
         json.dumps({"municipality": "noordwaard", "identities": []})
     )
+    (tmp_path / "share").mkdir()
     text = json.dumps({**args, "timeout": 1}).replace("STATE/", f"{tmp_path}/")
     args_file = tmp_path / "args.json"
     args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": json.loads(text)}))
