@@ -519,3 +519,161 @@ def test_hosts_file_problems(mini: Path, case: str, text: str, expected: str) ->
     code, lines = run_check(mini)
     assert code == 2
     assert any(line.startswith(f"mini/{expected}") for line in lines), lines
+
+
+# --- share paths and share roots (issue 9: hostile input) ----------------------------
+
+NW_HOST = ["all", "children", "noordwaard", "hosts", "nw-srv01"]
+HOSTS_FIELD = "all.children.noordwaard.hosts.nw-srv01"
+
+
+def _share_path(path: str) -> Edit:
+    return edit(f"{NW}/shares.yml", _set(["shares", 0, "path"], path))
+
+
+def _host_var(key: str, value: Any) -> Edit:
+    return edit("hosts.yml", _set([*NW_HOST, key], value))
+
+
+SHARE_PATH_CASES: list[tuple[str, Edit, str, str, str]] = [
+    # (id, edit, file, field, message fragment)
+    (
+        "dotdot",
+        _share_path("/srv/shares/../../etc"),
+        f"{NW}/shares.yml",
+        "shares[0].path",
+        "not normalised",
+    ),
+    ("root", _share_path("/"), f"{NW}/shares.yml", "shares[0].path", "is the root folder"),
+    (
+        "double-slash",
+        _share_path("/srv//shares/x"),
+        f"{NW}/shares.yml",
+        "shares[0].path",
+        "not normalised",
+    ),
+    (
+        "trailing-slash",
+        _share_path("/srv/shares/x/"),
+        f"{NW}/shares.yml",
+        "shares[0].path",
+        "not normalised",
+    ),
+    ("dot", _share_path("/srv/shares/./x"), f"{NW}/shares.yml", "shares[0].path", "not normalised"),
+    ("relative", _share_path("srv/shares/x"), f"{NW}/shares.yml", "shares[0].path", "not absolute"),
+    (
+        "control",
+        _share_path("/srv/shares/x\x1b[2J"),
+        f"{NW}/shares.yml",
+        "shares[0].path",
+        "control character",
+    ),
+    (
+        "windows-dotdot",
+        _share_path("D:\\Shares\\..\\Windows"),
+        f"{NW}/shares.yml",
+        "shares[0].path",
+        "not normalised",
+    ),
+    (
+        "windows-trailing-dot",
+        _share_path("D:\\Shares\\x."),
+        f"{NW}/shares.yml",
+        "shares[0].path",
+        "ends in a dot or space",
+    ),
+    (
+        "windows-drive-root",
+        _share_path("D:\\"),
+        f"{NW}/shares.yml",
+        "shares[0].path",
+        "drive's root",
+    ),
+    (
+        "windows-slash",
+        _share_path("D:\\Shares/x"),
+        f"{NW}/shares.yml",
+        "shares[0].path",
+        "ends in a dot or space or holds",
+    ),
+    (
+        "outside-root",
+        _share_path("/etc/burgerzaken"),
+        f"{NW}/shares.yml",
+        "shares[0].path",
+        "is not inside a share root of nw-srv01 (/srv/shares)",
+    ),
+    (
+        "is-the-root",
+        _share_path("/srv/shares"),
+        f"{NW}/shares.yml",
+        "shares[0].path",
+        "is not inside a share root",
+    ),
+    (
+        "root-prefix-only",
+        _share_path("/srv/shares-other/x"),
+        f"{NW}/shares.yml",
+        "shares[0].path",
+        "is not inside a share root",
+    ),
+    (
+        "windows-on-linux-root",
+        _share_path("D:\\Shares\\x"),
+        f"{NW}/shares.yml",
+        "shares[0].path",
+        "is not inside a share root",
+    ),
+    (
+        "no-roots",
+        edit("hosts.yml", _del([*NW_HOST, "share_roots"])),
+        f"{NW}/shares.yml",
+        "shares[0].path",
+        "nw-srv01 declares no share_roots in",
+    ),
+    (
+        "root-is-slash",
+        _host_var("share_roots", ["/"]),
+        "hosts.yml",
+        f"{HOSTS_FIELD}.share_roots[0]",
+        "is the root folder",
+    ),
+    (
+        "root-dotdot",
+        _host_var("share_roots", ["/srv/shares/.."]),
+        "hosts.yml",
+        f"{HOSTS_FIELD}.share_roots[0]",
+        "not normalised",
+    ),
+    (
+        "root-wrong-os",
+        _host_var("share_roots", ["D:\\Shares"]),
+        "hosts.yml",
+        HOSTS_FIELD,
+        "not a linux path",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "change", "file", "field", "fragment"),
+    SHARE_PATH_CASES,
+    ids=[c[0] for c in SHARE_PATH_CASES],
+)
+def test_share_paths_are_normalised_and_inside_a_share_root(
+    mini: Path, case: str, change: Edit, file: str, field: str, fragment: str
+) -> None:
+    test_each_rule_names_file_and_field(mini, case, change, file, field, fragment)
+
+
+def test_windows_shares_inside_a_windows_share_root_pass(mini: Path) -> None:
+    _host_var("server_os", "windows")(mini)
+    _host_var("share_roots", ["D:\\Shares"])(mini)
+
+    def windows_paths(data: Any) -> None:
+        for share in data["shares"]:
+            share["path"] = f"D:\\Shares\\{share['name']}"
+
+    edit(f"{NW}/shares.yml", windows_paths)(mini)
+    code, lines = run_check(mini)
+    assert code == 0, lines

@@ -89,6 +89,9 @@ def slug(text: str) -> str:
 
 # --- hosts --------------------------------------------------------------------------
 
+# Where the file servers keep their shares (each file server's `share_roots`).
+SHARE_ROOT = "/srv/samba"
+
 
 def hosts(spec: Spec) -> dict[str, dict[str, Any]]:
     p, net = spec.host_prefix, spec.net
@@ -106,6 +109,7 @@ def hosts(spec: Spec) -> dict[str, dict[str, Any]]:
             "ansible_host": f"10.{net}.0.{20 + i}",
             **linux,
             "server_roles": ["fileserver"],
+            "share_roots": [SHARE_ROOT],
         }
     out[f"{p}-lx01"] = {
         "ansible_host": f"10.{net}.0.30",
@@ -232,7 +236,7 @@ def shares(spec: Spec, rows: list[PersonRow], rng: random.Random) -> dict[str, A
             {
                 "name": name,
                 "server": fs[i % len(fs)],
-                "path": f"/srv/samba/{name}",
+                "path": f"{SHARE_ROOT}/{name}",
                 "size_gb": size,
                 "files": int(size * per_gb * rng.uniform(0.8, 1.2)),
                 "department": dept.name,
@@ -246,7 +250,7 @@ def shares(spec: Spec, rows: list[PersonRow], rng: random.Random) -> dict[str, A
             {
                 "name": "tekeningen",
                 "server": fs[-1],
-                "path": "/srv/samba/tekeningen",
+                "path": f"{SHARE_ROOT}/tekeningen",
                 "size_gb": size,
                 "files": int(size * 450),
                 "department": drawing_depts[0].name,
@@ -258,7 +262,7 @@ def shares(spec: Spec, rows: list[PersonRow], rng: random.Random) -> dict[str, A
         {
             "name": "homes",
             "server": fs[0],
-            "path": "/srv/samba/homes",
+            "path": f"{SHARE_ROOT}/homes",
             "size_gb": home,
             "files": int(home * 2400),
             "department": iv,
@@ -269,7 +273,7 @@ def shares(spec: Spec, rows: list[PersonRow], rng: random.Random) -> dict[str, A
         {
             "name": "algemeen",
             "server": fs[0],
-            "path": "/srv/samba/algemeen",
+            "path": f"{SHARE_ROOT}/algemeen",
             "size_gb": general,
             "files": int(general * 2900),
             "department": by_role.get("bestuur", iv),
@@ -280,7 +284,7 @@ def shares(spec: Spec, rows: list[PersonRow], rng: random.Random) -> dict[str, A
         {
             "name": "scans",
             "server": fs[0],
-            "path": "/srv/samba/scans",
+            "path": f"{SHARE_ROOT}/scans",
             "size_gb": scans,
             "files": int(scans * 1800),
             "department": by_role.get("publiek", iv),

@@ -13,7 +13,7 @@ import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from eendracht.state import REPO_ROOT
 
@@ -287,10 +287,68 @@ class PeopleSource(Model):
     bind_dn: str = ""
 
 
+# Characters a path on a Windows file server cannot hold (besides the separator).
+WINDOWS_RESERVED = frozenset('<>:"/|?*')
+
+
+def _controls(value: str) -> bool:
+    return any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value)
+
+
+def is_windows_path(value: str) -> bool:
+    return re.match(r"^[A-Z]:\\", value) is not None
+
+
+def normalised_path(value: str) -> str:
+    """An absolute, normalised folder path: `/srv/shares/x` or `D:\\Shares\\x`, never a root.
+
+    Refused rather than repaired: `..` and `.` segments, `//`, a trailing separator, control
+    characters, the root itself (`/`, `D:\\`); on Windows also `/`, reserved characters and
+    segments ending in a dot or a space (Windows drops those, so `x.` would be `x`)."""
+    if _controls(value):
+        raise ValueError(f"path {value!r} holds a control character")
+    if is_windows_path(value):
+        rest = value[3:]
+        if not rest:
+            raise ValueError(f"path {value!r} is a drive's root, not a folder on it")
+        for segment in rest.split("\\"):
+            if segment in ("", ".", ".."):
+                raise ValueError(
+                    f"path {value!r} is not normalised (empty, '.' or '..' segment, or a trailing \\)"
+                )
+            if segment != segment.rstrip(". ") or WINDOWS_RESERVED & set(segment):
+                raise ValueError(
+                    f"path {value!r}: segment {segment!r} ends in a dot or space or holds one of "
+                    + "".join(sorted(WINDOWS_RESERVED))
+                )
+        return value
+    if not value.startswith("/"):
+        raise ValueError(f"path {value!r} is not absolute (/… or D:\\…)")
+    if value == "/":
+        raise ValueError("path '/' is the root folder, not a folder on it")
+    if any(segment in ("", ".", "..") for segment in value[1:].split("/")):
+        raise ValueError(
+            f"path {value!r} is not normalised (empty, '.' or '..' segment, or a trailing /)"
+        )
+    return value
+
+
+FolderPath = Annotated[str, AfterValidator(normalised_path)]
+
+
+def path_inside(path: str, root: str) -> bool:
+    """Whether normalised `path` lies below normalised `root` (Windows: case-insensitive)."""
+    if is_windows_path(path) != is_windows_path(root):
+        return False
+    if is_windows_path(path):
+        return path.lower().startswith(root.lower().rstrip("\\") + "\\")
+    return path.startswith(root.rstrip("/") + "/")
+
+
 class Share(Model):
     name: Slug
     server: Slug
-    path: Annotated[str, Field(pattern=r"^(/|[A-Z]:\\)")]
+    path: FolderPath  # inside a share root of its server (rules.py)
     size_gb: Annotated[float, Field(ge=0)]
     files: Annotated[int, Field(ge=0)] = 0
     department: Name
@@ -448,6 +506,19 @@ class Host(Model):
     connection: dict[str, str | int | bool] = Field(default_factory=dict)
     server_roles: list[ServerRole] = Field(default_factory=list)
     server_os: Annotated[str, Field(pattern=r"^(linux|windows)$")] = "linux"
+    # The folders this server's shares may be in (a share's path lies inside one): the limit of
+    # what the files role copies and freezes there.
+    share_roots: list[FolderPath] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _roots_of_its_os(self) -> Host:
+        windows = self.server_os == "windows"
+        for root in self.share_roots:
+            if is_windows_path(root) != windows:
+                raise ValueError(
+                    f"share root {root!r} is not a {self.server_os} path (server_os {self.server_os})"
+                )
+        return self
 
 
 # --- the whole programme -----------------------------------------------------------

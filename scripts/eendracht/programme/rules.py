@@ -198,6 +198,33 @@ def shares_on_file_servers(p: Parsed, o: Origins) -> Iterator[Problem]:
 
 
 @rule
+def shares_inside_share_roots(p: Parsed, o: Origins) -> Iterator[Problem]:
+    """A share lies inside a share root its server declares: what the files role may copy
+    and freeze there. A path elsewhere (`/etc`, another share root's parent) is refused."""
+    for name, mu in p.municipalities.items():
+        file = o.of(name, "shares")
+        hosts = {h.name: h for h in mu.hosts}
+        for i, share in enumerate(mu.shares):
+            host = hosts.get(share.server)
+            if host is None:
+                continue  # shares_on_file_servers reports it
+            if not host.share_roots:
+                yield Problem(
+                    file,
+                    f"shares[{i}].path",
+                    f"{share.path!r} is not inside a share root: {share.server} declares no "
+                    f"share_roots in {o.hosts_file}",
+                )
+            elif not any(m.path_inside(share.path, root) for root in host.share_roots):
+                yield Problem(
+                    file,
+                    f"shares[{i}].path",
+                    f"{share.path!r} is not inside a share root of {share.server} "
+                    f"({', '.join(host.share_roots)})",
+                )
+
+
+@rule
 def dns_zones_and_records(p: Parsed, o: Origins) -> Iterator[Problem]:
     zones_seen: dict[str, str] = {}
     for name, mu in p.municipalities.items():
