@@ -101,8 +101,8 @@ CASES: list[tuple[str, Edit, str, str, str]] = [
         "duplicate-key",
         write(f"{NW}/devices.yml", "devices: []\ndevices: []\n"),
         f"{NW}/devices.yml",
-        "line 2 column 1",
-        "duplicate key 'devices'",
+        "devices",
+        "line 2 column 1: duplicate key 'devices'",
     ),
     (
         "unknown-variable",

@@ -8,16 +8,19 @@ the other way round.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from eendracht.problems import Problem, ProblemsFound, display_path, field_path
+from eendracht.problems import Problem, ProblemsFound, brief_repr, display_path, field_path
 from eendracht.programme import models as m
 from eendracht.programme.rules import Origins, Parsed, check_rules
+from eendracht.safeyaml import Vault, read_yaml_mapping
+
+__all__ = ["Loaded", "load_programme", "pydantic_problems", "read_programme", "read_yaml_mapping"]
 
 PROGRAMME_KEYS: dict[str, Any] = {"programme": m.ProgrammeSettings}
 MUNICIPALITY_KEYS: dict[str, Any] = {
@@ -31,62 +34,10 @@ MUNICIPALITY_KEYS: dict[str, Any] = {
     "applications": list[m.Application],
 }
 YAML_SUFFIXES = (".yml", ".yaml")
-
-
-# libyaml's parser when PyYAML was built with it: the example programmes parse ~8x faster.
-_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _UniqueKeyLoader(_SafeLoader):  # type: ignore[valid-type,misc]
-    """SafeLoader that refuses duplicate keys instead of silently keeping the last."""
-
-
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,
-)
-
-
-def read_yaml_mapping(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
-    """One YAML file that must hold a mapping; any failure becomes a Problem."""
-    shown = display_path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(Problem(shown, "", f"cannot read file: {exc}"))
-        return None
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problems.append(Problem(shown, where, f"YAML syntax error: {exc.problem or exc}"))
-        return None
-    except yaml.YAMLError as exc:
-        problems.append(Problem(shown, "", f"YAML syntax error: {exc}"))
-        return None
-    if data is None:
-        problems.append(Problem(shown, "", "file is empty; it must hold a mapping of variables"))
-        return None
-    if not isinstance(data, dict):
-        kind = type(data).__name__
-        problems.append(
-            Problem(shown, "", f"top level must be a mapping of variables, not a {kind}")
-        )
-        return None
-    return data
+# What Ansible reads as variables in group_vars/ (YAML_FILENAME_EXTENSIONS, and no extension):
+# eendracht reads the same files, so nothing reaches the playbooks that check did not see.
+VARS_SUFFIXES = ("", *YAML_SUFFIXES, ".json")
+MAX_VARS_FILES = 1000  # files in one group_vars folder, its subfolders included
 
 
 def pydantic_problems(file: str, prefix: list[str | int], exc: ValidationError) -> list[Problem]:
@@ -101,7 +52,7 @@ def pydantic_problems(file: str, prefix: list[str | int], exc: ValidationError) 
         else:
             msg = err["msg"].removeprefix("Value error, ")
             if kind not in ("value_error", "assertion_error") and "input" in err:
-                msg = f"{msg} (got {err['input']!r})"
+                msg = f"{msg} (got {brief_repr(err['input'])})"
         out.append(Problem(file, field_path(loc), msg))
     return out
 
@@ -114,21 +65,78 @@ def _validate(file: str, key: str, schema: Any, value: Any, problems: list[Probl
         return None
 
 
-def _yaml_files(folder: Path) -> list[Path]:
-    if folder.is_file():
+def _vars_files(folder: Path, problems: list[Problem]) -> list[Path]:
+    """The files Ansible reads as the variables of `folder`, in its order, and no more.
+
+    As Ansible does: a file is read as it is; in a folder, every file with no extension or
+    `.yml`, `.yaml`, `.json` (hidden files and backups `~` skipped), and subfolders without an
+    extension in place. What Ansible silently skips but looks like variables (a folder named
+    `people.yml`, a FIFO, a symbolic link loop) is a problem here, never silence.
+    """
+    if not folder.is_dir():
         return [folder]
-    return sorted(p for p in folder.iterdir() if p.suffix in YAML_SUFFIXES and p.is_file())
+    found: list[Path] = []
+    visited: set[tuple[int, int]] = set()
+    todo = [folder]
+    while todo:
+        current = todo.pop()
+        info = current.stat()
+        if (info.st_dev, info.st_ino) in visited:
+            problems.append(
+                Problem(display_path(current), "", "folder loops back to a folder above it")
+            )
+            continue
+        visited.add((info.st_dev, info.st_ino))
+        try:
+            names = sorted(os.listdir(current))
+        except OSError as exc:
+            problems.append(
+                Problem(display_path(current), "", f"cannot read folder: {exc.strerror or exc}")
+            )
+            continue
+        subfolders = []
+        for name in names:
+            if name.startswith(".") or name.endswith("~"):
+                continue
+            path = current / name
+            suffix = os.path.splitext(name)[1]
+            if suffix not in VARS_SUFFIXES:
+                continue
+            if path.is_dir():
+                if suffix:
+                    problems.append(
+                        Problem(
+                            display_path(path),
+                            "",
+                            "is a folder, not a file of variables (expected a file; Ansible skips it)",
+                        )
+                    )
+                else:
+                    subfolders.append(path)
+                continue
+            found.append(path)  # files, and what only pretends to be one: refused when read
+            if len(found) > MAX_VARS_FILES:
+                problems.append(
+                    Problem(
+                        display_path(folder),
+                        "",
+                        f"holds more than {MAX_VARS_FILES} files of variables",
+                    )
+                )
+                return []
+        todo.extend(reversed(subfolders))
+    return found
 
 
 def _group_vars(
-    folder: Path, allowed: dict[str, Any], problems: list[Problem]
+    folder: Path, allowed: dict[str, Any], problems: list[Problem], vault: Vault | None
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Validated top-level variables of one group_vars folder, and the file of each."""
     values: dict[str, Any] = {}
     files: dict[str, str] = {}
-    for path in _yaml_files(folder):
+    for path in _vars_files(folder, problems):
         shown = display_path(path)
-        data = read_yaml_mapping(path, problems)
+        data = read_yaml_mapping(path, problems, vault)
         if data is None:
             continue
         for key, value in data.items():
@@ -153,32 +161,46 @@ def _group_vars(
 
 def _group_vars_folder(root: Path, group: str) -> Path | None:
     base = root / "group_vars"
-    for candidate in (base / group, *(base / f"{group}{s}" for s in YAML_SUFFIXES)):
-        if candidate.exists():
+    for candidate in (base / f"{group}{s}" for s in VARS_SUFFIXES):  # Ansible's order
+        if os.path.lexists(candidate):
             return candidate
     return None
 
 
-def _read_hosts(root: Path, problems: list[Problem], origins: Origins) -> dict[str, list[m.Host]]:
-    path = next((root / f"hosts{s}" for s in YAML_SUFFIXES if (root / f"hosts{s}").exists()), None)
+def _read_hosts(
+    root: Path, problems: list[Problem], origins: Origins, vault: Vault | None
+) -> dict[str, list[m.Host]]:
+    candidates = [root / f"hosts{s}" for s in YAML_SUFFIXES]
+    path = next((p for p in candidates if os.path.lexists(p)), None)
     if path is None:
         problems.append(Problem(display_path(root / "hosts.yml"), "", "file is missing"))
         return {}
     shown = origins.hosts_file = display_path(path)
-    data = read_yaml_mapping(path, problems)
+    data = read_yaml_mapping(path, problems, vault)
     if data is None:
         return {}
     groups: dict[str, list[m.Host]] = {}
+    for key in data:
+        if key != "all":
+            problems.append(Problem(shown, key, _NOT_READ.format(what="a group outside `all`")))
     top = data.get("all")
     if not isinstance(top, dict):
         problems.append(Problem(shown, "all", "required: `all:` with `children:` per municipality"))
         return {}
+    for key in top:
+        if key != "children":
+            problems.append(Problem(shown, f"all.{key}", _ALL_KEYS.get(key, _NOT_READ_KEY)))
     children = top.get("children")
     if not isinstance(children, dict) or not children:
         problems.append(Problem(shown, "all.children", "one group per municipality is required"))
         return {}
     for group, body in children.items():
         where = f"all.children.{group}"
+        for key in body if isinstance(body, dict) else ():
+            if key != "hosts":
+                problems.append(
+                    Problem(shown, f"{where}.{key}", _GROUP_KEYS.get(key, _NOT_READ_KEY))
+                )
         hosts_body = (body or {}).get("hosts") if isinstance(body, dict) else None
         if not isinstance(hosts_body, dict) or not hosts_body:
             problems.append(Problem(shown, f"{where}.hosts", "a municipality lists its servers"))
@@ -201,6 +223,35 @@ def _read_hosts(root: Path, problems: list[Problem], origins: Origins) -> dict[s
     return groups
 
 
+# What Ansible would read in hosts.yml but a programme keeps elsewhere: refused, so that no
+# variable reaches the playbooks without having been checked.
+_NOT_READ = "Ansible reads {what} but eendracht does not (expected only `all: children:`)"
+_NOT_READ_KEY = "unknown key: Ansible would read it, eendracht does not (expected `hosts`)"
+_VARS = "variables in hosts.yml are not checked (expected them in group_vars/{where}/)"
+_ALL_KEYS = {
+    "vars": _VARS.format(where="all"),
+    "hosts": "hosts outside a municipality (expected every host in a group of `all.children`)",
+}
+_GROUP_KEYS = {
+    "vars": _VARS.format(where="<municipality>"),
+    "children": "groups inside a municipality (expected a municipality to list only `hosts`)",
+}
+
+
+def _host_vars(root: Path, problems: list[Problem]) -> None:
+    """host_vars/ would reach the playbooks through Ansible unchecked: refused."""
+    for name in ("host_vars",):
+        if os.path.lexists(root / name):
+            problems.append(
+                Problem(
+                    display_path(root / name),
+                    "",
+                    "Ansible reads host variables here but eendracht does not "
+                    "(expected a host's variables in hosts.yml)",
+                )
+            )
+
+
 @dataclass
 class Loaded:
     programme: m.Programme | None
@@ -209,22 +260,26 @@ class Loaded:
     problems: list[Problem]
 
 
-def read_programme(root: Path) -> Loaded:
-    """Everything that can be read, with every problem found on the way."""
+def read_programme(root: Path, vault: Vault | None = None) -> Loaded:
+    """Everything that can be read, with every problem found on the way.
+
+    `vault` decrypts what Ansible Vault encrypted (files and `!vault` values), in memory.
+    """
     problems: list[Problem] = []
     origins = Origins()
     if not root.is_dir():
         problems.append(Problem(display_path(root), "", "programme folder does not exist"))
         return Loaded(None, Parsed(None, {}), origins, problems)
 
-    groups = _read_hosts(root, problems, origins)
+    groups = _read_hosts(root, problems, origins, vault)
+    _host_vars(root, problems)
 
     settings: m.ProgrammeSettings | None = None
     all_folder = _group_vars_folder(root, "all")
     if all_folder is None:
         problems.append(Problem(display_path(root / "group_vars/all"), "", "folder is missing"))
     else:
-        values, files = _group_vars(all_folder, PROGRAMME_KEYS, problems)
+        values, files = _group_vars(all_folder, PROGRAMME_KEYS, problems, vault)
         settings = values.get("programme")
         origins.programme_file = files.get("programme", display_path(all_folder))
         if "programme" not in files and not any(
@@ -246,7 +301,7 @@ def read_programme(root: Path) -> Loaded:
                 )
             )
             continue
-        values, files = _group_vars(folder, MUNICIPALITY_KEYS, problems)
+        values, files = _group_vars(folder, MUNICIPALITY_KEYS, problems, vault)
         origins.municipality_files[group] = files
         if "municipality" not in files:
             if not any(p.file.startswith(display_path(folder)) for p in problems):
@@ -282,15 +337,24 @@ def read_programme(root: Path) -> Loaded:
     return Loaded(programme, parsed, origins, problems)
 
 
-def load_programme(root: Path | str) -> m.Programme:
-    """The validated programme, or ProblemsFound with every problem in it."""
-    loaded = read_programme(Path(root))
-    problems = [*loaded.problems, *check_rules(loaded.parsed, loaded.origins)]
-    if problems or loaded.programme is None:
-        raise ProblemsFound(sorted(set(problems), key=_problem_order(problems)))
+def load_programme(root: Path | str, vault: Vault | None = None) -> m.Programme:
+    """The validated programme, or ProblemsFound with every problem in it.
+
+    Problems of the files come first, then those of the cross-file rules (which are often
+    their consequence), each group in file order.
+    """
+    loaded = read_programme(Path(root), vault)
+    rules = list(check_rules(loaded.parsed, loaded.origins))
+    if loaded.problems or rules or loaded.programme is None:
+        hosts = loaded.origins.hosts_file
+        files = sorted(set(loaded.problems), key=_problem_order(loaded.problems, hosts))
+        shown = set(files)
+        derived = [p for p in dict.fromkeys(rules) if p not in shown]
+        raise ProblemsFound([*files, *sorted(derived, key=_problem_order(derived, hosts))])
     return loaded.programme
 
 
-def _problem_order(problems: list[Problem]) -> Any:
+def _problem_order(problems: list[Problem], hosts_file: str | None) -> Any:
+    """hosts.yml first (the groups everything else is read by), then by file, as found."""
     first = {p: i for i, p in reversed(list(enumerate(problems)))}
-    return lambda p: (p.file, first[p])
+    return lambda p: (p.file != hosts_file, p.file, first[p])
