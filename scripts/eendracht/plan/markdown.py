@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from eendracht.display_text import shown
 from eendracht.identity import IdentityMapping
 from eendracht.plan import describe
 from eendracht.plan.context import human_bytes
@@ -175,4 +176,6 @@ def render_markdown(runbook: Runbook, mapping: IdentityMapping) -> str:
         out += ["## Notes", ""]
         out += [f"- {n}" for n in r.notes]
         out.append("")
-    return "\n".join(out).rstrip("\n") + "\n"
+    # Every line is escaped on its own: a value's control characters (ESC, CSI, a newline that
+    # would forge a line of the runbook) are shown, never interpreted (display_text).
+    return "\n".join(shown(line) for line in out).rstrip("\n") + "\n"

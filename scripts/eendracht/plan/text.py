@@ -8,6 +8,7 @@ from rich.panel import Panel
 from rich.rule import Rule
 from rich.table import Table
 
+from eendracht.display_text import shown
 from eendracht.identity import IdentityMapping
 from eendracht.plan import describe
 from eendracht.plan.context import human_bytes
@@ -15,23 +16,28 @@ from eendracht.plan.models import PhasePlan, Runbook
 from eendracht.plan.schedule import when
 
 
+def _e(text: str) -> str:
+    """A value for rich: control characters escaped (display_text), markup escaped."""
+    return escape(shown(text))
+
+
 def _phase(phase: PhasePlan) -> Group:
     ahead = f"{phase.days_before} days before" if phase.days_before else "the weekend"
     title = f"{phase.name.value} — {when(phase.starts)} ({ahead}): {phase.description}"
-    parts: list[RenderableType] = [Rule(escape(title), align="left")]
+    parts: list[RenderableType] = [Rule(_e(title), align="left")]
     for step in phase.steps:
         grid = Table.grid(padding=(0, 1))
         grid.add_column(style="dim", no_wrap=True)
         grid.add_column(overflow="fold")
-        grid.add_row(f"[bold]{escape(step.id)}[/]", f"[bold]{escape(step.title)}[/]")
+        grid.add_row(f"[bold]{_e(step.id)}[/]", f"[bold]{_e(step.title)}[/]")
         if step.moved_from:
             grid.add_row("", f"[italic]moved here from {step.moved_from.value}[/]")
-        grid.add_row("runs", escape(describe.selector(step)))
-        grid.add_row("timeout", escape(describe.duration(step.timeout)))
-        grid.add_row("does", escape("\n".join(f"- {a}" for a in step.actions)))
-        grid.add_row("touches", escape(describe.touches(step.touches)))
-        grid.add_row("check", escape(step.check))
-        grid.add_row("rollback", escape(describe.rollback(step.rollback)))
+        grid.add_row("runs", _e(describe.selector(step)))
+        grid.add_row("timeout", _e(describe.duration(step.timeout)))
+        grid.add_row("does", "\n".join(_e(f"- {a}") for a in step.actions))
+        grid.add_row("touches", _e(describe.touches(step.touches)))
+        grid.add_row("check", _e(step.check))
+        grid.add_row("rollback", _e(describe.rollback(step.rollback)))
         parts.append(grid)
     return Group(*parts)
 
@@ -40,7 +46,7 @@ def renderables(runbook: Runbook, mapping: IdentityMapping) -> list[RenderableTy
     r = runbook
     t = r.totals
     header = (
-        f"[bold]{escape(r.display_name)}[/] — wave {r.wave} of programme {r.programme}, "
+        f"[bold]{_e(r.display_name)}[/] — wave {r.wave} of programme {r.programme}, "
         f"weekend [bold]{r.weekend.isoformat()}[/]\n"
         f"{t.hosts} server(s); {t.shares} share(s) ({human_bytes(t.file_bytes)}, {t.files:,} files); "
         f"{t.accounts:,} accounts; {t.records} DNS records; {t.applications_moved} applications "
@@ -51,33 +57,31 @@ def renderables(runbook: Runbook, mapping: IdentityMapping) -> list[RenderableTy
         "(" + " + ".join(g.applications) + ")" if g.cycle else g.applications[0]
         for g in r.application_order.groups
     )
-    lines = [f"[bold]application order:[/] {escape(order or '-')}"]
-    lines += [f"[yellow]cycle:[/] {' + '.join(c)}" for c in r.application_order.cycles]
-    lines += [
-        escape(f"not moved: {n.application} ({n.reason})") for n in r.application_order.not_moved
-    ]
+    lines = [f"[bold]application order:[/] {_e(order or '-')}"]
+    lines += [f"[yellow]cycle:[/] {_e(' + '.join(c))}" for c in r.application_order.cycles]
+    lines += [_e(f"not moved: {n.application} ({n.reason})") for n in r.application_order.not_moved]
     out.append("\n".join(lines))
     out += [_phase(p) for p in r.phases]
     gate = Table(title="go/no-go", title_justify="left")
     gate.add_column("criterion")
     gate.add_column("threshold")
     for c in r.gate.criteria:
-        gate.add_row(escape(c.criterion), escape(c.threshold))
-    decision = escape(f"approvers: {', '.join(r.gate.approvers)}; {r.gate.decision}")
+        gate.add_row(_e(c.criterion), _e(c.threshold))
+    decision = _e(f"approvers: {', '.join(r.gate.approvers)}; {r.gate.decision}")
     out.append(Group(gate, decision))
     rollback = [
-        escape(f"  {n}. {e.step}: {e.description} ({describe.timeout(e.timeout)})")
+        _e(f"  {n}. {e.step}: {e.description} ({describe.timeout(e.timeout)})")
         for n, e in enumerate(r.rollback, 1)
     ]
-    rollback.append(escape(f"  then: {describe.source_check(r)}"))
+    rollback.append(_e(f"  then: {describe.source_check(r)}"))
     out.append("[bold]rollback, last step first:[/]\n" + "\n".join(rollback))
-    ident = [escape(f"  {line}") for line in describe.identity_summary(mapping, r.municipality)]
-    collisions = [escape(describe.collision(c)) for c in mapping.collisions_of(r.municipality)]
+    ident = [_e(f"  {line}") for line in describe.identity_summary(mapping, r.municipality)]
+    collisions = [_e(describe.collision(c)) for c in mapping.collisions_of(r.municipality)]
     if collisions:
         ident += ["  collisions resolved:", *(f"  {c}" for c in collisions)]
     out.append("[bold]identity mapping:[/]\n" + "\n".join(ident))
     if r.notes:
-        out.append("[bold]notes:[/]\n" + "\n".join(escape(f"  - {n}") for n in r.notes))
+        out.append("[bold]notes:[/]\n" + "\n".join(_e(f"  - {n}") for n in r.notes))
     return out
 
 
