@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from eendracht.commands.common import console, load_or_exit
+from eendracht.commands.common import VaultPasswordFile, console, load_or_exit
 from eendracht.identity import map_identities
 from eendracht.programme import models as m
 from eendracht.programme.summary import figures
@@ -16,9 +16,10 @@ from eendracht.programme.summary import figures
 
 def check(
     programme: Annotated[Path, typer.Argument(help="programme folder, e.g. inventory/altena")],
+    vault_password_file: VaultPasswordFile = None,
 ) -> None:
     """Validate a programme: schema, references, order, regions, names and addresses."""
-    prog = load_or_exit(programme)
+    prog = load_or_exit(programme, vault_password_file)
     settings = prog.settings
     org = settings.organisation
     console.print(

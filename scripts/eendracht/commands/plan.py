@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from eendracht.commands.common import console, load_or_exit, municipality_or_exit
+from eendracht.commands.common import VaultPasswordFile, console, load_or_exit, municipality_or_exit
 from eendracht.identity import map_identities
 from eendracht.plan import build_runbook
 from eendracht.plan.document import render_json
@@ -32,9 +32,10 @@ def plan(
         Format,
         typer.Option("--format", "-f", help="text for operators, markdown for a CAB, json"),
     ] = Format.TEXT,
+    vault_password_file: VaultPasswordFile = None,
 ) -> None:
     """Print the wave runbook of one municipality: phases, steps, checks, rollback, identities."""
-    prog = load_or_exit(programme)
+    prog = load_or_exit(programme, vault_password_file)
     municipality_or_exit(prog, municipality)
     mapping = map_identities(prog)
     runbook = build_runbook(prog, municipality, mapping)
