@@ -73,6 +73,28 @@ def is_immutable(path: str) -> bool:
     return bool(get_flags(path) & FS_IMMUTABLE_FL)
 
 
+def resolve_inside(path: str, roots: list[str]) -> str:
+    """The real folder of `path` (symlinks followed), when it is one of `roots` or lies inside
+    one; else ValueError. `/` is refused whatever the roots say, and so is a root that is `/`:
+    the flags are never set or cleared outside the folders the shares are declared in."""
+    real = os.path.realpath(path)
+    if real == os.sep:
+        raise ValueError(f"{path} is the root folder: refused")
+    allowed = []
+    for root in roots:
+        real_root = os.path.realpath(root) if root else ""
+        if real_root in ("", os.sep):
+            raise ValueError(f"share root {root!r} is not a folder below /: refused")
+        allowed.append(real_root)
+    if not allowed:
+        raise ValueError(f"no share roots given: {path} refused")
+    for real_root in allowed:
+        if real == real_root or real.startswith(real_root + os.sep):
+            return real
+    where = f" (resolves to {real})" if real != os.path.normpath(path) else ""
+    raise ValueError(f"{path}{where} is outside the share roots {', '.join(roots)}: refused")
+
+
 def walk(root: str) -> Iterator[str]:
     """root, then every folder and file under it, top down, symlinks not followed.
 

@@ -11,9 +11,16 @@ description:
     root included, can write, add, rename or delete, while modes and owners stay as they are
     so the copy and its manifest are unchanged. A write test then must be refused.
   - O(state=thawed) removes the attribute again (rollback) and proves a write succeeds.
+  - The folder must resolve (symlinks followed) to one of O(roots) or a folder inside one;
+    anything else, and C(/), is refused before a flag is touched.
   - Needs a file system with the immutable attribute (ext4, xfs, btrfs) and CAP_LINUX_IMMUTABLE.
 options:
   path: {description: the share's folder, type: path, required: true}
+  roots:
+    description: the share roots of the host; the folder must lie inside one
+    type: list
+    elements: path
+    required: true
   state: {description: frozen or thawed, type: str, choices: [frozen, thawed], default: frozen}
 author: eendracht
 """
@@ -29,7 +36,7 @@ import os
 import uuid
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.eendracht_fsflags import apply_tree, is_immutable
+from ansible.module_utils.eendracht_fsflags import apply_tree, is_immutable, resolve_inside
 
 
 def write_refused(path):
@@ -47,13 +54,18 @@ def main():
     module = AnsibleModule(
         argument_spec={
             "path": {"type": "path", "required": True},
+            "roots": {"type": "list", "elements": "path", "required": True},
             "state": {"type": "str", "choices": ["frozen", "thawed"], "default": "frozen"},
         },
         supports_check_mode=True,
     )
-    path, state = module.params["path"], module.params["state"]
+    given, state = module.params["path"], module.params["state"]
+    try:
+        path = resolve_inside(given, module.params["roots"])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
     if not os.path.isdir(path):
-        module.fail_json(msg=f"no such folder: {path}")
+        module.fail_json(msg=f"no such folder: {given}")
     want_frozen = state == "frozen"
     if module.check_mode:
         module.exit_json(changed=is_immutable(path) != want_frozen)
