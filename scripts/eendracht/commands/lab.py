@@ -12,6 +12,7 @@ from rich.table import Table
 from eendracht.commands.common import EXIT_INVALID, console, err_console, report_problems
 from eendracht.lab import DEFAULT_SEED, SCALES, LabError, LabInfo, lab_down, lab_status, lab_up
 from eendracht.problems import ProblemsFound
+from eendracht.state import StateRootError
 
 lab_app = typer.Typer(
     name="lab",
@@ -58,6 +59,9 @@ def up(
                     seed=seed,
                     progress=lambda s: status.update(f"lab up: {s}"),
                 )
+    except StateRootError as exc:
+        err_console.print(exc.line, markup=False)
+        raise typer.Exit(EXIT_INVALID) from None
     except ProblemsFound as exc:
         report_problems(exc, programme)
         raise typer.Exit(EXIT_INVALID) from None

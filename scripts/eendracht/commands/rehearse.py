@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from eendracht.commands.common import console, load_or_exit, municipality_or_exit
+from eendracht.commands.common import (
+    EXIT_INVALID,
+    console,
+    err_console,
+    load_or_exit,
+    municipality_or_exit,
+)
+from eendracht.lab import SCALES
+from eendracht.state import StateRootError, usable_state_root
 from eendracht.wave.display import LiveProgress, human_bytes
 from eendracht.wave.rehearse import rehearse as run_rehearsal
 
@@ -38,6 +46,17 @@ def rehearse(
     state: Annotated[Path | None, typer.Option(help="state root")] = None,
 ) -> None:
     """Lab up, the whole wave, independent verification, a summary, lab down."""
+    # Refused before anything is written or started: one line, exit 2.
+    if scale not in SCALES:
+        err_console.print(
+            f"--scale: must be one of {', '.join(SCALES)} (got {scale!r})", markup=False
+        )
+        raise typer.Exit(EXIT_INVALID)
+    try:
+        usable_state_root(state)
+    except StateRootError as exc:
+        err_console.print(exc.line, markup=False)
+        raise typer.Exit(EXIT_INVALID) from None
     prog = load_or_exit(programme)
     municipality_or_exit(prog, municipality)
 

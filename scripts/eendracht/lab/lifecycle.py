@@ -22,6 +22,7 @@ from eendracht.lab.procs import is_running, recorded
 from eendracht.lab.running import refresh, teardown, wait_answering
 from eendracht.lab.services import Service
 from eendracht.programme.loader import load_programme
+from eendracht.state import usable_state_root
 
 SCALES = ("small", "full")
 DEFAULT_SEED = 1795  # the Batavian Republic, whose motto was "Eendracht maakt macht"
@@ -106,6 +107,7 @@ def lab_up(
     began = time.monotonic()
     if scale not in SCALES:
         raise LabError(f"scale must be one of {', '.join(SCALES)}, not {scale!r}")
+    usable_state_root(state)  # StateRootError before anything is written
     programme = load_programme(programme_path)
     paths = LabPaths.of(state)
     root = Path(programme.root).resolve()

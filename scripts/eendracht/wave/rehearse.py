@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eendracht.lab import lab_down, lab_up
+from eendracht.lab import SCALES, LabError, lab_down, lab_up
 from eendracht.module_utils import thaw_tree
 from eendracht.programme.loader import load_programme
+from eendracht.state import usable_state_root
 from eendracht.wave.lab_check import LabReport, verify_lab_source, verify_lab_wave
 from eendracht.wave.orchestrator import EXIT_FAILED, EXIT_OK, Wave, WaveOutcome
 from eendracht.wave.paths import lab_dir, lab_environment, state_root
@@ -38,11 +39,11 @@ class Rehearsal:
     error: str = ""
 
 
-def _keep_journal(state: Path | None, name: str, journal: Path) -> Path:
+def _keep_journal(state: Path | None, name: str, journal: Path | None) -> Path:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = state_root(state) / "rehearsals" / f"{name}-{stamp}"
     folder.mkdir(parents=True, exist_ok=True)
-    if journal.exists():
+    if journal is not None and journal.is_file():
         shutil.copy2(journal, folder / "journal.sqlite")
     return folder
 
@@ -74,12 +75,18 @@ def rehearse(
     say: Say = print,
 ) -> Rehearsal:
     """`approve` is asked at the gate when not `yes` (the approver, or None to decline);
-    declining rolls the wave back."""
+    declining rolls the wave back.
+
+    A bad scale, state root or programme is refused before anything is written or started
+    (LabError, StateRootError, ProblemsFound)."""
+    if scale not in SCALES:
+        raise LabError(f"scale must be one of {', '.join(SCALES)}, not {scale!r}")
+    usable_state_root(state)
     programme = load_programme(programme_path)
     programme.municipality(municipality)
     result = Rehearsal(EXIT_FAILED, None, None)
     began = time.monotonic()
-    journal = Path()
+    journal: Path | None = None
     try:
         say(f"lab up ({scale}) for {programme.name}")
         lab_up(programme_path, scale=scale, state=state)
