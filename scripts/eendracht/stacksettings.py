@@ -17,6 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 CONFIG_NAMESPACE = "eendracht"
+# Config keys the program reads with `config.get_secret` (stacks/__main__.py): only ever set
+# with `pulumi config set --secret`, so a stack file holds them as `secure: <ciphertext>`.
+SECRET_CONFIG_KEYS = frozenset({"adminPassword", "vpnSharedKey", "graphClientSecret"})
+# Config keys the program reads besides the settings, in plain text.
+OTHER_CONFIG_KEYS = frozenset({"graphClientId"})
 
 
 class StackSettings(BaseModel):
