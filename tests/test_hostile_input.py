@@ -273,7 +273,7 @@ def test_a_huge_value_is_echoed_as_a_short_excerpt(mini: Path) -> None:
         replace(f"{NW}/people.yml", "account: jdevries", f"account: {name}"),
         f"{NW}/people.yml",
         "people[0].account",
-        "...xxx')",
+        "xxx...xxx",
     )
     assert max(len(line) for line in lines) < 500
 
