@@ -294,14 +294,17 @@ def test_the_cli_refuses_a_bad_environment_in_one_line_and_writes_nothing(tmp_pa
         ["--environment", "ENV", "--yes"],  # --yes outside the lab
         ["--environment", "ENV"],  # no terminal and no --confirm
         ["--lab"],  # no lab is up
+        ["--environment", "ENV", "--confirm", "--state", "FILE"],  # the state root is a file
     ],
-    ids=["none", "both", "yes-without-lab", "unconfirmed", "no-lab"],
+    ids=["none", "both", "yes-without-lab", "unconfirmed", "no-lab", "state-is-a-file"],
 )
 def test_the_cli_names_exactly_one_confirmed_environment(tmp_path: Path, args: list[str]) -> None:
     root = fake_environment(tmp_path / "env")
     state = tmp_path / "state"
     state.mkdir()
-    args = [str(root) if a == "ENV" else a for a in args]
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    args = [{"ENV": str(root), "FILE": str(a_file)}.get(a, a) for a in args]
     done = subprocess.run(
         [CLI, "wave", "run", str(MINI), "-m", "noordwaard", "--state", str(state), *args],
         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
@@ -309,6 +312,7 @@ def test_the_cli_names_exactly_one_confirmed_environment(tmp_path: Path, args: l
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     assert list(state.iterdir()) == []
+    assert a_file.read_text() == "not a folder"
 
 
 def test_on_a_terminal_the_run_shows_what_it_touches_and_a_no_does_nothing(tmp_path: Path) -> None:

@@ -55,6 +55,7 @@ def test_wave_follows_the_plan_until_presync_then_rolls_back(
     extravars = json.loads((wave.dir / "extravars.json").read_text())
     assert extravars["municipality"] == "noordwaard"
     assert extravars["target"]["dns_zone"] == "fake-dns_zone"
+    assert extravars["share_roots_by_host"] == {"nw-srv01": ["/srv/shares"]}
     mapping = json.loads(Path(extravars["identity_map_file"]).read_text())
     assert {i["old_account"] for i in mapping["identities"]} >= {"jdevries", "mozil"}
     assert wave.approve("CIO").status == "refused"  # verify has not run

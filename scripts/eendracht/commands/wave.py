@@ -22,6 +22,7 @@ from eendracht.commands.common import (
     report_problems,
 )
 from eendracht.problems import ProblemsFound
+from eendracht.state import StateRootError, usable_state_root
 from eendracht.wave.display import LiveProgress
 from eendracht.wave.lock import LOCKED_EXIT, WaveLocked
 from eendracht.wave.orchestrator import Wave, WaveOutcome
@@ -51,6 +52,11 @@ StateOpt = Annotated[
 
 
 def _environment_or_exit(environment: Path | None, lab: bool, state: Path | None) -> Path:
+    try:
+        usable_state_root(state)
+    except StateRootError as exc:
+        err_console.print(exc.line, markup=False)
+        raise typer.Exit(EXIT_INVALID) from None
     if (environment is None) == (not lab):
         err_console.print(
             "--environment DIR or --lab: name exactly one environment to work on", markup=False

@@ -5,6 +5,7 @@
                       application endpoints (secrets as file paths)
     target_services   the target directory, database server and application endpoints
     postgres_passfile the pgpass file of both PostgreSQL servers
+    share_roots_by_host the programme's share roots of each of the municipality's servers
 
 The roles document each in their argument specs; nothing else tells them where they run.
 """
@@ -94,4 +95,6 @@ def playbook_vars(
         "source_services": source,
         "target_services": target,
         "postgres_passfile": secrets.paths.get("postgres_passfile", ""),
+        # The programme's share roots per server: freeze refuses anything outside them.
+        "share_roots_by_host": {h.name: list(h.share_roots) for h in mu.hosts if h.share_roots},
     }
