@@ -25,13 +25,41 @@ def _runtime_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="eendracht-secrets-", dir=base))
 
 
+def _pgpass_password(line: str) -> str | None:
+    """The password field of a pgpass line (host:port:db:user:password, `\\:` and `\\\\`
+    escaped), or None when the line has fewer than five fields."""
+    fields: list[str] = []
+    current: list[str] = []
+    escaped = False
+    for char in line:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == ":" and len(fields) < 4:
+            fields.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    return "".join(current) if len(fields) == 4 else None
+
+
 def secret_values_of(text: str) -> set[str]:
     """The secret values in a password, TSIG key or pgpass file's text."""
-    if "secret" in text and "{" in text:  # tsig-keygen / named.conf key clause
-        return set(re.findall(r'secret\s+"([^"]+)"', text))
+    found: set[str] = set()
+    # tsig-keygen / named.conf key clause, and dnssec-keygen's .private (`Key: ...`)
+    found |= set(re.findall(r'secret\s+"([^"]+)"', text))
+    found |= set(re.findall(r"^(?:Key|HMAC(?:MD5|SHA\d+)?):\s*(\S+)\s*$", text, re.M))
+    if found:
+        return found
     lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    if lines and all(line.count(":") >= 4 for line in lines):  # pgpass host:port:db:user:pw
-        return {line.split(":", 4)[4] for line in lines}
+    passwords = {line: _pgpass_password(line) for line in lines}
+    if lines and None not in passwords.values():
+        for line, password in passwords.items():
+            found.add(password or "")  # as libpq reads it ...
+            found.add(line.split(":", 4)[4])  # ... and as the file spells it (escapes)
+        return found - {""}
     return {text.strip()} if text.strip() else set()
 
 
@@ -70,12 +98,28 @@ class SecretFiles:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
 
+    def _vault_password(self) -> set[str]:
+        if not self.env.vault or not self.env.spec.vault_password_file:
+            return set()
+        path = Path(self.env.spec.vault_password_file).expanduser()
+        path = path if path.is_absolute() else self.env.root / path
+        try:
+            return {path.read_text(encoding="utf-8").strip()}
+        except (OSError, UnicodeDecodeError):
+            return set()
+
     def values(self) -> tuple[str, ...]:
+        """Every secret value a run may meet, to redact it from what the wave writes: the
+        secrets of the credential files and the vault's values (all of them, used or not),
+        and the vault's password."""
         found: set[str] = set()
         for path in self.paths.values():
             try:
                 found |= secret_values_of(Path(path).read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError):
                 continue
-        found |= set(self.env.vault.values())
+        for value in self.env.vault.values():
+            # a vault value is what a secret file would hold (a password, a key clause, pgpass)
+            found |= {value, value.strip()} | secret_values_of(value)
+        found |= self._vault_password()
         return tuple(sorted(v for v in found if len(v) >= MIN_SECRET_LENGTH))

@@ -1,8 +1,10 @@
 """The wave journal: every run, phase, step, task, host result and gate decision, in SQLite.
 
 WAL mode so `eendracht wave status` can read while a wave writes; every write commits at
-once, so a `kill -9` loses at most the event being written. Results pass through
-`scrub()` first: the journal never holds a secret.
+once, so a `kill -9` loses at most the event being written. The journal never holds a secret:
+results pass through `scrub()`, and every text written (run messages, step and task names,
+hosts, host messages, count names) through the redaction of the secret values it was given
+(`add_secrets`, by the runner: the values of the environment's credential files and vault).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 from eendracht.wave.lock import host_name
 from eendracht.wave.lock import os_user as current_os_user
-from eendracht.wave.secrets import scrub
+from eendracht.wave.secrets import Redactor, scrub
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -115,6 +117,11 @@ class Journal:
         self.db.executescript(SCHEMA)
         self._migrate()
         path.chmod(0o600)
+        self.redact = Redactor()
+
+    def add_secrets(self, values: tuple[str, ...]) -> None:
+        """Secret values to redact from every text written from now on."""
+        self.redact.add(values)
 
     def _migrate(self) -> None:
         """A journal written by an older version gets the columns it lacks."""
@@ -165,7 +172,7 @@ class Journal:
     def finish_run(self, run_id: int, status: str, message: str = "") -> None:
         self.db.execute(
             "UPDATE runs SET status=?, finished_at=?, message=? WHERE id=?",
-            (status, time.time(), message, run_id),
+            (status, time.time(), self.redact(message), run_id),
         )
 
     def runs(self) -> list[dict[str, Any]]:
@@ -202,7 +209,7 @@ class Journal:
         self.db.execute(
             "INSERT OR REPLACE INTO steps (run_id, phase, step_id, name, started_at, status)"
             " VALUES (?, ?, ?, ?, ?, 'running')",
-            (run_id, phase, step_id, name, time.time()),
+            (run_id, phase, step_id, self.redact(name), time.time()),
         )
 
     def finish_step(self, run_id: int, phase: str, step_id: str, status: str) -> None:
@@ -225,7 +232,7 @@ class Journal:
         self.db.execute(
             "INSERT OR IGNORE INTO tasks (run_id, phase, step_id, task_uuid, name, action,"
             " started_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (run_id, phase, step_id, uuid, name, action, time.time()),
+            (run_id, phase, step_id, uuid, self.redact(name), self.redact(action), time.time()),
         )
 
     def record_host_result(
@@ -253,14 +260,14 @@ class Journal:
                 phase,
                 step_id,
                 task_uuid,
-                task,
-                host,
+                self.redact(task),
+                self.redact(host),
                 status,
                 started_at,
                 finished_at,
                 duration,
-                json.dumps(scrub(counts)),
-                str(scrub(message))[:2000],
+                self.redact(json.dumps(scrub(counts))),
+                self.redact(str(scrub(message)))[:2000],
             ),
         )
 
