@@ -3,25 +3,33 @@
 Events arrive through ansible-runner's `event_handler` callback as Ansible emits them (no
 polling of artifact files). A step is one step of the runbook (`eendracht plan`): its phase
 playbook run with the step's tags and extra vars; resuming skips the steps that finished.
+
+No secret reaches Ansible through the environment and none is written by ansible-runner:
+Ansible gets only the variables of `ansible_environment()` (an allow-list, not a copy of
+eendracht's own environment), and of a step's artifacts only `stdout` (written here, every
+line redacted), `rc` and `status` remain.
 """
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
+import shutil
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-import ansible_runner
+from ansible_runner.interface import init_runner
+from ansible_runner.utils import get_callback_dir
 
 from eendracht.wave.journal import Journal
 from eendracht.wave.leftovers import stop_leftovers
 from eendracht.wave.paths import ANSIBLE_CFG
-from eendracht.wave.secrets import CENSORED, scrub
+from eendracht.wave.secrets import Redactor, scrub
 
 COUNTS_KEY = "eendracht_counts"
 RESULT_STATUS = {
@@ -30,6 +38,102 @@ RESULT_STATUS = {
     "runner_on_skipped": "skipped",
     "runner_on_unreachable": "unreachable",
 }
+
+# What of eendracht's own environment Ansible gets, and why; nothing else reaches it (an
+# operator's AZURE_CLIENT_SECRET, PGPASSWORD, LDAP_BIND_PASSWORD or a proxy URL with a password
+# in it stays out of every Ansible process and out of ansible-runner's artifacts).
+PASSED_ON: dict[str, str] = {
+    "PATH": "finds ansible-playbook (this interpreter's bin first) and the tools the modules "
+    "start: ssh, rsync, ldapsearch/ldapadd, dig/nsupdate, psql/pg_dump",
+    "HOME": "~/.ssh (keys, known_hosts, ssh_config) and Ansible's local temporary ~/.ansible",
+    "LANG": "Ansible needs a UTF-8 locale: paths, names and directory entries with accents",
+    "LC_*": "as LANG (LC_ALL, LC_CTYPE, ...)",
+    "TZ": "times in the tools' messages as on the operator's clock",
+    "EENDRACHT_STATE": "the state root eendracht works under, the same in every process of a run",
+    "SSH_AUTH_SOCK": "the operator's ssh-agent: a socket's path, not a key; without it ssh cannot "
+    "use a key kept in an agent or on a hardware token",
+}
+# Set by ansible-runner itself, for its event callback; its values, not the operator's.
+RUNNER_SETS = frozenset(
+    {
+        "ANSIBLE_CALLBACK_PLUGINS",
+        "ANSIBLE_STDOUT_CALLBACK",
+        "ANSIBLE_RETRY_FILES_ENABLED",
+        "AWX_ISOLATED_DATA_DIR",
+        "ANSIBLE_CACHE_PLUGIN",
+        "ANSIBLE_CACHE_PLUGIN_CONNECTION",
+        "RUNNER_OMIT_EVENTS",
+        "RUNNER_ONLY_FAILED_EVENTS",
+    }
+)
+# ansible-runner's settings, as env/settings (it reads settings only from there): stdout is
+# written by the runner's event handler, redacted, not by ansible-runner.
+RUNNER_SETTINGS = {"suppress_ansible_output": True, "suppress_output_file": True}
+# Of a step's artifacts (<wave>/runner/artifacts/<ident>/) only these remain; `command` (with
+# the environment), job_events (partial results), fact_cache and the like are removed.
+KEPT_ARTIFACTS = frozenset({"stdout", "rc", "status"})
+
+
+def passed_on(name: str) -> bool:
+    return name in PASSED_ON or name.startswith("LC_")
+
+
+def host_key_checking(ansible_cfg: Path) -> bool:
+    """ansible.cfg's `host_key_checking` (Ansible's default: true)."""
+    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";", "#"))
+    try:
+        parser.read(ansible_cfg, encoding="utf-8")
+        return parser.getboolean("defaults", "host_key_checking", fallback=True)
+    except (configparser.Error, ValueError):
+        return True
+
+
+def ansible_environment(
+    ansible_cfg: Path, source: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The whole environment eendracht hands Ansible: the allow-list `PASSED_ON` of `source`
+    (default os.environ) and eendracht's own settings."""
+    source = os.environ if source is None else source
+    env = {name: value for name, value in source.items() if passed_on(name)}
+    # ansible-playbook of this interpreter's environment, even when the venv is not active
+    env["PATH"] = os.pathsep.join(
+        p for p in (str(Path(sys.executable).parent), source.get("PATH", os.defpath)) if p
+    )
+    env.update(
+        {
+            "ANSIBLE_CONFIG": str(ansible_cfg),
+            # ansible.cfg's own choice: ansible-runner would otherwise set it to False
+            "ANSIBLE_HOST_KEY_CHECKING": str(host_key_checking(ansible_cfg)),
+            "ANSIBLE_NOCOLOR": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def runner_environment(prepared: Mapping[str, str], ours: Mapping[str, str]) -> dict[str, str]:
+    """What ansible-runner starts ansible-playbook with: `ours` and the variables ansible-runner
+    sets for its callback, instead of ansible-runner's copy of os.environ."""
+    env = dict(ours)
+    env.update({name: prepared[name] for name in RUNNER_SETS if name in prepared})
+    env["ANSIBLE_CALLBACK_PLUGINS"] = get_callback_dir()  # ansible-runner's, not the operator's
+    return env
+
+
+def prune_artifacts(artifacts: Path) -> None:
+    """Every step's artifacts keep only `KEPT_ARTIFACTS` (also those a killed run left)."""
+    if not artifacts.is_dir():
+        return
+    for ident in artifacts.iterdir():
+        if not ident.is_dir() or ident.is_symlink():
+            continue
+        for entry in ident.iterdir():
+            if entry.name in KEPT_ARTIFACTS and entry.is_file():
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
 
 
 @dataclass
@@ -74,7 +178,10 @@ class Runner:
         """`check`: every step runs in Ansible's check mode (`--check`): nothing changes."""
         self.check = check
         self.secret_values = secret_values
+        self.redact = Redactor(secret_values)
         self.journal = journal
+        # Everything the journal writes is redacted too (run messages included).
+        journal.add_secrets(secret_values)
         self.run_id = run_id
         self.work_dir = work_dir
         self.inventory = inventory
@@ -88,6 +195,7 @@ class Runner:
         self._task = ""
         self._started: dict[tuple[str, str], float] = {}
         self._failures: list[str] = []
+        self._stdout: IO[str] | None = None
 
     # --- running --------------------------------------------------------------------
 
@@ -117,40 +225,43 @@ class Runner:
         # ansible-runner passes env/extravars as `-e @file`: no vars on a command line.
         extravars = json.loads(self.extravars_file.read_text(encoding="utf-8"))
         extravars.update(extra_vars)
-        # ansible-runner keeps a cmdline it was given in env/cmdline and reads it on every
-        # later run: a check run must leave none behind for the real one.
-        (private / "env" / "cmdline").unlink(missing_ok=True)
-        env_file = private / "env" / "extravars"
-        fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(extravars, handle)
-        env = {
-            "ANSIBLE_CONFIG": str(self.ansible_cfg),
-            "ANSIBLE_NOCOLOR": "1",
-            "PYTHONUNBUFFERED": "1",
-        }
-        for name in ("EENDRACHT_STATE", "HOME"):
-            if name in os.environ:
-                env[name] = os.environ[name]
-        # ansible-playbook of this interpreter's environment, even when the venv is not active
-        env["PATH"] = os.pathsep.join(
-            [str(Path(sys.executable).parent), os.environ.get("PATH", "")]
-        )
+        # ansible-runner reads env/cmdline and env/envvars on every run when they exist: a check
+        # run must leave no cmdline behind for the real one, and no environment may be kept (an
+        # older eendracht had ansible-runner write it; suppress_env_files writes none now).
+        for name in ("cmdline", "envvars", "passwords", "ssh_key"):
+            (private / "env" / name).unlink(missing_ok=True)
+        prune_artifacts(private / "artifacts")
+        for name, body in (("extravars", extravars), ("settings", RUNNER_SETTINGS)):
+            fd = os.open(private / "env" / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(body, handle)
+        env = ansible_environment(self.ansible_cfg)
         started = time.monotonic()
-        result = ansible_runner.run(
+        result = init_runner(
             private_data_dir=str(private),
             ident=f"{self.run_id}-{step_id}-{int(time.time())}",
             playbook=str(playbook),
             inventory=str(self.inventory),
             tags=",".join(tags) or None,
             envvars=env,
+            suppress_env_files=True,
             quiet=True,
             rotate_artifacts=8,
             event_handler=self._on_event,
-            settings={"suppress_ansible_output": True},
             timeout=timeout or None,
             cmdline="--check" if self.check else None,
         )
+        # ansible-runner seeds the environment with a copy of os.environ: replace it whole.
+        result.config.env = runner_environment(result.config.env, env)
+        stdout = Path(result.config.artifact_dir) / "stdout"
+        fd = os.open(stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        self._stdout = os.fdopen(fd, "w", encoding="utf-8")
+        try:
+            result.run()
+        finally:
+            self._stdout.close()
+            self._stdout = None
+            prune_artifacts(private / "artifacts")
         seconds = time.monotonic() - started
         rc = int(result.rc if result.rc is not None else 1)
         if result.status == "timeout":
@@ -176,6 +287,10 @@ class Runner:
     def _on_event(self, event: dict[str, Any]) -> bool:
         kind = str(event.get("event", ""))
         data = event.get("event_data") or {}
+        text = event.get("stdout")
+        if self._stdout is not None and isinstance(text, str) and text and text != "{}":
+            self._stdout.write(self.redact(text) + "\n")
+            self._stdout.flush()
         if kind == "playbook_on_start" and isinstance(event.get("pid"), int):
             # ansible-playbook's own pid: a resumed wave stops it if a kill left it running.
             self.journal.set_ansible_pid(self.run_id, self._step, int(event["pid"]))
@@ -189,7 +304,7 @@ class Runner:
 
     def _ev_playbook_on_task_start(self, data: dict[str, Any]) -> None:
         self._task_uuid = str(data.get("task_uuid") or data.get("uuid") or "")
-        self._task = str(data.get("task") or data.get("name") or "")
+        self._task = self.redact(str(data.get("task") or data.get("name") or ""))
         self.journal.record_task(
             self.run_id,
             self._phase,
@@ -202,13 +317,14 @@ class Runner:
         self._notify()
 
     def _ev_runner_on_start(self, data: dict[str, Any]) -> None:
-        host = str(data.get("host") or "")
+        host = self.redact(str(data.get("host") or ""))
         self._started[(host, str(data.get("task_uuid") or self._task_uuid))] = time.time()
         self.progress.host = host
         self._notify()
 
     def _host_result(self, kind: str, data: dict[str, Any]) -> None:
-        host = str(data.get("host") or "")
+        host = self.redact(str(data.get("host") or ""))
+        task = self.redact(str(data.get("task") or self._task))
         task_uuid = str(data.get("task_uuid") or self._task_uuid)
         res = data.get("res") or {}
         status = RESULT_STATUS[kind]
@@ -217,20 +333,18 @@ class Runner:
         counts = result_counts(res)
         message = ""
         if status in ("failed", "unreachable"):
-            message = redact(_message(res), self.secret_values)
+            message = _message(res, self.redact)
             if data.get("ignore_errors"):
                 status = "ignored"
             else:
-                self._failures.append(
-                    f"{self._step} / {data.get('task', self._task)} @ {host}: {message}"
-                )
+                self._failures.append(self.redact(f"{self._step} / {task} @ {host}: {message}"))
                 self.progress.failed.append(host)
         self.journal.record_host_result(
             self.run_id,
             self._phase,
             self._step,
             task_uuid=task_uuid,
-            task=str(data.get("task") or self._task),
+            task=task,
             host=host,
             status=status,
             started_at=self._started.pop((host, task_uuid), None),
@@ -262,23 +376,23 @@ def result_counts(res: Any) -> dict[str, int]:
 
 
 def redact(text: str, secrets: tuple[str, ...]) -> str:
-    for value in secrets:
-        text = text.replace(value, CENSORED)
-    return text
+    return Redactor(secrets)(text)
 
 
-def _message(res: Any) -> str:
+def _message(res: Any, redact: Callable[[str], str]) -> str:
+    """A failed result's message, one line; every part is redacted before it is cut short, so
+    no part of a secret survives the cut."""
     if not isinstance(res, dict):
         return ""
     if res.get("censored"):
-        return str(res["censored"])
-    parts = [str(res.get("msg") or "")]
+        return redact(str(res["censored"]))
+    parts = [redact(str(res.get("msg") or ""))]
     for key in ("stderr", "module_stderr"):
         if res.get(key):
-            parts.append(str(res[key])[-500:])
+            parts.append(redact(str(res[key]))[-500:])
     failed_items = [r for r in res.get("results") or [] if isinstance(r, dict) and r.get("failed")]
     for item in failed_items[:3]:  # a loop's own msg only says "One or more items failed"
-        label = item.get("_ansible_item_label", item.get("item", ""))
-        parts.append(f"[{str(label)[:80]}] {item.get('msg', '')}".strip())
+        label = redact(str(item.get("_ansible_item_label", item.get("item", ""))))
+        parts.append(f"[{label[:80]}] {redact(str(item.get('msg', '')))}".strip())
     text = " ".join(p for p in parts if p).strip()
-    return json.dumps(scrub(text))[1:-1][:1000]
+    return redact(json.dumps(scrub(text))[1:-1])[:1000]
