@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from eendracht.commands.common import (
     EXIT_INVALID,
@@ -21,6 +22,7 @@ from eendracht.commands.common import (
     municipality_or_exit,
     report_problems,
 )
+from eendracht.display_text import shown
 from eendracht.problems import ProblemsFound
 from eendracht.state import StateRootError, usable_state_root
 from eendracht.wave.display import LiveProgress
@@ -109,7 +111,12 @@ def _confirm_or_exit(wave: Wave, action: str, confirm: bool) -> None:
 
 def _finish(outcome: WaveOutcome) -> None:
     style = "green" if outcome.exit_code == 0 else "red"
-    console.print(f"[{style}]{outcome.status}[/]: {outcome.message}", soft_wrap=True)
+    # The message may quote a tool's output: never read as markup, control characters escaped.
+    console.print(
+        Text.assemble((outcome.status, style), ": ", shown(outcome.message)),
+        soft_wrap=True,
+        highlight=False,
+    )
     raise typer.Exit(outcome.exit_code)
 
 

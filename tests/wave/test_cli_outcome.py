@@ -1,0 +1,20 @@
+"""What the wave prints last: a tool's output quoted in the outcome is shown as it is written,
+never read as rich markup and never with raw control characters."""
+
+from __future__ import annotations
+
+import pytest
+import typer
+
+from eendracht.commands import wave as wave_command
+from eendracht.wave.orchestrator import WaveOutcome
+
+
+def test_the_outcome_message_is_not_markup_and_has_no_raw_control_characters() -> None:
+    message = "step x failed: [/] [bold]not bold[/bold] \x1b]0;title\x07 \x1b[31mred"
+    with wave_command.console.capture() as captured, pytest.raises(typer.Exit) as exited:
+        wave_command._finish(WaveOutcome("failed", 1, message))
+    assert exited.value.exit_code == 1
+    text = captured.get()
+    assert "[/] [bold]not bold[/bold]" in text  # shown, not interpreted (nor a MarkupError)
+    assert "\x1b]" not in text and "\x07" not in text and "\\x1b" in text
