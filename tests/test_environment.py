@@ -34,6 +34,11 @@ def _edit(root: Path, name: str, change: Callable[[Any], Any]) -> None:
     path.write_text(yaml.safe_dump(data) if name.endswith(".yml") else json.dumps(data))
 
 
+def _fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
 def _problems(root: Path, municipality: str = "noordwaard") -> list[tuple[str, str]]:
     with pytest.raises(ProblemsFound) as exc:
         load_environment(root, PROGRAMME, municipality)
@@ -56,6 +61,12 @@ CASES: list[tuple[str, Callable[[Path], None], tuple[str, str]]] = [
     ("no outputs", lambda r: (r / "outputs.json").unlink(), ("outputs.json", "")),
     ("outputs not JSON", lambda r: (r / "outputs.json").write_text("{nope"), ("outputs.json", "")),
     ("outputs a list", lambda r: (r / "outputs.json").write_text("[1]"), ("outputs.json", "")),
+    (
+        "outputs nested 100,000 deep",
+        lambda r: (r / "outputs.json").write_text("[" * 100_000 + "]" * 100_000),
+        ("outputs.json", ""),
+    ),
+    ("outputs a FIFO", lambda r: _fifo(r / "outputs.json"), ("outputs.json", "")),
     (
         "an output missing",
         lambda r: _edit(r, "outputs.json", lambda d: d.pop("dns_server")),

@@ -24,6 +24,7 @@ from eendracht.outputs import STACK_OUTPUTS
 from eendracht.problems import Problem, ProblemsFound, display_path
 from eendracht.programme import models as m
 from eendracht.programme.loader import pydantic_problems, read_yaml_mapping
+from eendracht.safeyaml import Refused, read_bounded
 
 ENVIRONMENT_FILE = "environment.yml"
 HOSTS_FILE = "hosts.yml"
@@ -132,13 +133,16 @@ def _outputs(check: _Checker) -> dict[str, Any]:
             OUTPUTS_FILE, "", f"the stack outputs are missing ({why}): `pulumi stack output --json`"
         )
         return {}
-    if path.stat().st_size > MAX_OUTPUTS_BYTES:
-        check.add(OUTPUTS_FILE, "", f"larger than {MAX_OUTPUTS_BYTES} bytes: not stack outputs")
-        return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        data = json.loads(read_bounded(path, MAX_OUTPUTS_BYTES).decode("utf-8"))
+    except Refused as exc:
+        check.add(OUTPUTS_FILE, "", str(exc))
+        return {}
+    except (UnicodeDecodeError, ValueError) as exc:
         check.add(OUTPUTS_FILE, "", f"not JSON: {exc}")
+        return {}
+    except RecursionError:
+        check.add(OUTPUTS_FILE, "", "nested too deeply to be stack outputs")
         return {}
     if not isinstance(data, dict):
         check.add(OUTPUTS_FILE, "", f"must be a JSON object of outputs, not {type(data).__name__}")
