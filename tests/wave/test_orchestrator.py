@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from wave_support import FAKE_PLAYBOOKS, MINI
+from wave_support import FAKE_PLAYBOOKS, MINI, fake_environment
 
 from eendracht.wave.leftovers import leftover_processes
 from eendracht.wave.lock import WaveLock, WaveLocked
@@ -199,3 +199,43 @@ def test_any_run_first_stops_ansible_that_a_killed_run_left_behind(
         assert leftover_processes(wave.dir) == []
     finally:
         leftover.kill()
+
+
+def test_a_vaulted_programme_runs_with_the_vault_password_and_only_with_it(
+    tmp_path: Path, state: Path
+) -> None:
+    import shutil
+
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    from eendracht.environment.vault import VaultKey
+    from eendracht.programme.loader import load_programme
+
+    programme = tmp_path / "mini"
+    shutil.copytree(MINI, programme)
+    # group_vars/all: what every play reads, the fake playbooks' localhost included.
+    settings = programme / "group_vars" / "all" / "programme.yml"
+    secret = VaultSecret(b"vault-canary-password")
+    settings.write_bytes(VaultLib([("default", secret)]).encrypt(settings.read_bytes(), secret))
+    password = tmp_path / "vault-password"
+    password.write_text("vault-canary-password\n")
+    password.chmod(0o600)
+    loaded = load_programme(programme, VaultKey.from_file(password))
+    environment = fake_environment(tmp_path / "environment", programme, loaded=loaded)
+
+    def wave(vault: Path | None) -> Wave:
+        return Wave(
+            programme, "noordwaard", environment=environment, state=state,
+            playbooks=FAKE_PLAYBOOKS, programme=loaded, vault_password_file=vault,
+        )  # fmt: skip
+
+    outcome = wave(None).run(until="preflight")  # Ansible cannot open the vaulted group_vars
+    assert outcome.status == "failed", outcome.message
+    outcome = wave(password).run(until="preflight")
+    assert outcome.status == "stopped", outcome.message
+    # Nothing decrypted is written: the run's copy of group_vars stays encrypted.
+    copied = state / "waves" / "rehearsal" / "waardstad" / "noordwaard" / "inventory"
+    programme_copy = copied / "group_vars" / "all" / "programme.yml"
+    assert programme_copy.read_bytes().startswith(b"$ANSIBLE_VAULT")
+    written = [p for p in state.rglob("*") if p.is_file()]
+    assert all(b"vault-canary-password" not in p.read_bytes() for p in written)

@@ -17,6 +17,7 @@ from eendracht.lab import lab_down, lab_up
 from eendracht.module_utils import thaw_tree
 from eendracht.outputs import STACK_OUTPUTS
 from eendracht.programme.loader import load_programme
+from eendracht.programme.models import Programme
 
 REPO = Path(__file__).resolve().parents[2]
 MINI = REPO / "tests" / "fixtures" / "programmes" / "mini"
@@ -31,9 +32,11 @@ def write_secret(path: Path, value: str) -> Path:
     return path
 
 
-def fake_environment(root: Path, programme: Path = MINI, name: str = "rehearsal") -> Path:
+def fake_environment(
+    root: Path, programme: Path = MINI, name: str = "rehearsal", loaded: Programme | None = None
+) -> Path:
     """A complete environment for a programme whose hosts are this machine (fake playbooks)."""
-    prog = load_programme(programme)
+    prog = loaded or load_programme(programme)
     root.mkdir(parents=True, exist_ok=True)
     write_secret(root / "secrets" / "directory.password", "directory-secret-value")
     write_secret(root / "secrets" / "tsig.key", 'key "k" {\n  secret "dHNpZy1zZWNyZXQ=";\n};\n')

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from eendracht.commands.common import (
     EXIT_INVALID,
+    VaultPasswordFile,
     console,
     err_console,
     load_or_exit,
@@ -78,15 +79,15 @@ def _wave(
     environment: Path | None,
     lab: bool,
     state: Path | None,
-    listener: LiveProgress | None = None,
+    vault_password_file: Path | None = None,
 ) -> Wave:
     directory = _environment_or_exit(environment, lab, state)
-    prog = load_or_exit(programme)
+    prog = load_or_exit(programme, vault_password_file)
     municipality_or_exit(prog, municipality)
     try:
         return Wave(
             programme, municipality, environment=directory, rehearsal=lab, state=state,
-            programme=prog, listener=listener,
+            programme=prog, vault_password_file=vault_password_file,
         )  # fmt: skip
     except ProblemsFound as exc:
         report_problems(exc, directory)
@@ -147,6 +148,7 @@ def run(
     ] = False,
     confirm: ConfirmOpt = False,
     state: StateOpt = None,
+    vault_password_file: VaultPasswordFile = None,
 ) -> None:
     """Run the wave's phases in order, stopping at the go/no-go gate."""
     if until is not None and until not in WAVE_PHASES:
@@ -155,7 +157,7 @@ def run(
     if yes and not lab:
         err_console.print("--yes: automatic approval of the gate is for the lab only (--lab)")
         raise typer.Exit(EXIT_INVALID)
-    wave = _wave(programme, municipality, environment, lab, state)
+    wave = _wave(programme, municipality, environment, lab, state, vault_password_file)
     if not lab:
         _confirm_or_exit(wave, "run the wave", confirm)
     with LiveProgress(console) as live:
@@ -179,9 +181,10 @@ def approve(
     environment: EnvironmentOpt = None,
     lab: LabOpt = False,
     state: StateOpt = None,
+    vault_password_file: VaultPasswordFile = None,
 ) -> None:
     """Record the go decision at the gate: who, when, from where."""
-    wave = _wave(programme, municipality, environment, lab, state)
+    wave = _wave(programme, municipality, environment, lab, state, vault_password_file)
     try:
         outcome = wave.approve(by)
     except WaveLocked as exc:
@@ -198,9 +201,10 @@ def rollback(
     lab: LabOpt = False,
     confirm: ConfirmOpt = False,
     state: StateOpt = None,
+    vault_password_file: VaultPasswordFile = None,
 ) -> None:
     """Until the gate is passed: restore the source side to service and verify it."""
-    wave = _wave(programme, municipality, environment, lab, state)
+    wave = _wave(programme, municipality, environment, lab, state, vault_password_file)
     if not lab:
         _confirm_or_exit(wave, "roll the wave back", confirm)
     with LiveProgress(console) as live:
@@ -224,9 +228,10 @@ def status(
     lab: LabOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
     state: StateOpt = None,
+    vault_password_file: VaultPasswordFile = None,
 ) -> None:
     """Phases, steps, timings, and the counts moved and verified."""
-    wave = _wave(programme, municipality, environment, lab, state)
+    wave = _wave(programme, municipality, environment, lab, state, vault_password_file)
     if not wave.has_run():
         err_console.print(
             f"no wave of {municipality} has run in environment {wave.env.name}", markup=False

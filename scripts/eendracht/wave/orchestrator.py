@@ -65,11 +65,14 @@ class Wave:
         playbooks: Path = PLAYBOOKS,
         listener: Listener | None = None,
         programme: Programme | None = None,
+        vault_password_file: Path | None = None,
     ) -> None:
         """Checks the programme and the environment; writes nothing until a command runs.
 
         `rehearsal` (the lab) is the only place the gate may approve itself (`--yes`).
+        `vault_password_file` opens the programme's vaulted files for Ansible too.
         """
+        self.vault_password_file = vault_password_file
         self.programme = programme or load_programme(programme_path)
         self.programme.municipality(municipality)  # KeyError with the known names
         self.municipality = municipality
@@ -117,6 +120,7 @@ class Wave:
     def _runner(self, run_id: int, ctx: WaveContext, check: bool = False) -> Runner:
         return Runner(
             check=check,
+            vault_password_file=self.vault_password_file,
             journal=self.journal,
             run_id=run_id,
             work_dir=self.dir,

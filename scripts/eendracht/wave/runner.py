@@ -15,6 +15,7 @@ from __future__ import annotations
 import configparser
 import json
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -174,9 +175,13 @@ class Runner:
         ansible_cfg: Path = ANSIBLE_CFG,
         secret_values: tuple[str, ...] = (),
         check: bool = False,
+        vault_password_file: Path | None = None,
     ) -> None:
-        """`check`: every step runs in Ansible's check mode (`--check`): nothing changes."""
+        """`check`: every step runs in Ansible's check mode (`--check`): nothing changes.
+        `vault_password_file`: Ansible opens the programme's vaulted group_vars with it (a path
+        on the command line, never the password)."""
         self.check = check
+        self.vault_password_file = vault_password_file
         self.secret_values = secret_values
         self.redact = Redactor(secret_values)
         self.journal = journal
@@ -198,6 +203,12 @@ class Runner:
         self._stdout: IO[str] | None = None
 
     # --- running --------------------------------------------------------------------
+
+    def _cmdline(self) -> str:
+        args = ["--check"] if self.check else []
+        if self.vault_password_file is not None:
+            args += ["--vault-password-file", str(self.vault_password_file.resolve())]
+        return shlex.join(args)
 
     def run_step(
         self,
@@ -249,7 +260,7 @@ class Runner:
             rotate_artifacts=8,
             event_handler=self._on_event,
             timeout=timeout or None,
-            cmdline="--check" if self.check else None,
+            cmdline=self._cmdline() or None,
         )
         # ansible-runner seeds the environment with a copy of os.environ: replace it whole.
         result.config.env = runner_environment(result.config.env, env)
