@@ -238,6 +238,13 @@ KINDS: list[tuple[str, Make, str, str, str]] = [
         "a",
         "unknown key",
     ),
+    (
+        "connection-settings-in-group-vars",
+        write(f"{NW}/connect.yml", "ansible_become_exe: /tmp/anything\n"),
+        f"{NW}/connect.yml",
+        "ansible_become_exe",
+        "belong in the environment's hosts.yml",
+    ),
 ]
 
 

@@ -18,3 +18,29 @@ def test_the_outcome_message_is_not_markup_and_has_no_raw_control_characters() -
     text = captured.get()
     assert "[/] [bold]not bold[/bold]" in text  # shown, not interpreted (nor a MarkupError)
     assert "\x1b]" not in text and "\x07" not in text and "\\x1b" in text
+
+
+def test_status_shows_what_the_journal_holds_as_written() -> None:
+    from eendracht.wave.status import print_status
+
+    status = {
+        "programme": "waardstad",
+        "municipality": "noordwaard",
+        "state": "failed: step x: [/] \x1b[2J cleared?",
+        "gate": None,
+        "steps": [
+            {
+                "run": 1,
+                "phase": "presync",
+                "step": "presync.files",
+                "status": "failed",
+                "started": "2027-03-05T18:00:00Z",
+                "seconds": 1.0,
+            },
+        ],
+        "counts": {"presync": {"bytes_transferred": 2048}},
+    }
+    with wave_command.console.capture() as captured:
+        print_status(wave_command.console, status)
+    text = captured.get()
+    assert "[/]" in text and "\x1b[2J" not in text and "\\x1b[2J" in text

@@ -144,7 +144,17 @@ def _group_vars(
                 problems.append(Problem(shown, str(key), "variable names are strings"))
                 continue
             if key.startswith("ansible_"):
-                continue  # connection settings are Ansible's business
+                # They would change how Ansible reaches or runs on the hosts after check said
+                # the programme is valid: where and how to connect is the environment's.
+                problems.append(
+                    Problem(
+                        shown,
+                        key,
+                        "connection settings belong in the environment's hosts.yml, "
+                        "not in the programme",
+                    )
+                )
+                continue
             if key in files:
                 problems.append(Problem(shown, key, f"already defined in {files[key]}"))
                 continue

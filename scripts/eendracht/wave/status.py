@@ -7,7 +7,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from eendracht.display_text import shown
 from eendracht.wave.display import human_bytes
 from eendracht.wave.journal import Journal
 
@@ -92,24 +94,34 @@ def wave_status(journal: Journal, programme: str, municipality: str) -> dict[str
 
 
 def print_status(console: Console, status: dict[str, Any]) -> None:
-    console.print(f"[bold]{status['programme']} / {status['municipality']}[/]: {status['state']}")
+    # What the journal holds may quote a tool's output: shown as written, never as markup.
+    console.print(
+        Text.assemble(
+            (f"{shown(status['programme'])} / {shown(status['municipality'])}", "bold"),
+            ": ",
+            shown(status["state"]),
+        ),
+        highlight=False,
+    )
     if status["gate"]:
         gate = status["gate"]
-        console.print(f"go/no-go approved by {gate['approved_by']} at {gate['approved_at']}")
+        console.print(
+            Text(f"go/no-go approved by {shown(gate['approved_by'])} at {gate['approved_at']}")
+        )
     table = Table("run", "phase", "step", "status", "started", "seconds")
     for step in status["steps"]:
         table.add_row(
             str(step["run"]),
-            step["phase"],
-            step["step"],
-            step["status"],
+            Text(shown(step["phase"])),
+            Text(shown(step["step"])),
+            Text(shown(step["status"])),
             step["started"] or "",
             "" if step["seconds"] is None else f"{step['seconds']:.1f}",
         )
     console.print(table)
     for phase, counts in status["counts"].items():
-        shown = ", ".join(
+        figures = ", ".join(
             f"{k}={human_bytes(v) if k.startswith('bytes') else v}"
             for k, v in sorted(counts.items())
         )
-        console.print(f"{phase}: {shown}")
+        console.print(Text(shown(f"{phase}: {figures}")), highlight=False)
