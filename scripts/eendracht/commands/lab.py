@@ -9,7 +9,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from eendracht.commands.common import EXIT_INVALID, console, err_console, report_problems
+from eendracht.commands.common import (
+    EXIT_INVALID,
+    VaultPasswordFile,
+    console,
+    err_console,
+    report_problems,
+    vault_or_exit,
+)
 from eendracht.lab import DEFAULT_SEED, SCALES, LabError, LabInfo, lab_down, lab_status, lab_up
 from eendracht.problems import ProblemsFound
 from eendracht.state import StateRootError
@@ -43,14 +50,16 @@ def up(
     ] = "small",
     seed: Annotated[int, typer.Option(help="seed of the synthetic data")] = DEFAULT_SEED,
     as_json: Annotated[bool, typer.Option("--json", help="print every service as JSON")] = False,
+    vault_password_file: VaultPasswordFile = None,
 ) -> None:
     """Start and seed the lab for PROGRAMME; a second `up` with the same input changes nothing."""
     if scale not in SCALES:
         err_console.print(f"--scale: must be one of {', '.join(SCALES)} (got {scale!r})")
         raise typer.Exit(EXIT_INVALID)
+    vault = vault_or_exit(vault_password_file)
     try:
         if as_json:
-            info = lab_up(programme, scale=scale, seed=seed)
+            info = lab_up(programme, scale=scale, seed=seed, vault=vault)
         else:
             with console.status("lab up") as status:
                 info = lab_up(
@@ -58,6 +67,7 @@ def up(
                     scale=scale,
                     seed=seed,
                     progress=lambda s: status.update(f"lab up: {s}"),
+                    vault=vault,
                 )
     except StateRootError as exc:
         err_console.print(exc.line, markup=False)

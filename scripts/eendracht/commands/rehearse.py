@@ -7,14 +7,17 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from eendracht.commands.common import (
     EXIT_INVALID,
+    VaultPasswordFile,
     console,
     err_console,
     load_or_exit,
     municipality_or_exit,
 )
+from eendracht.display_text import shown
 from eendracht.lab import SCALES
 from eendracht.state import StateRootError, usable_state_root
 from eendracht.wave.display import LiveProgress, human_bytes
@@ -44,6 +47,7 @@ def rehearse(
     ] = False,
     scale: Annotated[str, typer.Option(help="lab scale: small or full")] = "small",
     state: Annotated[Path | None, typer.Option(help="state root")] = None,
+    vault_password_file: VaultPasswordFile = None,
 ) -> None:
     """Lab up, the whole wave, independent verification, a summary, lab down."""
     # Refused before anything is written or started: one line, exit 2.
@@ -57,7 +61,7 @@ def rehearse(
     except StateRootError as exc:
         err_console.print(exc.line, markup=False)
         raise typer.Exit(EXIT_INVALID) from None
-    prog = load_or_exit(programme)
+    prog = load_or_exit(programme, vault_password_file)
     municipality_or_exit(prog, municipality)
 
     approver = prog.settings.go_no_go.approvers[0]
@@ -70,10 +74,14 @@ def rehearse(
     with LiveProgress(console) as live:
         result = run_rehearsal(
             programme, municipality, yes=yes, approve=approve, state=state, scale=scale,
-            listener=live, say=console.print,
+            listener=live, say=console.print, vault_password_file=vault_password_file,
         )  # fmt: skip
     if result.outcome is not None:
-        console.print(f"wave: {result.outcome.status}: {result.outcome.message}", soft_wrap=True)
+        console.print(
+            Text(f"wave: {result.outcome.status}: {shown(result.outcome.message)}"),
+            soft_wrap=True,
+            highlight=False,
+        )
     counts: dict[str, int] = {}
     for phase_counts in result.status.get("counts", {}).values():
         for key, value in phase_counts.items():

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eendracht.environment.vault import VaultKey
 from eendracht.lab import environment
 from eendracht.lab.build import Progress, build
 from eendracht.lab.errors import LabError
@@ -98,8 +99,11 @@ def lab_up(
     state: Path | str | None = None,
     seed: int = DEFAULT_SEED,
     progress: Progress = _quiet,
+    vault: VaultKey | None = None,
 ) -> LabInfo:
     """Start and seed the lab for a programme, or confirm the running one is the same.
+
+    `vault` opens a programme's vaulted files (in memory only).
 
     Raises ProblemsFound for a bad programme (nothing started) and LabError for anything the
     lab cannot do (a different lab already running, an address in use, a daemon that fails).
@@ -108,7 +112,7 @@ def lab_up(
     if scale not in SCALES:
         raise LabError(f"scale must be one of {', '.join(SCALES)}, not {scale!r}")
     usable_state_root(state)  # StateRootError before anything is written
-    programme = load_programme(programme_path)
+    programme = load_programme(programme_path, vault)
     paths = LabPaths.of(state)
     root = Path(programme.root).resolve()
     wanted = Manifest(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eendracht.environment.vault import VaultKey
 from eendracht.lab import SCALES, LabError, lab_down, lab_up
 from eendracht.module_utils import thaw_tree
 from eendracht.programme.loader import load_programme
@@ -73,6 +74,7 @@ def rehearse(
     scale: str = "small",
     listener: Listener | None = None,
     say: Say = print,
+    vault_password_file: Path | None = None,
 ) -> Rehearsal:
     """`approve` is asked at the gate when not `yes` (the approver, or None to decline);
     declining rolls the wave back.
@@ -82,18 +84,20 @@ def rehearse(
     if scale not in SCALES:
         raise LabError(f"scale must be one of {', '.join(SCALES)}, not {scale!r}")
     usable_state_root(state)
-    programme = load_programme(programme_path)
+    vault = VaultKey.from_file(vault_password_file) if vault_password_file else None
+    programme = load_programme(programme_path, vault)
     programme.municipality(municipality)
     result = Rehearsal(EXIT_FAILED, None, None)
     began = time.monotonic()
     journal: Path | None = None
     try:
         say(f"lab up ({scale}) for {programme.name}")
-        lab_up(programme_path, scale=scale, state=state)
+        lab_up(programme_path, scale=scale, state=state, vault=vault)
         result.seconds["lab_up"] = round(time.monotonic() - began, 1)
         wave = Wave(
             programme_path, municipality, environment=lab_environment(state), rehearsal=True,
             state=state, listener=listener, programme=programme,
+            vault_password_file=vault_password_file,
         )  # fmt: skip
         journal = wave.dir / "journal.sqlite"
         start = time.monotonic()
