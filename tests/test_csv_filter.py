@@ -4,27 +4,18 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 from pathlib import Path
-from types import ModuleType
 
 import jinja2
 import pytest
 
+from tests.wave.wave_support import role_file
+
 ROLE = Path(__file__).resolve().parents[1] / "playbooks" / "roles" / "workstations_mail"
 
 
-def _plugin() -> ModuleType:
-    path = ROLE / "filter_plugins" / "eendracht_csv.py"
-    spec = importlib.util.spec_from_file_location("eendracht_csv", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-plugin = _plugin()
+plugin = role_file("workstations_mail", "filter_plugins", "eendracht_csv")
 
 
 @pytest.mark.parametrize(

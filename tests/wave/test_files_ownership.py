@@ -4,18 +4,16 @@ manifest comparison finding every kind of difference the target could have."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
-from wave_support import REPO
+from wave_support import REPO, role_file
 
 from eendracht.identity import IdentityMapping, map_identities
 from eendracht.identity.numbering import (
@@ -42,17 +40,9 @@ ldif = load_module_utils("eendracht_ldif")
 load_module_utils("eendracht_posix_acl")
 
 
-def _module(role: str, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROLES / role / "library" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-rsync = _module("files", "eendracht_rsync")
-manifest = _module("files", "eendracht_manifest")
-directory = _module("identity", "eendracht_directory")
+rsync = role_file("files", "library", "eendracht_rsync")
+manifest = role_file("files", "library", "eendracht_manifest")
+directory = role_file("identity", "library", "eendracht_directory")
 
 PROGRAMME = load_programme(MINI)
 MAPPING: IdentityMapping = map_identities(PROGRAMME)

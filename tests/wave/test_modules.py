@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
-from types import ModuleType
 
 import pytest
-from wave_support import REPO
+from wave_support import REPO, role_file
 
 from eendracht.module_utils import load_module_utils
 
@@ -23,21 +21,12 @@ for _shared in ("eendracht_fsflags", "eendracht_ldif", "eendracht_posix_acl"):
     load_module_utils(_shared)
 
 
-def _module(role: str, name: str) -> ModuleType:
-    path = ROLES / role / "library" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-rsync = _module("files", "eendracht_rsync")
-manifest = _module("files", "eendracht_manifest")
-freeze = _module("files", "eendracht_freeze")
-dns = _module("dns", "eendracht_dns_batch")
-directory = _module("identity", "eendracht_directory")
-app_config = _module("applications", "eendracht_app_config")
+rsync = role_file("files", "library", "eendracht_rsync")
+manifest = role_file("files", "library", "eendracht_manifest")
+freeze = role_file("files", "library", "eendracht_freeze")
+dns = role_file("dns", "library", "eendracht_dns_batch")
+directory = role_file("identity", "library", "eendracht_directory")
+app_config = role_file("applications", "library", "eendracht_app_config")
 
 RSYNC_STATS = """
 Number of files: 1,204 (reg: 1,100, dir: 100, link: 4)

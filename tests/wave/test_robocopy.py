@@ -5,27 +5,16 @@ The variant itself is lint-checked only (no Windows hosts here); what it decides
 
 from __future__ import annotations
 
-import importlib.util
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
-from wave_support import REPO
+from wave_support import REPO, role_file
 
 ROLE = REPO / "playbooks" / "roles" / "files"
 
 
-def _plugin() -> ModuleType:
-    path = ROLE / "filter_plugins" / "eendracht_robocopy.py"
-    spec = importlib.util.spec_from_file_location("eendracht_robocopy", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-robocopy = _plugin()
+robocopy = role_file("files", "filter_plugins", "eendracht_robocopy")
 SHARE = {"name": "data", "server": "fs01", "path": "D:\\Data", "department": "Burgerzaken"}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -9,6 +10,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -110,3 +112,14 @@ def lab_session(programme: Path = MINI, prefix: str = "eendracht-wave-test-") ->
         else:
             os.environ["EENDRACHT_STATE"] = before
         shutil.rmtree(state, ignore_errors=True)
+
+
+def role_file(role: str, kind: str, name: str) -> ModuleType:
+    """`playbooks/roles/<role>/<kind>/<name>.py` (a module in `library`, a filter plugin in
+    `filter_plugins`) imported as Ansible would run it, for unit tests of its functions."""
+    path = REPO / "playbooks" / "roles" / role / kind / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
