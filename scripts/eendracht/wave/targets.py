@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from eendracht.display_text import shown
+
 if TYPE_CHECKING:
     from eendracht.wave.orchestrator import Wave
 
@@ -33,4 +35,5 @@ def describe_targets(wave: Wave) -> str:
     if services.applications:
         lines.append(f"  application endpoints: {len(services.applications)}")
     lines.append(f"  journal: {wave.dir}")
-    return "\n".join(lines)
+    # Values come from the environment's files: control characters are shown, not obeyed.
+    return "\n".join(shown(line) for line in lines)
