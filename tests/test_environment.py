@@ -348,3 +348,27 @@ def test_on_a_terminal_the_run_shows_what_it_touches_and_a_no_does_nothing(tmp_p
     assert child.exitstatus == 2
     assert "not confirmed: nothing was done" in (child.before or "")
     assert list(state.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["status"], ["approve", "--by", "CIO"], ["rollback", "--confirm"]],
+    ids=["status", "approve", "rollback"],
+)
+def test_a_wave_that_never_ran_is_refused_and_nothing_is_written(
+    tmp_path: Path, command: list[str]
+) -> None:
+    root = fake_environment(tmp_path / "env")
+    state = tmp_path / "state"
+    state.mkdir()
+    before = sorted(p.name for p in root.rglob("*"))
+    done = subprocess.run(
+        [CLI, "wave", command[0], str(MINI), "-m", "noordwaard", "--environment", str(root),
+         "--state", str(state), *command[1:]],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "no wave of noordwaard has run in environment rehearsal" in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert list(state.iterdir()) == []
+    assert sorted(p.name for p in root.rglob("*")) == before
