@@ -44,3 +44,13 @@ def test_status_shows_what_the_journal_holds_as_written() -> None:
         print_status(wave_command.console, status)
     text = captured.get()
     assert "[/]" in text and "\x1b[2J" not in text and "\\x1b[2J" in text
+
+
+def test_the_live_progress_shows_hosts_and_tasks_as_written() -> None:
+    from eendracht.wave.display import render
+    from eendracht.wave.runner import Progress
+
+    text = render(
+        Progress(phase="presync", step="presync.files", task="copy \x1b[2J", host="fs\x1b]0;x\x07")
+    ).plain
+    assert "\x1b" not in text and "\x07" not in text and "\\x1b[2J" in text

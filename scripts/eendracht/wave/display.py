@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from eendracht.display_text import shown
 from eendracht.wave.runner import Progress
 
 SHOWN_COUNTS = (
@@ -33,18 +34,19 @@ def render(progress: Progress) -> Text:
     text = Text()
     text.append(f"{progress.phase or '-':<11}", style="bold cyan")
     text.append(f" {progress.step or '':<28}", style="magenta")
-    text.append(f" {progress.task[:48]:<48}")
-    text.append(f" {progress.host}", style="green")
+    text.append(f" {shown(progress.task)[:48]:<48}")
+    text.append(f" {shown(progress.host)}", style="green")
     moved = []
     for key, label in SHOWN_COUNTS:
         if key in progress.counts:
             value = progress.counts[key]
-            shown = human_bytes(value) if key.startswith("bytes") else str(value)
-            moved.append(f"{label}: {shown}")
+            figure = human_bytes(value) if key.startswith("bytes") else str(value)
+            moved.append(f"{label}: {figure}")
     if moved:
         text.append("\n  " + " · ".join(moved), style="dim")
     if progress.failed:
-        text.append(f"\n  failed on: {', '.join(sorted(set(progress.failed)))}", style="red")
+        failed = ", ".join(shown(h) for h in sorted(set(progress.failed)))
+        text.append(f"\n  failed on: {failed}", style="red")
     return text
 
 
@@ -61,7 +63,7 @@ class LiveProgress:
             self.live.update(render(progress))
         elif progress.step and progress.step != self._last_step:
             self._last_step = progress.step
-            self.console.print(f"{progress.phase}: {progress.step}")
+            self.console.print(Text(shown(f"{progress.phase}: {progress.step}")), highlight=False)
 
     def __enter__(self) -> LiveProgress:
         if self.console.is_terminal:
