@@ -468,6 +468,10 @@ def test_missing_programme_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     code, lines = run_check(tmp_path / "nowhere")
     assert code == 2
     assert lines[0] == "nowhere: programme folder does not exist"
+    (tmp_path / "a-file").write_text("x")
+    code, lines = run_check(tmp_path / "a-file")
+    assert code == 2
+    assert lines[0].startswith("a-file: is not a folder (a programme is a folder")
 
 
 def test_check_writes_nothing(mini: Path) -> None:

@@ -278,7 +278,12 @@ def read_programme(root: Path, vault: Vault | None = None) -> Loaded:
     problems: list[Problem] = []
     origins = Origins()
     if not root.is_dir():
-        problems.append(Problem(display_path(root), "", "programme folder does not exist"))
+        why = (
+            "is not a folder (a programme is a folder with hosts.yml and group_vars/)"
+            if root.exists()
+            else "programme folder does not exist"
+        )
+        problems.append(Problem(display_path(root), "", why))
         return Loaded(None, Parsed(None, {}), origins, problems)
 
     groups = _read_hosts(root, problems, origins, vault)
