@@ -66,9 +66,6 @@ class Environment:
     def group_hosts(self, group: str) -> list[str]:
         return list(self.hosts.get(group, {}))
 
-    def all_hosts(self) -> dict[str, dict[str, Any]]:
-        return {h: v for hosts in self.hosts.values() for h, v in hosts.items()}
-
 
 class _Checker:
     def __init__(self, root: Path) -> None:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from eendracht.environment import Environment
-from eendracht.environment.load import ENVIRONMENT_FILE
 from eendracht.environment.playbook_vars import playbook_vars, source_directory
 from eendracht.environment.secrets import SecretFiles
 from eendracht.identity import IdentityMapping
@@ -54,7 +53,7 @@ def people_from_directories(
                 raise ProblemsFound(
                     [
                         Problem(
-                            display_path(env.root / ENVIRONMENT_FILE),
+                            display_path(env.environment_file),
                             f"municipalities.{name}.directory",
                             str(exc),
                         )

@@ -178,13 +178,6 @@ class Journal:
     def runs(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.db.execute("SELECT * FROM runs ORDER BY id")]
 
-    def last_ansible_pid(self) -> int | None:
-        row = self.db.execute(
-            "SELECT ansible_pid FROM steps WHERE ansible_pid IS NOT NULL"
-            " ORDER BY started_at DESC LIMIT 1"
-        ).fetchone()
-        return int(row[0]) if row else None
-
     # --- phases and steps -----------------------------------------------------------
 
     def start_phase(self, run_id: int, phase: str) -> None:
