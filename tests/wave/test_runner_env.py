@@ -13,16 +13,15 @@ from pathlib import Path
 import pytest
 
 from eendracht.environment.secrets import secret_values_of
-from eendracht.wave.journal import Journal
-from eendracht.wave.paths import ANSIBLE_CFG
-from eendracht.wave.runner import (
-    KEPT_ARTIFACTS,
+from eendracht.wave.ansible_env import (
     PASSED_ON,
     RUNNER_SETS,
-    Runner,
     ansible_environment,
     host_key_checking,
 )
+from eendracht.wave.journal import Journal
+from eendracht.wave.paths import ANSIBLE_CFG
+from eendracht.wave.runner import KEPT_ARTIFACTS, Runner
 from eendracht.wave.secrets import CENSORED, Redactor, redact
 
 # What an operator's shell may hold; none of it may reach Ansible or the disk.
