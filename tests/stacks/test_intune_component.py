@@ -175,7 +175,12 @@ def test_the_client_secret_is_always_a_secret_input(mocks: Recording, secret: st
                 visible = {k: v for k, v in inputs.items() if not rpc.is_rpc_secret(v)}
                 assert secret not in repr(visible)
 
-        return intune.autopilot_profile_id.apply(check)
+        # After all three resources registered: one id alone left a race with the others.
+        return pulumi.Output.all(
+            intune.compliance_policy_id,
+            intune.configuration_profile_id,
+            intune.autopilot_profile_id,
+        ).apply(check)
 
     program()
 
@@ -195,7 +200,9 @@ def test_endpoint_overrides_reach_every_resource(mocks: Recording) -> pulumi.Out
                 "http://127.0.0.1:9/t/token",
             )
 
-    return intune.autopilot_profile_id.apply(check)
+    return pulumi.Output.all(
+        intune.compliance_policy_id, intune.configuration_profile_id, intune.autopilot_profile_id
+    ).apply(check)
 
 
 @mocked_test
