@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import importlib
-import sys
 from pathlib import Path
 
 for path in sorted(Path(__file__).parent.glob("bench_*.py")):
     module = importlib.import_module(f"tests.bench.{path.stem}")
     print(f"== {path.stem}", flush=True)
-    module.main() if path.stem != "bench_wave" else module.main(sys.argv[1:])
+    module.main()

@@ -1,0 +1,93 @@
+"""What the migration benchmarks share: one lab, timing, one step through the wave's Runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from eendracht.lab import lab_down, lab_up
+from eendracht.wave.journal import Journal
+from eendracht.wave.paths import PLAYBOOKS, REPO_ROOT
+from eendracht.wave.runner import Runner
+
+MINI = REPO_ROOT / "tests" / "fixtures" / "programmes" / "mini"
+FAKE_PLAYBOOKS = REPO_ROOT / "tests" / "wave" / "fake_playbooks"
+FILES = int(os.environ.get("BENCH_FILES", "12000"))
+BIG_FILES = int(os.environ.get("BENCH_BIG_FILES", "12"))
+ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "10000"))
+RECORDS = int(os.environ.get("BENCH_RECORDS", "1000"))
+BIN = Path(sys.executable).parent
+
+
+@contextmanager
+def bench_lab() -> Iterator[Path]:
+    state = Path(tempfile.mkdtemp(prefix="eendracht-bench-", dir="/tmp"))
+    state.chmod(0o755)
+    try:
+        lab_up(MINI, scale="small", state=state)
+        yield state
+    finally:
+        lab_down(state)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def timed(action: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = action()
+    return time.perf_counter() - start, result
+
+
+def run_step(
+    state: Path, name: str, playbook_text: str, extravars: dict[str, Any], inventory: Path
+) -> tuple[float, float, dict[str, int]]:
+    """One step through the wave's Runner: (wall seconds, seconds of its tasks, its counts)."""
+    work = state / "bench" / name
+    work.mkdir(parents=True, exist_ok=True)
+    playbook = work / "playbook.yml"
+    playbook.write_text(playbook_text)
+    extravars_file = work / "extravars.json"
+    extravars_file.write_text(json.dumps({"wave_dir": str(work), **extravars}))
+    journal = Journal(work / "journal.sqlite")
+    run_id = journal.start_run("bench", os.getpid(), lab=True)
+    runner = Runner(
+        journal=journal,
+        run_id=run_id,
+        work_dir=work,
+        inventory=inventory,
+        extravars_file=extravars_file,
+    )
+    wall, result = timed(lambda: runner.run_step("bench", name, name, playbook, (), {}))
+    if result.status != "ok":
+        raise RuntimeError(f"{name}: {result.failures}")
+    tasks = journal.task_seconds(run_id)
+    counts = journal.counts().get("bench", {})
+    journal.close()
+    return wall, tasks, counts
+
+
+def role_play(hosts: str, role: str, tasks_from: str, extra: str = "") -> str:
+    roles = PLAYBOOKS / "roles"
+    return (
+        f"- name: bench {role} {tasks_from}\n  hosts: {hosts}\n  gather_facts: false\n{extra}"
+        f"  tasks:\n    - name: {role} {tasks_from}\n      ansible.builtin.import_role:\n"
+        f"        name: {roles / role}\n        tasks_from: {tasks_from}\n"
+    )
+
+
+def lab_json(state: Path) -> dict[str, Any]:
+    return dict(json.loads((state / "lab" / "lab.json").read_text()))
+
+
+def show(name: str, figures: dict[str, float]) -> None:
+    shown = ", ".join(
+        f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()
+    )
+    print(f"{name}: {shown}", flush=True)
