@@ -1,119 +1,284 @@
 """Files: the files role vs raw `rsync -a` of the same tree over the same SSH, then the final
 delta (the final_sync phase: copy and proof) after changing 1% of the files.
 
-    python -m tests.bench.bench_files        (BENCH_FILES, BENCH_BIG_FILES set the tree)
+    python -m tests.bench.bench_files        (BENCH_FILES, BENCH_BIG_FILES, BENCH_RUNS)
+
+The tree defaults to the example programmes' density: 3,000 documents of 1-64 KiB and 60
+scans of 24 MiB, ~1.6 GB in 3,060 files (~0.5 MB a file). The machine is shared and its disk
+noisy, so raw and ours are interleaved (which goes first alternates), every copy goes to a
+fresh target after a `sync`, and the median of BENCH_RUNS runs (5) is what counts.
+
+Three figures of ours: the copy task (its start to its result), the play (the step as a play
+of a phase run: its first task's start to its last result, so without the `ansible-playbook`
+start-up the phase pays once) and the step (one `ansible-playbook` run of that play).
 """
 
 from __future__ import annotations
 
+import os
 import random
+import shutil
+import statistics
 import subprocess
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
-from tests.bench.lab_bench import (
-    BIG_FILES,
-    FILES,
-    bench_lab,
-    lab_json,
-    role_play,
-    run_step,
-    show,
-    timed,
-)
+from ansible_runner.interface import run as ansible_run
+from tests.bench.lab_bench import MINI, bench_lab, lab_json, role_play, timed
+
+from eendracht.environment import load_environment
+from eendracht.environment.secrets import SecretFiles
+from eendracht.programme import load_programme
+from eendracht.wave.ansible_env import ansible_environment
+from eendracht.wave.context import build_context, mapping_for
+from eendracht.wave.paths import ANSIBLE_CFG
+
+FILES = int(os.environ.get("BENCH_FILES", "3000"))
+BIG_FILES = int(os.environ.get("BENCH_BIG_FILES", "60"))
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+MUNICIPALITY = "noordwaard"
+COPY_TASKS = {
+    "presync": "Bulk copy each share to the target, owners translated to the new accounts",
+    "final_sync": "Delta copy of each share after the freeze, then a dry run that finds nothing left to copy",
+}
 
 
-def make_tree(root: Path, files: int, big: int, seed: int = 1) -> int:
+def make_tree(
+    root: Path, files: int, big: int, owners: list[tuple[int, int]], seed: int = 1
+) -> int:
+    """The tree, its entries owned by the municipality's own numbers (translated by the copy)."""
     rng = random.Random(seed)
     total = 0
     for i in range(files):
         folder = root / f"map{i % 40:02d}" / f"sub{i % 7}"
         folder.mkdir(parents=True, exist_ok=True)
         size = rng.randint(1024, 64 * 1024)
-        (folder / f"document {i:05d}.docx").write_bytes(rng.randbytes(size))
+        path = folder / f"document {i:05d}.docx"
+        path.write_bytes(rng.randbytes(size))
+        os.chown(path, *owners[i % len(owners)])
         total += size
     for i in range(big):
         size = 24 * 1024 * 1024
-        (root / f"scan-archief-{i:02d}.pdf").write_bytes(rng.randbytes(size))
+        path = root / f"scan-archief-{i:02d}.pdf"
+        path.write_bytes(rng.randbytes(size))
+        os.chown(path, *owners[i % len(owners)])
         total += size
     return total
 
 
-def bench_files(state: Path) -> dict[str, float]:
+def lab_owners(share_root: Path) -> list[tuple[int, int]]:
+    """The (uid, gid) pairs the lab seeded into a source server's shares: directory numbers."""
+    found = {(st.st_uid, st.st_gid) for st in map(os.lstat, share_root.rglob("*"))}
+    return sorted(pair for pair in found if pair[0] >= 1000 and pair[1] >= 1000)
+
+
+def when(event: dict[str, Any]) -> float:
+    return datetime.fromisoformat(str(event["created"])).timestamp()
+
+
+def run_play(
+    work: Path, play: str, extravars: dict[str, Any], inventory: Path, copy_task: str
+) -> tuple[float, float, float]:
+    """One `ansible-playbook` run of one play, as the wave runs a phase (ansible.cfg, the wave's
+    environment for Ansible): (the copy task's seconds, the play's - its start to its last
+    result, as Ansible stamped the events - and the whole run's)."""
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "playbook.yml").write_text(play)
+    events: list[dict[str, Any]] = []
+
+    def keep(event: dict[str, Any]) -> bool:
+        events.append(event)
+        return False
+
+    step, result = timed(
+        lambda: ansible_run(
+            private_data_dir=str(work),
+            playbook=str(work / "playbook.yml"),
+            inventory=str(inventory),
+            extravars={"wave_dir": str(work), **extravars},
+            envvars=ansible_environment(ANSIBLE_CFG),
+            quiet=True,
+            event_handler=keep,
+        )
+    )
+    if result.rc != 0:
+        failed = [e.get("stdout", "") for e in events if e.get("event") == "runner_on_failed"]
+        raise RuntimeError(f"{work.name}: rc {result.rc}: {failed}")
+    start = next(when(e) for e in events if e.get("event") == "playbook_on_play_start")
+    results = [e for e in events if e.get("event") in ("runner_on_ok", "runner_on_skipped")]
+    copy = [
+        float(e["event_data"]["duration"])
+        for e in results
+        if str(e["event_data"].get("task", "")).endswith(copy_task)
+    ]
+    return copy[0], max(map(when, results)) - start, step
+
+
+def median_line(name: str, runs: list[float]) -> str:
+    shown = " ".join(f"{r:.2f}" for r in runs)
+    return f"  {name:<28} median {statistics.median(runs):7.2f} s   runs {shown}"
+
+
+def ratio_line(name: str, over: list[float], under: list[float]) -> str:
+    ratio = statistics.median(over) / statistics.median(under)
+    each = " ".join(f"{o / u:.2f}" for o, u in zip(over, under, strict=True))
+    return f"  {name:<28} {ratio:.2f}x (medians)   per run {each}"
+
+
+def bench_files(state: Path) -> dict[str, Any]:
+    """The runs, inside the wave's own context of the mini programme's noordwaard (the identity
+    map, the source directory the owners task reads), the tree on noordwaard's file server."""
+    programme = load_programme(MINI)
+    env = load_environment(state / "lab" / "environment", programme, MUNICIPALITY)
+    with SecretFiles(env, MUNICIPALITY) as secrets:
+        mapping = mapping_for(programme, MUNICIPALITY, env, secrets)
+        context = build_context(
+            programme, MUNICIPALITY, env, secrets, state / "bench" / "wave", mapping
+        )
+        return bench_runs(state, context.extravars)
+
+
+def bench_runs(state: Path, wave_vars: dict[str, Any]) -> dict[str, Any]:
     hosts = yaml.safe_load((state / "lab" / "environment" / "hosts.yml").read_text())
     children = hosts["all"]["children"]
     roots = {h: Path(f["root"]) for h, f in lab_json(state)["fileservers"].items()}
-    source_host = next(iter(children["noordwaard"]["hosts"]))
+    source_host = next(iter(children[MUNICIPALITY]["hosts"]))
     target_vars = children["target"]["hosts"]["target-files"]
+    owners = lab_owners(roots[source_host] / "srv" / "shares")
     source = roots[source_host] / "srv" / "bench" / "share"
-    size = make_tree(source, FILES, BIG_FILES)
-    target_root = roots["target-files"] / "bench"
+    size = make_tree(source, FILES, BIG_FILES, owners)
+    documents = sorted(source.rglob("*.docx"))
+    target_base = roots["target-files"] / "bench"
+    inventory = state / "lab" / "environment" / "hosts.yml"
     ssh = (
         f"ssh -p {target_vars['ansible_port']} -i {target_vars['ansible_ssh_private_key_file']}"
         f" {target_vars['ansible_ssh_common_args']}"
     )
+    presync = role_play(source_host, "files", "presync")
+    final_sync = role_play(source_host, "files", "final_sync")
+    base_vars = {k: v for k, v in wave_vars.items() if k != "wave_dir"}
 
-    def raw_copy(folder: str) -> float:
-        (target_root / folder).mkdir(parents=True, exist_ok=True)
-        dest = f"root@{target_vars['ansible_host']}:{target_root}/{folder}/"
+    def extravars(target_root: Path) -> dict[str, Any]:
+        return {
+            **base_vars,
+            "shares": [
+                {
+                    "name": "share",
+                    "server": source_host,
+                    "path": "/srv/bench/share",
+                    "size_gb": 2,
+                    "department": "Burgerzaken",
+                },
+            ],
+            "share_paths": {"share": str(source)},
+            "target": {
+                **base_vars["target"],
+                "file_target_host": "target-files",
+                "file_target_root": str(target_root),
+            },
+        }
+
+    def raw(dest: Path) -> float:
+        dest.mkdir(parents=True, exist_ok=True)
+        to = f"root@{target_vars['ansible_host']}:{dest}/"
         subprocess.run(["sync"], check=True)  # no dirty pages of an earlier copy in the timing
         seconds, _ = timed(
-            lambda: subprocess.run(["rsync", "-a", "-e", ssh, f"{source}/", dest], check=True)
+            lambda: subprocess.run(["rsync", "-a", "-e", ssh, f"{source}/", to], check=True)
         )
         return seconds
 
-    raw_first = raw_copy("raw")
-    extravars = {
-        "municipality": "bench",
-        "shares": [
-            {
-                "name": "share",
-                "server": source_host,
-                "path": "/srv/bench/share",
-                "size_gb": 1,
-                "department": "Bench",
-            },
-        ],
-        "share_paths": {"share": str(source)},
-        "target": {"file_target_host": "target-files", "file_target_root": str(target_root)},
+    def ours(name: str, play: str, target_root: Path, copy_task: str) -> tuple[float, ...]:
+        subprocess.run(["sync"], check=True)
+        work = state / "bench" / name
+        return run_play(work, play, extravars(target_root), inventory, copy_task)
+
+    figures: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "raw",
+            "task",
+            "play",
+            "step",
+            "raw_delta",
+            "delta_task",
+            "delta_play",
+            "delta_step",
+        )
     }
-    play = role_play(source_host, "files", "presync")
-    inventory = state / "lab" / "environment" / "hosts.yml"
-    subprocess.run(["sync"], check=True)
-    ours_wall, ours_task, _ = run_step(state, "files-full", play, extravars, inventory)
-    raw_second = raw_copy("raw-again")
-    raw = (raw_first + raw_second) / 2
-    files = sorted(p for p in source.rglob("*.docx"))
+
+    def interleaved(i: int, first: Callable[[], None], second: Callable[[], None]) -> None:
+        for action in (first, second) if i % 2 == 0 else (second, first):
+            action()
+
+    raw_dest = ours_root = target_base
+    for i in range(RUNS):
+        for old in (raw_dest, ours_root):
+            shutil.rmtree(old, ignore_errors=True)
+        raw_dest, ours_root = target_base / f"raw-{i}", target_base / f"ours-{i}"
+
+        def full_raw(dest: Path = raw_dest) -> None:
+            figures["raw"].append(raw(dest))
+
+        def full_ours(i: int = i, root: Path = ours_root) -> None:
+            task, play_s, step = ours(f"files-full-{i}", presync, root, COPY_TASKS["presync"])
+            figures["task"].append(task)
+            figures["play"].append(play_s)
+            figures["step"].append(step)
+
+        interleaved(i, full_raw, full_ours)
+    # The deltas: both targets are in step with the source after the last full copy; each
+    # round changes 1% of the documents (new content, same size) and brings both along.
+    changed = max(1, len(documents) // 100)
     rng = random.Random(2)
-    changed = rng.sample(files, max(1, len(files) // 100))
-    for path in changed:
-        path.write_bytes(rng.randbytes(path.stat().st_size))
-    subprocess.run(["sync"], check=True)
-    # The final delta is the final_sync phase (the copy and its proof), not a second presync.
-    final = role_play(source_host, "files", "final_sync")
-    delta_wall, delta_task, _ = run_step(state, "files-delta", final, extravars, inventory)
-    raw_delta = raw_copy("raw")
-    return {
-        "files": len(files) + BIG_FILES,
-        "bytes": size,
-        "raw_rsync_s": raw,
-        "raw_rsync_runs_s": f"{raw_first:.2f}/{raw_second:.2f}",
-        "ours_step_s": ours_wall,
-        "ours_task_s": ours_task,
-        "ratio_task": ours_task / raw,
-        "ratio_step": ours_wall / raw,
-        "changed_files": len(changed),
-        "delta_step_s": delta_wall,
-        "delta_task_s": delta_task,
-        "raw_delta_s": raw_delta,
-        "delta_ratio_task": delta_task / ours_task,
-        "delta_ratio_step": delta_wall / ours_wall,
-    }
+    for i in range(RUNS):
+        for path in rng.sample(documents, changed):
+            path.write_bytes(rng.randbytes(path.stat().st_size))
+
+        def delta_raw(dest: Path = raw_dest) -> None:
+            figures["raw_delta"].append(raw(dest))
+
+        def delta_ours(i: int = i, root: Path = ours_root) -> None:
+            name = f"files-delta-{i}"
+            task, play_s, step = ours(name, final_sync, root, COPY_TASKS["final_sync"])
+            figures["delta_task"].append(task)
+            figures["delta_play"].append(play_s)
+            figures["delta_step"].append(step)
+
+        interleaved(i, delta_raw, delta_ours)
+    shutil.rmtree(target_base, ignore_errors=True)
+    return {"files": len(documents) + BIG_FILES, "bytes": size, "changed": changed, **figures}
+
+
+def report(f: dict[str, Any]) -> str:
+    lines = [
+        f"files: {f['files']} files, {f['bytes'] / 1e9:.2f} GB, {RUNS} interleaved runs;"
+        f" final delta: {f['changed']} files (1%) changed per run",
+        median_line("raw rsync -a", f["raw"]),
+        median_line("ours: copy task", f["task"]),
+        median_line("ours: play (the step)", f["play"]),
+        median_line("ours: ansible-playbook run", f["step"]),
+        ratio_line("task / raw", f["task"], f["raw"]),
+        ratio_line("play / raw", f["play"], f["raw"]),
+        ratio_line("ansible-playbook run / raw", f["step"], f["raw"]),
+        "files final delta (final_sync: delta copy and proof):",
+        median_line("raw rsync -a of the delta", f["raw_delta"]),
+        median_line("ours: copy+proof task", f["delta_task"]),
+        median_line("ours: play (the step)", f["delta_play"]),
+        median_line("ours: ansible-playbook run", f["delta_step"]),
+        ratio_line("raw delta / raw full", f["raw_delta"], f["raw"]),
+        ratio_line("task delta / task full", f["delta_task"], f["task"]),
+        ratio_line("play delta / play full", f["delta_play"], f["play"]),
+        ratio_line("run delta / run full", f["delta_step"], f["step"]),
+    ]
+    return "\n".join(lines)
 
 
 def main() -> None:
     with bench_lab() as state:
-        show("files", bench_files(state))
+        print(report(bench_files(state)), flush=True)
 
 
 if __name__ == "__main__":
