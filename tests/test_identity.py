@@ -505,3 +505,141 @@ def test_accents_in_initials_are_reported_when_initials_are_used() -> None:
     second = mapping.identities[1]
     assert second.username == "je.devries"
     assert any(c.kind is ChangeKind.ACCENTS and c.detail == "É→e folded" for c in second.changes)
+
+
+def test_old_addresses_are_the_mail_then_every_own_user_mailbox_sorted() -> None:
+    jan = person("Jan", "Vries", "jdv", prefix="de", mail="jdv@noordwaard.nl")
+    piet = person("Piet", "Jansen", "pj", mail="pj@noordwaard.nl")
+    boxes = [
+        m.Mailbox(address="zz.devries@noordwaard.nl", owner="jdv"),
+        m.Mailbox(address="jdv@noordwaard.nl", owner="jdv"),  # his mail: not twice
+        m.Mailbox(address="jan.devries@noordwaard.nl", owner="jdv"),
+        m.Mailbox(address="p.jansen@noordwaard.nl", owner="pj"),
+        m.Mailbox(address="balie@noordwaard.nl", kind=m.MailboxKind.SHARED, owner="jdv"),
+        m.Mailbox(address="raadzaal@noordwaard.nl", kind=m.MailboxKind.ROOM, owner="jdv"),
+    ]
+    # The same account in another municipality owns none of noordwaard's mailboxes.
+    other = person("Jan", "Vries", "jdv", prefix="de", mail="jdv@zuidwaard.nl")
+    mapping = map_identities(
+        programme(
+            {"noordwaard": [jan, piet], "zuidwaard": [other]}, mailboxes={"noordwaard": boxes}
+        )
+    )
+    aliases = {i.key: i.aliases for i in mapping.identities}
+    assert aliases == {
+        "noordwaard/jdv": [
+            "jdv@noordwaard.nl",
+            "jan.devries@noordwaard.nl",
+            "zz.devries@noordwaard.nl",
+        ],
+        "noordwaard/pj": ["pj@noordwaard.nl", "p.jansen@noordwaard.nl"],
+        "zuidwaard/jdv": ["jdv@zuidwaard.nl"],
+    }
+    assert mapping.report.aliases == 6
+
+
+def test_a_user_mailbox_in_the_new_domain_holds_its_name_back_for_its_owner() -> None:
+    boxes = [m.Mailbox(address="j.devries@waardstad.nl", owner="zee")]
+    mapping = map_identities(
+        programme(
+            {
+                "noordwaard": [person("Jan", "Vries", "jdv", prefix="de")],
+                "zuidwaard": [person("Joop", "Zee", "zee")],
+            },
+            mailboxes={"zuidwaard": boxes},
+        )
+    )
+    assert usernames(mapping) == {"noordwaard/jdv": "jan.devries", "zuidwaard/zee": "j.zee"}
+    assert mapping.identities[0].changes[-1].detail == (
+        "j.devries@waardstad.nl is still the address of Joop Zee (zuidwaard/zee); "
+        "resolved by full given name: jan.devries"
+    )
+    assert mapping.identities[1].aliases == ["zee@oud.nl", "j.devries@waardstad.nl"]
+
+
+def test_a_number_held_back_stays_skipped_once_its_owner_has_another_name() -> None:
+    # Its owner is served first and keeps the pattern's name: j.devries3 is never taken, and
+    # every later Jan de Vries counts past it.
+    owner = person("Jan", "Vries", "a00", prefix="de", mail="j.devries3@waardstad.nl")
+    jans = [person("Jan", "Vries", f"a{i:02d}", prefix="de") for i in range(1, 9)]
+    mapping = map_identities(programme({"noordwaard": [owner, *jans]}))
+    assert [i.username for i in mapping.identities] == [
+        "j.devries",
+        "jan.devries",
+        "j.devries2",
+        "j.devries4",
+        "j.devries5",
+        "j.devries6",
+        "j.devries7",
+        "j.devries8",
+        "j.devries9",
+    ]
+    assert mapping.identities[0].aliases == ["j.devries3@waardstad.nl"]
+    assert mapping.identities[-1].changes[-1].detail == (
+        "j.devries is taken by Jan de Vries (noordwaard/a00); "
+        "jan.devries is taken by Jan de Vries (noordwaard/a01); "
+        "j.devries3@waardstad.nl is still the address of Jan de Vries (noordwaard/a00); "
+        "j.devries2 … j.devries8 (7 names) are in use; "
+        "resolved by number: j.devries9"
+    )
+
+
+def _first_free_names(mapping: IdentityMapping, programme_: m.Programme) -> list[str]:
+    """The rule as the module states it, tried candidate by candidate from the start: each
+    person, in service order, takes the first candidate nobody served before has taken and
+    that is not still someone else's address in the new domain."""
+    from eendracht.identity.candidates import candidates, name_parts
+
+    domain = programme_.settings.organisation.mail_domain
+    reserved: dict[str, str] = {}
+    for identity in mapping.identities:
+        for address in [identity.old_mail, *identity.aliases]:
+            local, _, at = address.partition("@")
+            if at == domain:
+                reserved.setdefault(local, identity.key)
+    people = {
+        f"{name}/{p.account}": p
+        for name, mu in programme_.municipalities.items()
+        for p in mu.people
+    }
+    taken: set[str] = set()
+    out = []
+    for identity in mapping.identities:  # in service order
+        pattern = programme_.settings.organisation.username_pattern
+        for name, _, _ in candidates(name_parts(people[identity.key]), pattern):
+            if name not in taken and reserved.get(name, identity.key) == identity.key:
+                taken.add(name)
+                out.append(name)
+                break
+    return out
+
+
+@PROPERTY
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["Jan", "Joop", "Jan Willem", "Jet"]),
+            st.sampled_from(["", "de"]),
+            st.sampled_from(["Vries", "Zee"]),
+            st.one_of(st.none(), st.integers(0, 12)),  # an old address j.devriesN@waardstad.nl
+        ),
+        max_size=40,
+    ),
+    st.integers(1, 39),
+)
+def test_property_numbers_are_the_first_free_ones_tried_from_the_start(
+    rows: list[tuple[str, str, str, int | None]], split: int
+) -> None:
+    people = [
+        person(
+            given,
+            surname,
+            f"p{i:02d}",
+            prefix=prefix,
+            mail=f"j.devries{n if n and n > 1 else ''}@waardstad.nl" if n is not None else "",
+        )
+        for i, (given, prefix, surname, n) in enumerate(rows)
+    ]
+    programme_ = programme({"noordwaard": people[:split], "zuidwaard": people[split:]})
+    mapping = map_identities(programme_)
+    assert [i.username for i in mapping.identities] == _first_free_names(mapping, programme_)

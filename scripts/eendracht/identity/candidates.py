@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from eendracht.identity.fold import FoldNotes, fold, notes_for, to_ascii
@@ -90,12 +89,16 @@ def numbering_stem(parts: NameParts, pattern: UsernamePattern) -> tuple[str, str
 
 
 def candidates(
-    parts: NameParts, pattern: UsernamePattern, first_number: int = 2
+    parts: NameParts,
+    pattern: UsernamePattern,
+    first_number: int = 2,
+    next_number: Callable[[int], int] | None = None,
 ) -> Iterator[tuple[str, str, int]]:
     """(username, rule, number) triples, best first; endless, so a free one is always found.
 
     `number` is 0 for the named candidates. `first_number` skips numbered candidates the
-    caller knows are all taken.
+    caller knows are all taken; so does `next_number(n)`, asked before each numbered candidate:
+    the first number from n on that the caller does not know to be taken.
     """
     seen: set[str] = set()
     first, _ = numbering_stem(parts, pattern)
@@ -108,10 +111,14 @@ def candidates(
         if name not in seen:
             seen.add(name)
             yield name, rule, 0
-    for n in itertools.count(max(2, first_number)):
+    n = max(2, first_number)
+    while True:
+        if next_number is not None:
+            n = next_number(n)
         name = compose(first, parts.surname, str(n))
         if name not in seen:
             yield name, NUMBER, n
+        n += 1
 
 
 def naming_changes(person: Person, parts: NameParts, username: str, rule: str) -> list[Change]:

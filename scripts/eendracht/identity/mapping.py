@@ -56,6 +56,10 @@ class _Entry:
         return f"{self.municipality}/{self.person.account}"
 
     @property
+    def number_key(self) -> tuple[str, str]:
+        return (self.municipality, self.person.account)
+
+    @property
     def order(self) -> tuple[int, str, str, str]:
         return (self.wave, self.municipality, self.person.account, self.person.mail)
 
@@ -87,14 +91,14 @@ def map_identities(
 
 
 def map_people(organisation: Organisation, groups: Sequence[PeopleOf]) -> IdentityMapping:
-    entries = sorted(
-        (
-            _Entry(g.wave, g.municipality, person, _old_addresses(person, g.mailboxes))
-            for g in groups
+    entries: list[_Entry] = []
+    for g in groups:
+        owned = _user_mailboxes(g.mailboxes)
+        entries.extend(
+            _Entry(g.wave, g.municipality, person, _old_addresses(person, owned))
             for person in g.people
-        ),
-        key=lambda e: e.order,
-    )
+        )
+    entries.sort(key=lambda e: e.order)
     domain = organisation.mail_domain
     names = {e.key: f"{e.person.full_name} ({e.key})" for e in entries}
     reserved: dict[str, str] = {}
@@ -105,7 +109,8 @@ def map_people(organisation: Organisation, groups: Sequence[PeopleOf]) -> Identi
                 reserved.setdefault(local, e.key)
 
     state = _Taken(names=names, reserved=reserved)
-    identities = _numbered([_assign(e, organisation, state) for e in entries], groups)
+    numbers = _numbers(entries, groups)
+    identities = [_assign(e, organisation, state, numbers[e.number_key]) for e in entries]
     return IdentityMapping(
         organisation=organisation.name,
         mail_domain=domain,
@@ -116,26 +121,32 @@ def map_people(organisation: Organisation, groups: Sequence[PeopleOf]) -> Identi
     )
 
 
-def _numbered(identities: list[Identity], groups: Sequence[PeopleOf]) -> list[Identity]:
-    """Each identity with the uid and gid that numbering.posix_numbers gives it."""
+def _numbers(
+    entries: Sequence[_Entry], groups: Sequence[PeopleOf]
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """(municipality, old account) -> the uid and gid that numbering.posix_numbers gives."""
     order = [g.municipality for g in sorted(groups, key=lambda g: (g.wave, g.municipality))]
-    numbers = posix_numbers(
-        order, [(i.municipality, i.old_account, i.department) for i in identities]
+    return posix_numbers(
+        order, [(e.municipality, e.person.account, e.person.department) for e in entries]
     )
-    out = []
-    for i in identities:
-        uid, gid = numbers[(i.municipality, i.old_account)]
-        out.append(i.model_copy(update={"uid_number": uid, "gid_number": gid}))
-    return out
 
 
-def _old_addresses(person: Person, mailboxes: Sequence[Mailbox]) -> tuple[str, ...]:
-    owned = sorted(
-        b.address
-        for b in mailboxes
-        if b.kind is MailboxKind.USER and b.owner == person.account and b.address != person.mail
-    )
-    return (person.mail, *owned)
+def _user_mailboxes(mailboxes: Sequence[Mailbox]) -> dict[str, list[str]]:
+    """Old account -> the addresses of the user mailboxes it owns, sorted (read once per
+    municipality, so each person's look-up does not read every mailbox)."""
+    owned: dict[str, list[str]] = {}
+    for box in mailboxes:
+        if box.kind is MailboxKind.USER:
+            owned.setdefault(box.owner, []).append(box.address)
+    for addresses in owned.values():
+        addresses.sort()
+    return owned
+
+
+def _old_addresses(person: Person, owned: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+    """The person's mail first, then the other addresses of the user mailboxes they own."""
+    others = [a for a in owned.get(person.account, ()) if a != person.mail]
+    return (person.mail, *others)
 
 
 @dataclass
@@ -145,15 +156,29 @@ class _Taken:
     names: Mapping[str, str]  # key -> "Jan de Vries (noordwaard/jdevries)"
     reserved: Mapping[str, str]  # local part in the new domain -> key of its owner
     users: dict[str, str] = field(default_factory=dict)  # username -> key
-    # Numbers below the floor of a stem are all taken, so nobody needs to try them again.
-    floors: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Per stem, number -> a later number; every numbered name in between is taken. A name,
+    # once taken, stays taken, so nobody needs to try those numbers again: not even past a
+    # number held back as someone's old address, which stops a floor below it.
+    onwards: dict[tuple[str, str], dict[int, int]] = field(default_factory=dict)
 
-    def take(self, username: str, key: str, stem: tuple[str, str]) -> None:
+    def take(self, username: str, key: str) -> None:
         self.users[username] = key
-        floor = self.floors.get(stem, 2)
-        while compose(*stem, str(floor)) in self.users:
-            floor += 1
-        self.floors[stem] = floor
+
+    def next_number(self, stem: tuple[str, str], number: int) -> int:
+        """The first number from `number` on whose name in `stem` nobody has taken."""
+        onwards = self.onwards.setdefault(stem, {})
+        followed = []
+        while True:
+            later = onwards.get(number)
+            if later is None:
+                if compose(*stem, str(number)) not in self.users:
+                    break
+                later = number + 1
+            followed.append(number)
+            number = later
+        for passed in followed:
+            onwards[passed] = number
+        return number
 
 
 def _blocked_detail(blocked: list[str], stem: tuple[str, str], number: int) -> str:
@@ -166,7 +191,9 @@ def _blocked_detail(blocked: list[str], stem: tuple[str, str], number: int) -> s
     return "; ".join(blocked)
 
 
-def _assign(entry: _Entry, organisation: Organisation, state: _Taken) -> Identity:
+def _assign(
+    entry: _Entry, organisation: Organisation, state: _Taken, numbers: tuple[int, int]
+) -> Identity:
     person = entry.person
     parts = name_parts(person)
     pattern = organisation.username_pattern
@@ -174,7 +201,9 @@ def _assign(entry: _Entry, organisation: Organisation, state: _Taken) -> Identit
     stem = numbering_stem(parts, pattern)
     blocked: list[str] = []  # reasons for the named candidates and reserved numbers
     base = ""
-    for candidate, candidate_rule, number in candidates(parts, pattern, state.floors.get(stem, 2)):
+    for candidate, candidate_rule, number in candidates(
+        parts, pattern, next_number=lambda n: state.next_number(stem, n)
+    ):
         base = base or candidate
         holder = state.users.get(candidate)
         owner = state.reserved.get(candidate)
@@ -186,7 +215,7 @@ def _assign(entry: _Entry, organisation: Organisation, state: _Taken) -> Identit
         else:
             username, rule, chosen_number = candidate, candidate_rule, number
             break
-    state.take(username, entry.key, stem)
+    state.take(username, entry.key)
     changes = naming_changes(person, parts, username, rule)
     if base != username:
         changes.append(
@@ -216,6 +245,8 @@ def _assign(entry: _Entry, organisation: Organisation, state: _Taken) -> Identit
         base_username=base,
         resolved_by=rule if base != username else PATTERN,
         changes=changes,
+        uid_number=numbers[0],
+        gid_number=numbers[1],
     )
 
 

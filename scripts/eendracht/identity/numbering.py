@@ -32,18 +32,26 @@ class NumberingError(ValueError):
 
 
 def _slots(keys: Iterable[str], size: int, what: str) -> dict[str, int]:
-    """key -> slot in [0, size): the hash's slot, or the next free one; first come keeps it."""
-    taken: set[int] = set()
+    """key -> slot in [0, size): the hash's slot, or the next free one; first come keeps it.
+
+    A taken slot points past itself (`onwards`), and a look-up shortens the pointers it
+    followed, so a nearly full block does not walk its long runs of taken slots again.
+    """
+    onwards: dict[int, int] = {}  # taken slot -> a later slot; the slots between are taken
     out: dict[str, int] = {}
     for key in keys:
         if key in out:
             continue
-        if len(taken) >= size:
+        if len(out) >= size:
             raise NumberingError(f"more than {size} {what}: the block of numbers is full")
         slot = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") % size
-        while slot in taken:
-            slot = (slot + 1) % size
-        taken.add(slot)
+        followed = []
+        while slot in onwards:
+            followed.append(slot)
+            slot = onwards[slot]
+        for passed in followed:
+            onwards[passed] = slot
+        onwards[slot] = (slot + 1) % size
         out[key] = slot
     return out
 
