@@ -38,6 +38,7 @@ ROLES = REPO / "playbooks" / "roles"
 SEED = 1795
 ldif = load_module_utils("eendracht_ldif")
 load_module_utils("eendracht_posix_acl")
+load_module_utils("eendracht_owners")
 
 
 rsync = role_file("files", "library", "eendracht_rsync")
@@ -184,6 +185,66 @@ def test_an_account_without_a_new_account_is_reported_not_kept() -> None:
     number = str(slapd.FIRST_UID + len(PEOPLE["noordwaard"]))
     assert number not in owners["users"]
     assert owners["unmapped_users"][number].startswith("oudmw:")
+
+
+def test_the_translation_is_read_once_a_run_and_again_when_an_input_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mode owners (the action plugin and the module run this): `reuse`, the task's registered
+    result of an earlier play, is returned as it is only when read from the same inputs."""
+    owners = load_module_utils("eendracht_owners")
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    seed = tmp_path / "directory.ldif"
+    seed.write_text(
+        slapd.seed_ldif(
+            LAB_PLAN.directories["noordwaard"],
+            PEOPLE["noordwaard"],
+            list(PROGRAMME.municipalities["noordwaard"].info.departments),
+        )
+    )
+    calls = tmp_path / "calls"
+    (tools / "ldapsearch").write_text(f"#!/bin/sh\necho x >> {calls}\nexec cat {seed}\n")
+    (tools / "ldapsearch").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+    mapping_file = tmp_path / "identity_map.json"
+    write_identity_map(MAPPING, "noordwaard", mapping_file)
+    password = tmp_path / "bind.password"
+    password.write_text("secret\n")
+    params = {
+        "mapping_file": str(mapping_file),
+        "directory": {"uri": "ldap://127.0.0.1:1", "bind_dn": "cn=a", "password_file": str(password),
+                      "base_dn": "dc=noordwaard,dc=nl"},
+        "keep_below": 1000, "timeout": 10, "reuse": None,
+    }  # fmt: skip
+
+    def reads() -> int:
+        return len(calls.read_text().split()) if calls.exists() else 0
+
+    first = owners.read_owners(params)
+    assert reads() == 1 and first["eendracht_counts"]["accounts_mapped"] > 0
+    assert first["eendracht_owners"] == _owners("noordwaard")
+    again = owners.read_owners({**params, "reuse": first})
+    assert reads() == 1 and again["reused"] and "eendracht_counts" not in again
+    assert again["eendracht_owners"] == first["eendracht_owners"]
+    assert owners.read_owners({**params, "reuse": again})["reused"]  # a reuse of a reuse
+    # Anything else is read again: a skipped task's result, another keep_below, another
+    # directory, an identity map written anew.
+    for reuse, changed in (
+        ({"skipped": True, "changed": False}, {}),
+        (first, {"keep_below": 500}),
+        (first, {"directory": {**params["directory"], "base_dn": "dc=other,dc=nl"}}),
+    ):
+        assert not owners.read_owners({**params, **changed, "reuse": reuse}).get("reused")
+    assert reads() == 4
+    write_identity_map(MAPPING, "noordwaard", tmp_path / "new.json")
+    os.replace(tmp_path / "new.json", mapping_file)
+    assert not owners.read_owners({**params, "reuse": first}).get("reused")
+    assert reads() == 5
+    # A map that cannot be read fails with its path, never with a traceback.
+    mapping_file.write_text("{")
+    with pytest.raises(owners.OwnersError, match=r"identity map .* cannot be read"):
+        owners.read_owners(params)
 
 
 def test_rsync_maps_exactly_the_numbers_the_tree_uses_and_refuses_unmapped_owners(

@@ -17,7 +17,7 @@ from eendracht.module_utils import load_module_utils
 
 ROLES = REPO / "playbooks" / "roles"
 # What the modules import from `ansible.module_utils` (Ansible ships playbooks/module_utils/).
-for _shared in ("eendracht_fsflags", "eendracht_ldif", "eendracht_posix_acl"):
+for _shared in ("eendracht_fsflags", "eendracht_ldif", "eendracht_posix_acl", "eendracht_owners"):
     load_module_utils(_shared)
 
 
@@ -304,7 +304,8 @@ HANGING_TOOL = "#!/bin/sh\nexec sleep 30\n"  # exec: the module's kill reaches t
 RUN_MODULE = (
     "import runpy, sys;"
     "from eendracht.module_utils import load_module_utils;"
-    "[load_module_utils(n) for n in ('eendracht_fsflags', 'eendracht_ldif', 'eendracht_posix_acl')];"
+    "[load_module_utils(n) for n in ('eendracht_fsflags', 'eendracht_ldif', 'eendracht_posix_acl',"
+    " 'eendracht_owners')];"
     "sys.argv = sys.argv[1:];"
     "runpy.run_path(sys.argv[0], run_name='__main__')"
 )

@@ -33,6 +33,11 @@ options:
     type: dict
   keep_below: {description: numbers below this are kept as they are (owners), type: int, default: 1000}
   timeout: {description: seconds the directory read may take (owners), type: int, default: 120}
+  reuse:
+    description: an earlier result of mode owners in this run (the task's own registered value);
+      returned as it is, without reading, when it was read from the same identity map, directory
+      and keep_below (owners)
+    type: dict
   shares:
     description: "shares to compare (the programme's): name, mirror, files (how many the
       programme says it has: such a share must not have an empty manifest), and source and
@@ -61,6 +66,11 @@ eendracht_owners:
   description: users and groups (old number -> new), keep_below, unmapped_users and unmapped_groups
   type: dict
   returned: mode owners
+owners_read_from:
+  description: what the translation was read from (identity map path, size, change time; the
+    directory settings; keep_below), which O(reuse) must match
+  type: dict
+  returned: mode owners
 cannot_keep:
   description: per attribute the target cannot keep, how many source entries carry it
   type: dict
@@ -75,11 +85,16 @@ import hashlib
 import json
 import os
 import stat
-import subprocess
-import unicodedata
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.eendracht_ldif import parse_ldif
+from ansible.module_utils.eendracht_owners import (  # noqa: F401 - owner_map, folded: one implementation
+    ARGUMENT_SPEC,
+    REQUIRED_IF,
+    OwnersError,
+    folded,
+    owner_map,
+    read_owners,
+)
 from ansible.module_utils.eendracht_posix_acl import ACL_XATTRS, ALL_KEEPS, acl_entries
 
 CHUNK = 1 << 20
@@ -160,86 +175,7 @@ def load(path):
         return {e["path"]: e for e in map(json.loads, handle) if e}
 
 
-# --- owners -------------------------------------------------------------------------
-
-
-def read_directory(directory, timeout):
-    """Accounts and groups with posix numbers (ldapsearch -y: the password stays in its file)."""
-    base = directory.get("base_dn") or directory.get("people_dn")
-    argv = [
-        "ldapsearch", "-LLL", "-x", "-o", "ldif-wrap=no", "-o", f"nettimeout={timeout}",
-        "-l", str(timeout), "-H", directory["uri"], "-D", directory["bind_dn"],
-        "-y", directory["password_file"], "-b", base, "(|(uidNumber=*)(gidNumber=*))",
-        "uid", "uidNumber", "gidNumber", "cn", "description",
-    ]  # fmt: skip
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise RuntimeError(f"ldapsearch on {directory['uri']} timed out after {timeout} s") from None
-    if done.returncode not in (0, 32):
-        raise RuntimeError(f"ldapsearch on {directory['uri']} failed: {done.stderr.strip()[-300:]}")
-    return parse_ldif(done.stdout)
-
-
-def folded(name):
-    """The department key of eendracht.identity.numbering.department_key: a-z0-9 only."""
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    return "".join(c for c in plain if c.isalnum())
-
-
-def owner_map(identities, entries, keep_below):
-    """Old number -> new, for accounts (uidNumber) and groups (gidNumber) of the source directory.
-
-    An account maps to the new account of the identity with its old account name; a group to
-    the department group of its description (or cn), else - for a primary group - to the
-    department group of its members' new accounts when they all agree.
-    """
-    by_account = {i["old_account"]: i for i in identities}
-    departments = {}
-    for i in identities:  # by name as written, and as numbering folds it
-        departments.setdefault(i["department"], i["gid_number"])
-        departments.setdefault(folded(i["department"]), i["gid_number"])
-    users, groups, unmapped_users, unmapped_groups = {}, {}, {}, {}
-    primary = {}
-    for e in entries:
-        if "uidnumber" in e and "uid" in e:
-            old, account = int(e["uidnumber"][0]), e["uid"][0]
-            if old < keep_below:
-                continue
-            identity = by_account.get(account)
-            if identity is None or not identity.get("uid_number"):
-                unmapped_users[str(old)] = f"{account}: no new account in the identity map"
-                continue
-            users[str(old)] = identity["uid_number"]
-            if "gidnumber" in e:
-                primary.setdefault(int(e["gidnumber"][0]), set()).add(identity["gid_number"])
-    for e in entries:
-        if "uidnumber" in e or "gidnumber" not in e:
-            continue
-        old = int(e["gidnumber"][0])
-        names = e.get("description", []) + e.get("cn", [])
-        keys = [n for n in names if n in departments] + [folded(n) for n in names if folded(n) in departments]
-        new = departments[keys[0]] if keys else None
-        if old >= keep_below and new is not None:
-            groups[str(old)] = new
-    for old, new in primary.items():
-        if str(old) in groups or old < keep_below:
-            continue
-        if len(new) == 1:
-            groups[str(old)] = next(iter(new))
-        else:
-            unmapped_groups[str(old)] = "members of several departments: no one new group"
-    for e in entries:
-        old = int(e.get("gidnumber", ["0"])[0])
-        if "uidnumber" not in e and old >= keep_below and str(old) not in groups:
-            unmapped_groups[str(old)] = f"{e.get('cn', ['?'])[0]}: no department of the identity map"
-    return {
-        "users": users,
-        "groups": groups,
-        "keep_below": keep_below,
-        "unmapped_users": unmapped_users,
-        "unmapped_groups": unmapped_groups,
-    }
+# --- owners (the translation itself: module_utils/eendracht_owners.py) ------------------
 
 
 def translate(number, kind, owners):
@@ -403,26 +339,8 @@ def compare_shares(shares, owners, keeps, min_ratio, max_listed, manifest_dir=No
 
 def main():
     module = AnsibleModule(
-        argument_spec={
-            "mode": {"type": "str", "choices": ["build", "owners", "compare"], "default": "build"},
-            "path": {"type": "path"},
-            "dest": {"type": "path"},
-            "mapping_file": {"type": "path"},
-            "directory": {"type": "dict"},
-            "keep_below": {"type": "int", "default": 1000},
-            "timeout": {"type": "int", "default": 120},
-            "shares": {"type": "list", "elements": "dict"},
-            "manifest_dir": {"type": "path"},
-            "owners": {"type": "dict"},
-            "keeps": {"type": "list", "elements": "str", "default": list(ALL_KEEPS)},
-            "min_ratio": {"type": "float", "default": 1.0},
-            "max_listed": {"type": "int", "default": 50},
-        },
-        required_if=[
-            ("mode", "build", ("path", "dest")),
-            ("mode", "owners", ("mapping_file", "directory")),
-            ("mode", "compare", ("shares",)),
-        ],
+        argument_spec=ARGUMENT_SPEC,
+        required_if=REQUIRED_IF,
         supports_check_mode=True,
     )
     p = module.params
@@ -443,25 +361,10 @@ def main():
         counts = {"entries": len(entries), "files": len(files), "bytes": sum(e["size"] for e in files)}
         module.exit_json(changed=False, eendracht_counts=counts, manifest=p["dest"])
     if p["mode"] == "owners":
-        with open(p["mapping_file"], encoding="utf-8") as handle:
-            identities = json.load(handle).get("identities", [])
-        if identities and not any(i.get("uid_number") for i in identities):
-            module.fail_json(msg=f"{p['mapping_file']} has no uid numbers: write it with this eendracht")
-        missing = sorted({"uri", "bind_dn", "password_file"} - set(k for k, v in p["directory"].items() if v))
-        if missing:
-            module.fail_json(msg=f"the source directory misses {', '.join(missing)}: old owner numbers cannot be read")
         try:
-            entries = read_directory(p["directory"], p["timeout"])
-        except (RuntimeError, OSError) as exc:
+            module.exit_json(**read_owners(p))
+        except OwnersError as exc:
             module.fail_json(msg=str(exc))
-        owners = owner_map(identities, entries, p["keep_below"])
-        counts = {
-            "accounts_mapped": len(owners["users"]),
-            "accounts_unmapped": len(owners["unmapped_users"]),
-            "groups_mapped": len(owners["groups"]),
-            "groups_unmapped": len(owners["unmapped_groups"]),
-        }
-        module.exit_json(changed=False, eendracht_counts=counts, eendracht_owners=owners)
     if "owner" in p["keeps"] and p["owners"] is None:
         module.fail_json(msg="the target keeps owners: compare needs the owner translation (owners)")
     ok, message, counts, differences, cannot_keep = compare_shares(
