@@ -18,6 +18,7 @@ import pytest
 from ansible.parsing.vault import VaultLib, VaultSecret
 
 from eendracht.problems import ProblemsFound
+from eendracht.safeyaml import MAX_BYTES, MAX_NODES
 from eendracht.stackconfig import read_stack
 from tests.programmes import copy_programme
 
@@ -138,8 +139,8 @@ KINDS: list[tuple[str, Make, str, str, str]] = [
         "alias-bomb",
         write(f"{NW}/devices.yml", ALIAS_BOMB),
         f"{NW}/devices.yml",
-        "line 7 column 5",
-        "its aliases stand for more than 250000 values",
+        "line 8 column 5",  # &a6: 11,111,111 values
+        f"its aliases stand for more than {MAX_NODES} values",
     ),
     (
         "unknown-tag",
@@ -177,10 +178,10 @@ KINDS: list[tuple[str, Make, str, str, str]] = [
     ),
     (
         "huge-file",
-        lambda r: os.truncate(r / NW / "people.yml", 64 * 1024 * 1024),  # sparse: no disk used
+        lambda r: os.truncate(r / NW / "people.yml", 2 * MAX_BYTES),  # sparse: no disk used
         f"{NW}/people.yml",
         "",
-        "larger than the 8388608 bytes a file may have",
+        f"larger than the {MAX_BYTES} bytes a file may have",
     ),
     (
         "folder-as-people",
