@@ -8,7 +8,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from wave_support import REPO, role_file
@@ -240,7 +242,11 @@ class _Done(Exception):
 
 
 def _run_rsync_module(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, check_mode: bool, proof_stats: str
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    check_mode: bool,
+    proof_stats: str,
+    connection: Any = None,
 ) -> tuple[list[list[str]], dict[str, object]]:
     """The rsync module's main() with rsync replaced: the argvs it ran and what it returned."""
     ran: list[list[str]] = []
@@ -273,7 +279,11 @@ def _run_rsync_module(
 
     monkeypatch.setattr(rsync, "AnsibleModule", FakeModule)
     monkeypatch.setattr(rsync, "run", run)
-    monkeypatch.setattr(rsync, "shared_connection", lambda _: contextlib.nullcontext(["-S", "m"]))
+    monkeypatch.setattr(
+        rsync,
+        "shared_connection",
+        connection or (lambda _: contextlib.nullcontext(lambda: ["-S", "m"])),
+    )
     with pytest.raises(_Done):
         rsync.main()
     return ran, outcome
@@ -295,6 +305,36 @@ def test_rsync_proves_the_copy_with_a_dry_run_of_the_same_flags(
 
     ran, outcome = _run_rsync_module(monkeypatch, tmp_path, True, RSYNC_STATS)
     assert len(ran) == 1 and "--dry-run" in ran[0] and not outcome["failed"]
+
+
+def test_rsync_ends_its_ssh_master_whether_the_copy_runs_or_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The proof's master connects while the tree is walked (started before the walk) and is
+    ended however the module ends: after the proof, or when an unmapped owner refuses the copy."""
+    events: list[str] = []
+    walked = rsync.scan_tree
+    monkeypatch.setattr(rsync, "scan_tree", lambda root: events.append("walk") or walked(root))
+
+    @contextlib.contextmanager
+    def connection(_: object) -> Iterator[Callable[[], list[str]]]:
+        events.append("started")
+        try:
+            yield lambda: events.append("waited") or ["-S", "m"]
+        finally:
+            events.append("ended")
+
+    (tmp_path / "a").write_text("a")
+    nothing_left = RSYNC_STATS.replace("transferred: 11", "transferred: 0")
+    ran, outcome = _run_rsync_module(monkeypatch, tmp_path, False, nothing_left, connection)
+    assert not outcome["failed"] and len(ran) == 2
+    assert events == ["started", "walk", "waited", "ended"]
+
+    events.clear()
+    os.chown(tmp_path / "a", 54321, 54321)  # a number the (empty) translation does not map
+    ran, outcome = _run_rsync_module(monkeypatch, tmp_path, False, nothing_left, connection)
+    assert outcome["failed"] and "have no new account" in str(outcome["msg"]) and not ran
+    assert events == ["started", "walk", "ended"]
 
 
 # --- every client tool a module starts is ended by the module's `timeout` ------------------

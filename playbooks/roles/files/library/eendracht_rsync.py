@@ -91,7 +91,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.eendracht_posix_acl import ACL_XATTRS, ALL_KEEPS, acl_ids
@@ -211,11 +211,14 @@ def ssh_command(params):
 
 @contextmanager
 def shared_connection(params):
-    """ssh options that let the copy and its proof share one SSH connection to the target.
+    """A function giving the ssh options that let the copy and its proof share one SSH
+    connection to the target.
 
-    Each SSH handshake costs ~0.3-0.5 s, a large part of a small delta. The master runs in
-    the foreground of its own process (stdio on /dev/null, so no pipe of ours waits for it)
-    and is ended here; if it does not come up within 30 s, both rsyncs simply connect on their own.
+    Each SSH handshake costs ~0.15-0.5 s, a large part of a small delta. The master is started
+    on entry, so its handshake runs while the tree is walked, and the function waits for it
+    (at most 30 s; if it does not come up, both rsyncs simply connect on their own). It runs in
+    the foreground of its own process (stdio on /dev/null, so no pipe of ours waits for it) and
+    is ended here.
     """
     folder = tempfile.mkdtemp(prefix="eendracht-rsync-")
     socket = os.path.join(folder, "master")
@@ -226,13 +229,17 @@ def shared_connection(params):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    try:
+
+    def options():
         deadline = time.monotonic() + 30
         while not os.path.exists(socket) and master.poll() is None:
             if time.monotonic() > deadline:
                 break
-            time.sleep(0.01)
-        yield ["-S", socket, "-o", "ControlMaster=no"] if os.path.exists(socket) else []
+            time.sleep(0.005)
+        return ["-S", socket, "-o", "ControlMaster=no"] if os.path.exists(socket) else []
+
+    try:
+        yield options
     finally:
         master.terminate()
         try:
@@ -367,44 +374,46 @@ def main():
         )
     if not os.path.isdir(p["src"]):
         module.fail_json(msg=f"no such folder: {p['src']}")
-    scan = scan_tree(p["src"]) if (p["detect"] or translating) else None
-    features = scan.features() if (scan and p["detect"]) else None
-    maps, result = None, {}
-    if translating:
-        usermap, groupmap, unmapped = id_maps(scan, p["owners"])
-        if unmapped:
-            module.fail_json(
-                msg=f"{len(unmapped)} owner numbers of {p['src']} have no new account, nothing "
-                f"copied: {'; '.join(unmapped[:10])}",
-                unmapped=unmapped,
-            )
-        if len(usermap) > MAX_MAP or len(groupmap) > MAX_MAP:
-            module.fail_json(msg=f"{len(scan.users)} owners: too many for one rsync command line; split the share")
-        maps = (usermap, groupmap)
-        result["owners_translated"] = {"users": len(scan.users), "groups": len(scan.groups)}
-    if p["scan_only"]:
-        module.exit_json(changed=False, features=features, **result)
-    argv = rsync_command(p, module.check_mode, features, maps=maps)
-    proving = p["prove"] and not module.check_mode  # check mode copied nothing
-    if not proving:
-        counts, _ = run_rsync(module, argv)
-        result.update(eendracht_counts=counts, cmd=argv[:-2])
-    else:
-        # Same flags (the tree was walked once, above), in this process and over the same SSH
-        # connection: no second task, module start-up, walk or handshake. Anything left to
-        # copy means the source changed during the copy.
-        with shared_connection(p) as shared:
-            argv = rsync_command(p, False, features, shared, maps)
+    proving = p["prove"] and not module.check_mode and not p["scan_only"]  # check mode copied nothing
+    # The proof's SSH master connects while the tree is walked.
+    with shared_connection(p) if proving else nullcontext(None) as shared:
+        scan = scan_tree(p["src"]) if (p["detect"] or translating) else None
+        features = scan.features() if (scan and p["detect"]) else None
+        maps, result = None, {}
+        if translating:
+            usermap, groupmap, unmapped = id_maps(scan, p["owners"])
+            if unmapped:
+                module.fail_json(
+                    msg=f"{len(unmapped)} owner numbers of {p['src']} have no new account, nothing "
+                    f"copied: {'; '.join(unmapped[:10])}",
+                    unmapped=unmapped,
+                )
+            if len(usermap) > MAX_MAP or len(groupmap) > MAX_MAP:
+                module.fail_json(msg=f"{len(scan.users)} owners: too many for one rsync command line; split the share")
+            maps = (usermap, groupmap)
+            result["owners_translated"] = {"users": len(scan.users), "groups": len(scan.groups)}
+        if p["scan_only"]:
+            module.exit_json(changed=False, features=features, **result)
+        if not proving:
+            argv = rsync_command(p, module.check_mode, features, maps=maps)
             counts, _ = run_rsync(module, argv)
-            proof, left = run_rsync(module, rsync_command(p, True, features, shared, maps))
-        result.update(eendracht_counts=counts, cmd=argv[:-2], eendracht_proof=proof)
-        if proof["entries_changed"] > 0:
-            module.fail_json(
-                msg=f"a dry run after the copy still finds {proof['entries_changed']} entries to "
-                f"change ({proof['files_transferred']} files to copy): the source changed while "
-                f"it was copied; first: {'; '.join(left[:5])}",
-                **result,
-            )
+            result.update(eendracht_counts=counts, cmd=argv[:-2])
+        else:
+            # Same flags (the tree was walked once, above), in this process and over the same SSH
+            # connection: no second task, module start-up, walk or handshake. Anything left to
+            # copy means the source changed during the copy.
+            options = shared()
+            argv = rsync_command(p, False, features, options, maps)
+            counts, _ = run_rsync(module, argv)
+            proof, left = run_rsync(module, rsync_command(p, True, features, options, maps))
+            result.update(eendracht_counts=counts, cmd=argv[:-2], eendracht_proof=proof)
+            if proof["entries_changed"] > 0:
+                module.fail_json(
+                    msg=f"a dry run after the copy still finds {proof['entries_changed']} entries to "
+                    f"change ({proof['files_transferred']} files to copy): the source changed while "
+                    f"it was copied; first: {'; '.join(left[:5])}",
+                    **result,
+                )
     changed = counts["entries_changed"] > 0 or counts["files_transferred"] > 0
     module.exit_json(changed=changed, features=features, **result)
 
