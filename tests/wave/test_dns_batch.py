@@ -1,0 +1,403 @@
+"""The dns role's batch against a real named (the lab's), spoken to on the wire as dig and
+nsupdate speak to it: what it reads is what dig reads, what it writes reads back the same, the
+`dns_cutover` play of playbooks/cutover.yml (its action plugin, in Ansible's worker) cuts over
+in check mode first, narrows, is idempotent, verifies and rolls back, and a wrong key, a missing
+stack output or a server that never answers fail it before anything changes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from wave_support import REPO, lab_session
+
+from eendracht.module_utils import load_module_utils
+
+dns = load_module_utils("eendracht_dns")
+BIN = Path(sys.executable).parent
+ZONE = "noordwaard.nl"
+
+
+# --- on the lab's named ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def named() -> Iterator[dict[str, Any]]:
+    with lab_session(prefix="eendracht-dns-test-") as state:
+        details = json.loads((state / "lab" / "lab.json").read_text())
+        yield {"state": state, **details["dns"]}
+
+
+def _nsupdate(named: dict[str, Any], lines: list[str]) -> None:
+    script = "\n".join(
+        [f"server {named['server']} {named['port']}", f"zone {ZONE}", *lines, "send", ""]
+    )
+    subprocess.run(["nsupdate", "-v", "-k", named["tsig_key_file"]], input=script, text=True,
+                   check=True, capture_output=True, timeout=60)  # fmt: skip
+
+
+def _dig_zone(named: dict[str, Any]) -> dict[tuple[str, str], tuple[list[str], int]]:
+    """The zone as dig transfers and prints it, read as the batch read it before (dig's lines)."""
+    done = subprocess.run(
+        ["dig", "+noall", "+answer", "-p", str(named["port"]), f"@{named['server']}",
+         "-k", named["tsig_key_file"], f"{ZONE}.", "AXFR"],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    found: dict[tuple[str, str], tuple[list[str], int]] = {}
+    for line in done.stdout.splitlines():
+        parts = line.split(None, 4)
+        if len(parts) != 5 or line.startswith(";") or parts[3] not in dns.TYPES:
+            continue
+        if parts[3] in ("SOA", "TSIG"):
+            continue
+        key = (parts[0].lower(), parts[3])
+        values = found[key][0] if key in found else []
+        found[key] = ([*values, " ".join(parts[4].split())], int(parts[1]))
+    return {key: (sorted(values), ttl) for key, (values, ttl) in found.items()}
+
+
+TRICKY = [
+    'update add t1.noordwaard.nl. 300 TXT "a \\"quoted\\" \\\\ back" "second string" "caf\\195\\169 \\009tab"',
+    "update add t2.noordwaard.nl. 300 TXT plainword",
+    "update add s1.noordwaard.nl. 300 SRV 10 20 5060 sip.Example.NL.",
+    "update add v6.noordwaard.nl. 300 AAAA 2001:DB8::1",
+    "update add v6.noordwaard.nl. 300 AAAA ::ffff:1.2.3.4",
+    "update add m1.noordwaard.nl. 300 MX 5 mx1.example.nl.",
+    "update add c1.noordwaard.nl. 300 CNAME Target.Example.nl.",
+]
+
+
+@pytest.mark.lab
+@pytest.mark.slow
+def test_what_the_batch_reads_and_writes_is_what_dig_and_nsupdate_read_and_write(
+    named: dict[str, Any],
+) -> None:
+    _nsupdate(named, TRICKY)
+    key = dns.read_key(named["tsig_key_file"])
+    ours = dns.zone_transfer(named["server"], named["port"], key, ZONE, 30)
+    by_dig = _dig_zone(named)
+    assert ours is not None
+    assert {k: v for k, v in ours.items() if k[1] != "SOA"} == by_dig
+    assert ours[("t1.noordwaard.nl.", "TXT")][0] == [
+        '"a \\"quoted\\" \\\\ back" "second string" "caf\\195\\169 \\009tab"'
+    ]
+    assert ours[("v6.noordwaard.nl.", "AAAA")][0] == ["2001:db8::1", "::ffff:1.2.3.4"]
+    # Record by record, unsigned, as `dig -f` asked when a transfer is refused.
+    wanted = [
+        ("T1.noordwaard.nl.", "TXT"),
+        ("c1.noordwaard.nl.", "CNAME"),
+        ("no.noordwaard.nl.", "A"),
+    ]
+    asked = dns.query_all(named["server"], named["port"], wanted, 30)
+    assert asked[("t1.noordwaard.nl.", "TXT")] == ours[("t1.noordwaard.nl.", "TXT")]
+    assert asked[("c1.noordwaard.nl.", "CNAME")] == (["Target.Example.nl."], 300)
+    assert asked[("no.noordwaard.nl.", "A")] == ([], None)
+    # Written back (the rollback's way: the values read, another TTL), dig reads them the same.
+    keys = [k for k in ours if k[0][:2] in ("t1", "t2", "s1", "v6", "m1", "c1")]
+    groups = [dns.rrset_lines(name, rtype, 301, ours[(name, rtype)][0]) for name, rtype in keys]
+    dns.send_updates(named["server"], named["port"], key, {ZONE: groups}, 30)
+    again = _dig_zone(named)
+    assert all(again[k] == (ours[k][0], 301) for k in keys)
+    _nsupdate(named, [f"update delete {name} {rtype}" for name, rtype in keys])
+
+
+@pytest.mark.lab
+@pytest.mark.slow
+def test_a_wrong_key_or_a_missing_output_changes_nothing(
+    named: dict[str, Any], tmp_path: Path
+) -> None:
+    _nsupdate(
+        named, ["update delete k1.noordwaard.nl. A", "update add k1.noordwaard.nl. 3600 A 10.1.1.1"]
+    )
+    wrong = tmp_path / "wrong.key"
+    wrong.write_text(
+        'key "eendracht-lab" {\n\talgorithm hmac-sha256;\n\tsecret "'
+        + base64.b64encode(b"x" * 32).decode()
+        + '";\n};\n'
+    )
+    zone = {"name": ZONE, "cutover_ttl": 300,
+            "records": [{"name": "k1", "type": "A", "value": "10.1.1.1", "ttl": 3600,
+                         "cutover_to": "10.2.2.2"}]}  # fmt: skip
+    params = {"state": "cutover", "server": named["server"], "port": named["port"],
+              "key_file": str(wrong), "zones": [zone], "record_types": [],
+              "state_file": str(tmp_path / "dns.json"), "outputs": {}, "timeout": 30}  # fmt: skip
+    with pytest.raises(dns.DnsBatchError, match=r"refused the TSIG key .*BADSIG"):
+        dns.run_batch(params, False)
+    assert _dig_zone(named)[("k1.noordwaard.nl.", "A")] == (["10.1.1.1"], 3600)
+    missing = {**zone, "records": [*zone["records"], {"name": "k2", "type": "A", "value": "10.1.1.2",
+                                                      "ttl": 3600, "cutover_output": "nope"}]}  # fmt: skip
+    (tmp_path / "dns.json").unlink(missing_ok=True)
+    with pytest.raises(dns.DnsBatchError, match="no stack output 'nope'"):
+        dns.run_batch({**params, "key_file": named["tsig_key_file"], "zones": [missing]}, False)
+    assert not (tmp_path / "dns.json").exists()  # nothing read, nothing kept, nothing changed
+    assert _dig_zone(named)[("k1.noordwaard.nl.", "A")] == (["10.1.1.1"], 3600)
+
+
+# The records of the play test: the programme's (group_vars), one new value a template, one a
+# stack output, an MX that switches in a step of its own, one record that does not cut over.
+RECORDS = [
+    {"name": "p1", "type": "A", "value": "10.3.0.1", "ttl": 3600, "cutover_to": "10.4.0.1"},
+    {"name": "p2", "type": "A", "value": "10.3.0.2", "ttl": 1800, "cutover_to": "{{ dns_test_ip }}"},
+    {"name": "p3", "type": "A", "value": "10.3.0.3", "ttl": 3600, "cutover_output": "gateway_ip"},
+    {"name": "p4", "type": "MX", "value": "10 mail.noordwaard.nl.", "ttl": 3600,
+     "cutover_to": "0 waardstad-nl.mail.protection.outlook.com."},
+    {"name": "p5", "type": "A", "value": "10.3.0.5", "ttl": 3600},
+]  # fmt: skip
+ORIGINAL = {
+    ("p1", "A"): (["10.3.0.1"], 3600),
+    ("p2", "A"): (["10.3.0.2"], 1800),
+    ("p3", "A"): (["10.3.0.3"], 3600),
+    ("p4", "MX"): (["10 mail.noordwaard.nl."], 3600),
+    ("p5", "A"): (["10.3.0.5"], 3600),
+}
+NEW = {
+    ("p1", "A"): (["10.4.0.1"], 300),
+    ("p2", "A"): (["10.4.0.2"], 300),
+    ("p3", "A"): (["10.4.0.3"], 300),
+    ("p4", "MX"): (["0 waardstad-nl.mail.protection.outlook.com."], 300),
+    ("p5", "A"): (["10.3.0.5"], 3600),
+}
+
+
+class Plays:
+    """The dns plays of the phase playbooks, each run as a wave's phase runs it: the play as it
+    is in playbooks/, the programme's records in group_vars, the environment in extra vars."""
+
+    def __init__(self, named: dict[str, Any], folder: Path) -> None:
+        self.named, self.folder = named, folder
+        inventory = folder / "inventory"
+        (inventory / "group_vars" / "noordwaard").mkdir(parents=True)
+        shutil.copy(named["state"] / "lab" / "environment" / "hosts.yml", inventory / "hosts.yml")
+        programme = {"dns_test_ip": "10.4.0.2",
+                     "dns": {"zones": [{"name": ZONE, "server": "nw-srv01", "cutover_ttl": 300,
+                                        "records": RECORDS}]}}  # fmt: skip
+        (inventory / "group_vars" / "noordwaard" / "dns.yml").write_text(yaml.safe_dump(programme))
+        self.wave_dir = folder / "wave"
+        (self.wave_dir / "rollback").mkdir(parents=True)
+        extravars = {
+            "municipality": "noordwaard",
+            "wave_dir": str(self.wave_dir),
+            "target": {"gateway_ip": "10.4.0.3"},
+            "source_services": {"dns": {"server": named["server"], "port": named["port"],
+                                        "tsig_key_file": named["tsig_key_file"]}},
+        }  # fmt: skip
+        (folder / "extravars.json").write_text(json.dumps(extravars))
+
+    def run(self, phase: str, tag: str, *args: str) -> list[dict[str, Any]]:
+        """Runs the play tagged `tag` of playbooks/<phase>.yml; the dns tasks' results."""
+        plays = yaml.safe_load((REPO / "playbooks" / f"{phase}.yml").read_text())
+        playbook = self.folder / f"{tag}.yml"
+        playbook.write_text(yaml.safe_dump([p for p in plays if tag in (p.get("tags") or [])]))
+        done = subprocess.run(
+            [str(BIN / "ansible-playbook"), "-i", str(self.folder / "inventory"),
+             "-e", f"@{self.folder / 'extravars.json'}", *args, str(playbook)],
+            capture_output=True, text=True, timeout=300,
+            env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+                 "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_NOCOLOR": "1"},
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+        tasks = json.loads(done.stdout)["plays"][0]["tasks"]
+        return [t["hosts"]["nw-srv01"] for t in tasks if t["task"]["name"].startswith("dns : ")
+                and "Validating" not in t["task"]["name"] and "Check the inputs" not in t["task"]["name"]]  # fmt: skip
+
+    def answers(self) -> dict[tuple[str, str], tuple[list[str], int | None]]:
+        zone = _dig_zone(self.named)
+        return {(name, rtype): zone.get((f"{name}.{ZONE}.", rtype), ([], None))
+                for name, rtype in ORIGINAL}  # fmt: skip
+
+
+@pytest.mark.lab
+@pytest.mark.slow
+def test_the_dns_plays_lower_cut_over_verify_and_roll_back(
+    named: dict[str, Any], tmp_path: Path
+) -> None:
+    _nsupdate(named, [line for (name, rtype), (values, ttl) in ORIGINAL.items()
+                      for line in dns.rrset_lines(f"{name}.{ZONE}.", rtype, ttl, values)])  # fmt: skip
+    plays = Plays(named, tmp_path)
+    state_file = plays.wave_dir / "rollback" / "dns_original.json"
+
+    [lowered] = plays.run("presync", "dns_presync")
+    assert lowered["eendracht_counts"]["records_updated"] == 4
+    assert {k: v[1] for k, v in plays.answers().items()} == {
+        ("p1", "A"): 300, ("p2", "A"): 300, ("p3", "A"): 300, ("p4", "MX"): 300, ("p5", "A"): 3600,
+    }  # fmt: skip
+    kept = json.loads(state_file.read_text())
+    assert kept[f"p2.{ZONE}. A"] == {"values": ["10.3.0.2"], "ttl": 1800}  # before any change
+
+    narrowed = json.dumps({"wave_record_types": ["A"]})  # the cutover.dns step: MX after the mail
+    [checked] = plays.run("cutover", "dns_cutover", "--check", "-e", narrowed)
+    assert checked["changed"] and checked["eendracht_counts"]["records_updated"] == 3
+    assert {k: v[0] for k, v in plays.answers().items()} == {k: v[0] for k, v in ORIGINAL.items()}
+
+    [cut] = plays.run("cutover", "dns_cutover", "-e", narrowed)
+    counts = cut["eendracht_counts"]
+    assert cut["changed"] and counts["records_updated"] == 3 and counts["dns_update_ms"] >= 0
+    assert "invocation" not in cut  # run in the worker: no module, no arguments sent back
+    assert plays.answers() == {**NEW, ("p4", "MX"): (["10 mail.noordwaard.nl."], 300)}
+
+    [again] = plays.run("cutover", "dns_cutover", "-e", narrowed)
+    assert not again["changed"] and again["eendracht_counts"]["records_unchanged"] == 3
+
+    [mx] = plays.run("cutover", "dns_cutover", "-e", json.dumps({"wave_record_types": ["MX"]}))
+    assert mx["eendracht_counts"]["records_updated"] == 1
+    assert plays.answers() == NEW
+
+    [verified] = plays.run("verify", "dns_verify")
+    assert verified["eendracht_counts"]["records_verified"] == 4
+
+    [restored] = plays.run("rollback", "dns_rollback")
+    assert restored["eendracht_counts"]["records_updated"] == 4
+    assert plays.answers() == ORIGINAL
+    assert not state_file.exists()  # restored: the next wave records afresh
+
+
+# --- without a lab --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A TCP port that takes connections and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    listener.close()
+
+
+@pytest.mark.parametrize("how", ["action plugin", "module"])
+def test_a_server_that_never_answers_fails_the_batch_after_its_timeout(
+    silent_server: int, tmp_path: Path, how: str
+) -> None:
+    key = tmp_path / "tsig.key"
+    key.write_text(
+        f'key "k" {{ algorithm hmac-sha256; secret "{base64.b64encode(b"s" * 32).decode()}"; }};\n'
+    )
+    args = {"state": "cutover", "server": "127.0.0.1", "port": silent_server, "key_file": str(key),
+            "zones": [{"name": ZONE, "cutover_ttl": 300,
+                       "records": [{"name": "www", "type": "A", "value": "1.2.3.4", "ttl": 60,
+                                    "cutover_to": "5.6.7.8"}]}],
+            "state_file": str(tmp_path / "dns.json"), "timeout": 1}  # fmt: skip
+    role = REPO / "playbooks" / "roles" / "dns"
+    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_LIBRARY": str(role / "library"),
+           "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_STDOUT_CALLBACK": "json"}  # fmt: skip
+    if how == "action plugin":
+        env["ANSIBLE_ACTION_PLUGINS"] = str(role / "action_plugins")
+    started = time.monotonic()
+    done = subprocess.run(
+        [str(BIN / "ansible"), "localhost", "-c", "local", "-m", "eendracht_dns_batch",
+         "-a", json.dumps(args)],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert time.monotonic() - started < 15, "the batch waited for the server"
+    result = json.loads(done.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    assert done.returncode != 0 and result["msg"].endswith("timed out after 1 s"), result
+    assert ("invocation" in result) == (how == "module")  # the plugin ran in the worker, no module
+    assert not (tmp_path / "dns.json").exists()
+
+
+def test_key_files_as_nsupdate_takes_them(tmp_path: Path) -> None:
+    secret = base64.b64encode(b"//secret//" * 3).decode()
+    clause = tmp_path / "tsig.key"
+    clause.write_text(
+        f'# made by tsig-keygen\nkey "Lab-Key" {{\n\talgorithm hmac-sha512;\n\tsecret "{secret}";\n}};\n'
+    )
+    key = dns.read_key(str(clause))
+    assert (key.name, key.algorithm, key.secret) == ("lab-key.", "hmac-sha512", b"//secret//" * 3)
+    private = tmp_path / "Kupdates.example.+157+12345.private"
+    private.write_text(
+        f"Private-key-format: v1.3\nAlgorithm: 157 (HMAC_MD5)\nKey: {secret}\nBits: AAA=\n"
+    )
+    key = dns.read_key(str(private))
+    assert (key.name, key.wire_algorithm) == ("updates.example.", "hmac-md5.sig-alg.reg.int")
+    (tmp_path / "bad.key").write_text('key "x" { algorithm hmac-sha999; secret "AAAA"; };\n')
+    with pytest.raises(dns.DnsBatchError, match="no key with a known algorithm"):
+        dns.read_key(str(tmp_path / "bad.key"))
+    with pytest.raises(dns.DnsBatchError, match="No such file"):
+        dns.read_key(str(tmp_path / "missing.key"))
+
+
+def _message_with(rtype: str, rdata: bytes) -> bytes:
+    """A DNS answer holding one record of `rtype` with `rdata`."""
+    header = struct.pack("!HHHHHH", 1, 0x8400, 0, 1, 0, 0)
+    return (
+        header
+        + dns.name_wire("r.example.")
+        + struct.pack("!HHIH", dns.TYPES[rtype], 1, 60, len(rdata))
+        + rdata
+    )
+
+
+@pytest.mark.parametrize(
+    ("rtype", "text"),
+    [
+        ("A", "192.0.2.1"),
+        ("AAAA", "2001:db8::5"),
+        ("CNAME", "avd.waardstad.nl."),
+        ("MX", "0 waardstad-nl.mail.protection.outlook.com."),
+        ("SRV", "0 5 5060 sip.waardstad.nl."),
+        ("TXT", '"v=spf1 include:spf.protection.outlook.com -all"'),
+        ("TXT", '"a \\"b\\" \\\\ c" "d\\195\\169\\010"'),
+    ],
+)
+def test_values_go_on_the_wire_and_read_back_as_dig_prints_them(rtype: str, text: str) -> None:
+    message = _message_with(rtype, dns.rdata_wire(rtype, text))
+    answer = dns.Answer(message)
+    [(name, number, ttl, at, length)] = answer.records
+    assert (name, number, ttl) == ("r.example.", dns.TYPES[rtype], 60)
+    assert dns.rdata_text(number, message, at, length) == text
+
+
+def test_update_lines_are_those_nsupdate_takes_and_answers_are_signed_or_refused() -> None:
+    key = dns.TsigKey("k", "hmac-sha256", b"s" * 32)
+    lines = dns.rrset_lines("www.noordwaard.nl.", "A", 300, ["10.9.0.4"])
+    message = dns.update_message(ZONE, lines)
+    request, mac = dns.sign(key, message)
+    assert struct.unpack_from("!HHHH", request, 4) == (1, 0, 2, 1)  # zone, prereqs, updates, TSIG
+    with pytest.raises(dns.DnsBatchError, match="not an update line"):
+        dns.update_message(ZONE, ["update add www.noordwaard.nl. A 10.9.0.4"])
+    with pytest.raises(dns.DnsBatchError, match="not a A value"):
+        dns.update_message(ZONE, ["update add www.noordwaard.nl. 300 A 10.9.0"])
+    # An answer signed with the request's MAC verifies; one changed byte, or another key, does not.
+    reply = struct.pack("!HHHHHH", struct.unpack_from("!H", request)[0], 0xA800, 1, 0, 0, 0)
+    reply += dns.name_wire(f"{ZONE}.") + struct.pack("!HH", 6, 1)
+    signed, _ = dns.sign(key, reply, prior_mac=mac)
+    dns.Answer(signed).verify(key, mac, b"", True, "update")
+    tampered = signed[:2] + bytes([signed[2] ^ 0x01]) + signed[3:]
+    with pytest.raises(dns.DnsBatchError, match="does not verify"):
+        dns.Answer(tampered).verify(key, mac, b"", True, "update")
+    with pytest.raises(dns.DnsBatchError, match="does not verify"):
+        dns.Answer(signed).verify(
+            dns.TsigKey("k", "hmac-sha256", b"t" * 32), mac, b"", True, "update"
+        )
+    with pytest.raises(dns.DnsBatchError, match="not signed"):
+        dns.Answer(reply).verify(key, mac, b"", True, "update")
