@@ -143,10 +143,16 @@ def name_wire(name: str, lower: bool = False) -> bytes:
     if text in (".", ""):
         return b"\x00"
     raw = text.encode("utf-8")
-    if b"\\" not in raw:  # the usual name: no escapes
-        labels = raw[:-1].split(b".") if raw.endswith(b".") else raw.split(b".")
-        if all(0 < len(part) < 64 for part in labels) and len(raw) < 254:
-            return b"".join(bytes([len(part)]) + part for part in labels) + b"\x00"
+    if b"\\" not in raw and len(raw) < 254:  # the usual name: no escapes
+        wire = bytearray()
+        for part in raw[:-1].split(b".") if raw.endswith(b".") else raw.split(b"."):
+            if not 0 < len(part) < 64:
+                break
+            wire.append(len(part))
+            wire += part
+        else:
+            wire.append(0)
+            return bytes(wire)
     labels, label, i = [], bytearray(), 0
     while i < len(raw):
         char = raw[i]
@@ -615,10 +621,11 @@ def load_state(path: str) -> dict[str, Any]:
 def save_state(path: str, state: dict[str, Any]) -> None:
     """Written whole or not at all (a temporary file renamed), one record per line."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    lines = [f" {json.dumps(key)}: {json.dumps(state[key], sort_keys=True)}" for key in sorted(state)]
+    # One pass of the C encoder: `}, "` only ever ends a record (quotes in values are escaped).
+    text = json.dumps(state, sort_keys=True).replace('}, "', '},\n "')
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write("{\n" + ",\n".join(lines) + "\n}\n")
+        handle.write("{\n " + text[1:-1] + "\n}\n" if state else "{}\n")
     os.replace(tmp, path)
 
 
