@@ -19,14 +19,20 @@ from eendracht.module_utils import load_module_utils
 
 ROLES = REPO / "playbooks" / "roles"
 # What the modules import from `ansible.module_utils` (Ansible ships playbooks/module_utils/).
-for _shared in ("eendracht_fsflags", "eendracht_ldif", "eendracht_posix_acl", "eendracht_owners"):
+for _shared in (
+    "eendracht_fsflags",
+    "eendracht_ldif",
+    "eendracht_posix_acl",
+    "eendracht_owners",
+    "eendracht_dns",
+):
     load_module_utils(_shared)
 
 
 rsync = role_file("files", "library", "eendracht_rsync")
 manifest = role_file("files", "library", "eendracht_manifest")
 freeze = role_file("files", "library", "eendracht_freeze")
-dns = role_file("dns", "library", "eendracht_dns_batch")
+dns = load_module_utils("eendracht_dns")  # the dns role's batch: its action plugin and module
 directory = role_file("identity", "library", "eendracht_directory")
 app_config = role_file("applications", "library", "eendracht_app_config")
 
@@ -149,23 +155,14 @@ def test_dns_values_and_batch_lines() -> None:
     assert dns.normalise("TXT", "v=spf1 -all") == '"v=spf1 -all"'
     assert dns.normalise("A", "10.0.0.1") == "10.0.0.1"
 
-    class Fails(Exception):
-        pass
-
-    class Module:
-        def fail_json(self, **kw: object) -> None:
-            raise Fails(kw["msg"])
-
     outputs = {"application_gateway_ip": "10.9.0.4", "workplace_fqdn": "avd.waardstad.nl"}
     record = {"name": "www", "type": "A", "cutover_output": "application_gateway_ip"}
-    assert dns.new_value_of(Module(), record, outputs) == "10.9.0.4"
-    assert (
-        dns.new_value_of(Module(), {"name": "x", "type": "A", "value": "1.2.3.4"}, outputs) is None
-    )
+    assert dns.new_value_of(record, outputs) == "10.9.0.4"
+    assert dns.new_value_of({"name": "x", "type": "A", "value": "1.2.3.4"}, outputs) is None
     mx = {"name": "@", "type": "MX", "cutover_output": "workplace_fqdn"}
-    assert dns.new_value_of(Module(), mx, outputs) == "0 avd.waardstad.nl"
-    with pytest.raises(Fails, match="no stack output"):
-        dns.new_value_of(Module(), {"name": "y", "type": "A", "cutover_output": "nope"}, outputs)
+    assert dns.new_value_of(mx, outputs) == "0 avd.waardstad.nl"
+    with pytest.raises(dns.DnsBatchError, match="no stack output"):
+        dns.new_value_of({"name": "y", "type": "A", "cutover_output": "nope"}, outputs)
     lines = dns.rrset_lines("www.noordwaard.nl.", "A", 300, ["10.9.0.4"])
     assert lines == [
         "update delete www.noordwaard.nl. A",
@@ -345,7 +342,7 @@ RUN_MODULE = (
     "import runpy, sys;"
     "from eendracht.module_utils import load_module_utils;"
     "[load_module_utils(n) for n in ('eendracht_fsflags', 'eendracht_ldif', 'eendracht_posix_acl',"
-    " 'eendracht_owners')];"
+    " 'eendracht_owners', 'eendracht_dns')];"
     "sys.argv = sys.argv[1:];"
     "runpy.run_path(sys.argv[0], run_name='__main__')"
 )
@@ -354,31 +351,6 @@ RUN_MODULE = (
 @pytest.mark.parametrize(
     ("role", "name", "tool", "args"),
     [
-        (
-            "dns",
-            "eendracht_dns_batch",
-            "dig",
-            {
-                "state": "verify",
-                "server": "127.0.0.1",
-                "key_file": "/nonexistent/tsig.key",
-                "zones": [
-                    {
-                        "name": "noordwaard.nl",
-                        "cutover_ttl": 300,
-                        "records": [
-                            {
-                                "name": "www",
-                                "type": "A",
-                                "value": "1.2.3.4",
-                                "cutover_to": "5.6.7.8",
-                            }
-                        ],
-                    }
-                ],
-                "state_file": "STATE/dns.json",
-            },
-        ),
         (
             "identity",
             "eendracht_directory",
