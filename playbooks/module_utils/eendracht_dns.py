@@ -233,7 +233,7 @@ def _txt_text(rdata: bytes) -> str:
 
 
 def rdata_text(rtype: int, message: bytes, offset: int, length: int) -> str | None:
-    """RDATA as dig prints it, for the record types a programme has; None for the others."""
+    """RDATA as dig prints it, for the record types a programme has and SOA; None for others."""
     rdata = message[offset : offset + length]
     if rtype == 1 and length == 4:
         return socket.inet_ntop(socket.AF_INET, rdata)
@@ -248,6 +248,10 @@ def rdata_text(rtype: int, message: bytes, offset: int, length: int) -> str | No
         return f"{priority} {weight} {port} {read_name(message, offset + 6)[0]}"
     if rtype == 16:
         return _txt_text(rdata)
+    if rtype == 6:
+        primary, at = read_name(message, offset)
+        mailbox, at = read_name(message, at)
+        return " ".join([primary, mailbox, *(str(n) for n in struct.unpack_from("!IIIII", message, at))])
     return None
 
 
@@ -359,9 +363,17 @@ class Answer:
         """Checks the answer's TSIG (RFC 8945 5.3): its MAC over the prior MAC, the unsigned
         messages since, this message and (first) all TSIG variables or (later) the timers.
         Returns the MAC, the prior MAC of the next message."""
-        message = self.message
         if self.tsig_at < 0:
+            if self.rcode:
+                raise DnsBatchError(f"{what} failed: {RCODES.get(self.rcode, self.rcode)} (unsigned)")
             raise DnsBatchError(f"{what}: the answer is not signed (TSIG)")
+        try:
+            return self._verify(key, prior_mac, unsigned, first, what)
+        except (IndexError, struct.error):
+            raise DnsBatchError(f"{what}: malformed TSIG in the answer") from None
+
+    def _verify(self, key: TsigKey, prior_mac: bytes, unsigned: bytes, first: bool, what: str) -> bytes:
+        message = self.message
         at = self.tsig_rdata
         algorithm_end = read_name(message, at)[1]
         signed_at = (struct.unpack_from("!H", message, algorithm_end)[0] << 32) | struct.unpack_from(
@@ -521,7 +533,7 @@ def zone_transfer(server: str, port: int, key: TsigKey, zone: str, timeout: int)
             _collect(found, answer, None)
         if unsigned:
             raise DnsBatchError(f"{what}: the last message of the transfer is not signed")
-    return {key: (sorted(values), ttl) for key, (values, ttl) in found.items()}
+    return {rrset: (sorted(values), ttl) for rrset, (values, ttl) in found.items()}
 
 
 def read_records(server: str, port: int, key: TsigKey | None, zone: str,
