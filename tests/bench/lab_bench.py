@@ -11,12 +11,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from eendracht.lab import lab_down, lab_up
 from eendracht.wave.journal import Journal
 from eendracht.wave.paths import PLAYBOOKS, REPO_ROOT
 from eendracht.wave.runner import Runner
+from eendracht.wave.steps import WaveStep
 
 MINI = REPO_ROOT / "tests" / "fixtures" / "programmes" / "mini"
 FAKE_PLAYBOOKS = REPO_ROOT / "tests" / "wave" / "fake_playbooks"
@@ -45,10 +46,17 @@ def timed(action: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def run_step(
+class StepFigures(NamedTuple):
+    run: float  # the whole ansible-playbook run (start-up included), seconds
+    step: float  # the step inside it: its play's start to its end, as a wave times a step
+    tasks: float  # the step's tasks, start event to result
+    counts: dict[str, int]
+
+
+def run_in_phase(
     state: Path, name: str, playbook_text: str, extravars: dict[str, Any], inventory: Path
-) -> tuple[float, float, dict[str, int]]:
-    """One step through the wave's Runner: (wall seconds, seconds of its tasks, its counts)."""
+) -> StepFigures:
+    """One step through the wave's Runner, as a wave runs it inside its phase's run."""
     work = state / "bench" / name
     work.mkdir(parents=True, exist_ok=True)
     playbook = work / "playbook.yml"
@@ -64,13 +72,22 @@ def run_step(
         inventory=inventory,
         extravars_file=extravars_file,
     )
-    wall, result = timed(lambda: runner.run_step("bench", name, name, playbook, (), {}))
+    step = WaveStep("bench", name, name, playbook, ())
+    wall, result = timed(lambda: runner.run_step(step))
     if result.status != "ok":
         raise RuntimeError(f"{name}: {result.failures}")
     tasks = journal.task_seconds(run_id)
     counts = journal.counts().get("bench", {})
     journal.close()
-    return wall, tasks, counts
+    return StepFigures(wall, result.seconds, tasks, counts)
+
+
+def run_step(
+    state: Path, name: str, playbook_text: str, extravars: dict[str, Any], inventory: Path
+) -> tuple[float, float, dict[str, int]]:
+    """(seconds of the whole run, seconds of its tasks, its counts): see `run_in_phase`."""
+    figures = run_in_phase(state, name, playbook_text, extravars, inventory)
+    return figures.run, figures.tasks, figures.counts
 
 
 def role_play(hosts: str, role: str, tasks_from: str, extra: str = "") -> str:

@@ -28,7 +28,7 @@ from eendracht.wave.lock import WaveLock, WaveLocked
 from eendracht.wave.orchestrator import Wave
 from eendracht.wave.runner import Runner, StepResult, redact, result_counts
 from eendracht.wave.secrets import CENSORED, scrub
-from eendracht.wave.steps import rollback_steps, wave_steps
+from eendracht.wave.steps import WaveStep, rollback_steps, wave_steps
 
 
 def test_journal_records_and_resume_sets(tmp_path: Path) -> None:
@@ -388,9 +388,8 @@ def test_a_step_past_its_timeout_fails_saying_so(tmp_path: Path) -> None:
         extravars_file=extravars,
     )
     started = time.monotonic()
-    result = runner.run_step(
-        "presync", "presync.files.a", "copy a", playbook, ["files_presync"], {}, timeout=3
-    )
+    step = WaveStep("presync", "presync.files.a", "copy a", playbook, ("files_presync",), {}, 3)
+    result = runner.run_step(step)
     assert 3 <= time.monotonic() - started < 15  # not the 20 s the task would take
     assert result.status == "failed" and result.rc != 0
     assert result.failures[0] == "presync.files.a timed out after 3 s: ansible-playbook was stopped"
@@ -407,13 +406,13 @@ def test_the_wave_hands_each_step_its_runbook_timeout(tmp_path: Path) -> None:
     given: dict[str, int] = {}
 
     class Recording:
-        def run_step(self, phase: str, step_id: str, *args: Any, **kwargs: Any) -> StepResult:
-            given[step_id] = kwargs["timeout"]
-            return StepResult(phase, step_id, 0, "ok", [], 0.0)
+        def run_steps(self, batch: list[WaveStep]) -> list[StepResult]:
+            given.update({s.step_id: s.timeout for s in batch})
+            return [StepResult(s.phase, s.step_id, 0, "ok", [], 0.0) for s in batch]
 
     # The orchestrator's step loop alone: it only needs a journal besides the runner.
     results, failures = Wave._execute(
-        SimpleNamespace(journal=journal),  # type: ignore[arg-type]
+        SimpleNamespace(journal=journal, per_step=False),  # type: ignore[arg-type]
         Recording(),  # type: ignore[arg-type]
         run,
         steps,

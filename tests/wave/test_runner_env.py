@@ -23,6 +23,7 @@ from eendracht.wave.journal import Journal
 from eendracht.wave.paths import ANSIBLE_CFG
 from eendracht.wave.runner import KEPT_ARTIFACTS, Runner
 from eendracht.wave.secrets import CENSORED, Redactor, redact
+from eendracht.wave.steps import WaveStep
 
 # What an operator's shell may hold; none of it may reach Ansible or the disk.
 ENV_CANARIES = {
@@ -106,7 +107,7 @@ def _run_step(tmp_path: Path) -> Iterator[dict[str, object]]:
         extravars_file=extravars,
         secret_values=(SECRET,),
     )
-    result = runner.run_step("presync", "presync.files.a", "copy a", playbook, [], {})
+    result = runner.run_step(WaveStep("presync", "presync.files.a", "copy a", playbook, ()))
     journal.finish_run(run, "failed", result.failures[0])
     yield {"result": result, "journal": journal, "out": out, "wave": wave}
     journal.close()
@@ -138,7 +139,7 @@ def test_artifacts_keep_no_environment_and_no_secret(step: dict[str, object]) ->
         assert {p.name for p in ident.iterdir()} <= KEPT_ARTIFACTS
     assert (artifacts / "1-old-1" / "stdout").read_text() == "kept\n"
     assert not (wave / "runner" / "env" / "envvars").exists()
-    assert {p.name for p in (wave / "runner" / "env").iterdir()} == {"extravars", "settings"}
+    assert {p.name for p in (wave / "runner" / "env").iterdir()} == {"settings"}
     new = next(p for p in idents if p.name != "1-old-1")
     stdout = (new / "stdout").read_text()
     assert "a task named after a secret" in stdout and CENSORED in stdout

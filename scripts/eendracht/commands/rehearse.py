@@ -21,7 +21,38 @@ from eendracht.display_text import shown
 from eendracht.lab import SCALES
 from eendracht.state import StateRootError, usable_state_root
 from eendracht.wave.display import LiveProgress, human_bytes
+from eendracht.wave.rehearse import Rehearsal
 from eendracht.wave.rehearse import rehearse as run_rehearsal
+
+
+def time_table(result: Rehearsal) -> Table:
+    """Where the rehearsal's time went: lab up, each phase's work and overhead, verification,
+    lab down; so a regression shows where it is."""
+    table = Table(title="where the time went", title_justify="left")
+    for column in ("part", "steps", "seconds", "work", "overhead"):
+        table.add_column(column, justify="left" if column == "part" else "right")
+    table.add_row("lab up", "", f"{result.seconds.get('lab_up', 0):.1f}", "", "")
+    for p in result.phases:
+        share = f" ({p.overhead / p.seconds:.0%})" if p.seconds else ""
+        table.add_row(
+            p.phase, str(p.steps), f"{p.seconds:.1f}", f"{p.work:.1f}", f"{p.overhead:.1f}{share}"
+        )
+    if result.phases:
+        work = sum(p.work for p in result.phases)
+        wall = sum(p.seconds for p in result.phases)
+        table.add_row(
+            "all phases",
+            str(sum(p.steps for p in result.phases)),
+            f"{wall:.1f}",
+            f"{work:.1f}",
+            f"{wall - work:.1f} ({(wall - work) / work:.0%} of the work)" if work else "",
+        )
+    for key, label in (("verification", "verification"), ("lab_down", "lab down")):
+        if key in result.seconds:
+            table.add_row(label, "", f"{result.seconds[key]:.1f}", "", "")
+    table.add_row("total", "", f"{result.seconds.get('total', 0):.1f}", "", "")
+    return table
+
 
 SUMMARY = (
     ("bytes_transferred", "bytes copied"),
@@ -101,8 +132,7 @@ def rehearse(
         for area, (passed, total) in result.report.summary().items():
             table.add_row(area, f"{passed}/{total}", "; ".join(failed.get(area, []))[:200])
         console.print(table)
-    timing = ", ".join(f"{k} {v:.0f}s" for k, v in result.seconds.items())
-    console.print(f"timings: {timing}")
+    console.print(time_table(result))
     console.print(f"journal and report: {result.saved}")
     verdict = "[green]rehearsal passed[/]" if result.exit_code == 0 else "[red]rehearsal failed[/]"
     console.print(verdict)

@@ -49,6 +49,16 @@ class Inputs:
     mapping: IdentityMapping
 
 
+def _phases(steps: list[WaveStep]) -> list[tuple[str, list[WaveStep]]]:
+    """Consecutive steps grouped by phase, in order."""
+    out: list[tuple[str, list[WaveStep]]] = []
+    for step in steps:
+        if not out or out[-1][0] != step.phase:
+            out.append((step.phase, []))
+        out[-1][1].append(step)
+    return out
+
+
 def refused(message: str) -> WaveOutcome:
     return WaveOutcome("refused", EXIT_REFUSED, message)
 
@@ -66,12 +76,16 @@ class Wave:
         listener: Listener | None = None,
         programme: Programme | None = None,
         vault_password_file: Path | None = None,
+        per_step: bool = False,
     ) -> None:
         """Checks the programme and the environment; writes nothing until a command runs.
 
         `rehearsal` (the lab) is the only place the gate may approve itself (`--yes`).
         `vault_password_file` opens the programme's vaulted files for Ansible too.
+        `per_step` starts ansible-playbook once per step instead of once per phase (the
+        orchestration benchmark's baseline).
         """
+        self.per_step = per_step
         self.vault_password_file = vault_password_file
         self.programme = programme or load_programme(programme_path)
         self.programme.municipality(municipality)  # KeyError with the known names
@@ -154,37 +168,32 @@ class Wave:
     ) -> tuple[list[StepResult], list[str]]:
         """Runs the steps not in `done` in order; returns the results and the failures.
 
-        Stops at the first failure unless `keep_going` (rollback: every undo step runs).
+        The steps of a phase run as one ansible-playbook (`per_step`: one each). It stops at
+        the first failure unless `keep_going` (rollback: every undo step runs; after a failure
+        the phase goes on with the step after it).
         """
         results: list[StepResult] = []
         failures: list[str] = []
-        phase = ""
-        phase_failed = False
-        for step in steps:
-            if step.step_id in done:
-                continue
-            if step.phase != phase:
-                if phase:
-                    self.journal.finish_phase(run_id, phase, "failed" if phase_failed else "ok")
-                phase, phase_failed = step.phase, False
-                self.journal.start_phase(run_id, phase)
-            result = runner.run_step(
-                step.phase,
-                step.step_id,
-                step.title,
-                step.playbook,
-                step.tags,
-                step.extra_vars,
-                timeout=step.timeout,
-            )
-            results.append(result)
-            if result.status != "ok":
-                phase_failed = True
-                failures.append(f"step {step.step_id} failed: " + "; ".join(result.failures[:5]))
-                if not keep_going:
+        todo = [s for s in steps if s.step_id not in done]
+        for phase, group in _phases(todo):
+            self.journal.start_phase(run_id, phase)
+            phase_failed = False
+            while group:
+                batch = group[:1] if self.per_step else group
+                ran = runner.run_steps(batch)
+                results += ran
+                for result in ran:
+                    if result.status != "ok":
+                        phase_failed = True
+                        failures.append(
+                            f"step {result.step_id} failed: " + "; ".join(result.failures[:5])
+                        )
+                if not ran or (phase_failed and not keep_going):
                     break
-        if phase:
+                group = group[len(ran) :]
             self.journal.finish_phase(run_id, phase, "failed" if phase_failed else "ok")
+            if phase_failed and not keep_going:
+                break
         return results, failures
 
     # --- the wave -------------------------------------------------------------------

@@ -25,6 +25,7 @@ from eendracht.wave.orchestrator import EXIT_FAILED, EXIT_OK, Wave, WaveOutcome
 from eendracht.wave.paths import lab_dir, lab_environment, state_root
 from eendracht.wave.runner import Listener
 from eendracht.wave.status import wave_status
+from eendracht.wave.timing import PhaseTime, phase_times
 
 Say = Callable[[str], None]
 
@@ -35,6 +36,7 @@ class Rehearsal:
     outcome: WaveOutcome | None
     report: LabReport | None
     seconds: dict[str, float] = field(default_factory=dict)
+    phases: list[PhaseTime] = field(default_factory=list)
     status: dict[str, Any] = field(default_factory=dict)
     saved: Path | None = None
     error: str = ""
@@ -49,6 +51,17 @@ def _keep_journal(state: Path | None, name: str, journal: Path | None) -> Path:
     return folder
 
 
+def _phase_time(p: PhaseTime) -> dict[str, Any]:
+    return {
+        "run": p.run_id,
+        "phase": p.phase,
+        "steps": p.steps,
+        "seconds": round(p.seconds, 2),
+        "work": round(p.work, 2),
+        "overhead": round(p.overhead, 2),
+    }
+
+
 def _save(folder: Path, result: Rehearsal) -> Path:
     body = {
         "exit_code": result.exit_code,
@@ -56,6 +69,7 @@ def _save(folder: Path, result: Rehearsal) -> Path:
         if result.outcome is None
         else {"status": result.outcome.status, "message": result.outcome.message},
         "seconds": result.seconds,
+        "phases": [_phase_time(p) for p in result.phases],
         "checks": [] if result.report is None else [c.__dict__ for c in result.report.checks],
         "wave": result.status,
         "error": result.error,
@@ -118,6 +132,7 @@ def rehearse(
             result.report = check(mu, lab_dir(state), wave.mapping())
             result.seconds["verification"] = round(time.monotonic() - start, 1)
         result.status = wave_status(wave.journal, programme.name, municipality)
+        result.phases = phase_times(wave.journal, [r["id"] for r in wave.journal.runs()])
         wave.close()
         ok = outcome.status == "complete" and result.report is not None and result.report.ok
         result.exit_code = EXIT_OK if ok else EXIT_FAILED

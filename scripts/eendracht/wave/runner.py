@@ -28,7 +28,9 @@ from eendracht.wave.ansible_env import ansible_environment, runner_environment
 from eendracht.wave.journal import Journal
 from eendracht.wave.leftovers import stop_leftovers
 from eendracht.wave.paths import ANSIBLE_CFG
+from eendracht.wave.phase_playbook import BOOKKEEPING, STEP_DONE, write_phase_playbook
 from eendracht.wave.secrets import Redactor, scrub
+from eendracht.wave.steps import WaveStep
 
 COUNTS_KEY = "eendracht_counts"
 RESULT_STATUS = {
@@ -87,6 +89,13 @@ class StepResult:
     seconds: float
 
 
+@dataclass
+class _Running:
+    step: WaveStep
+    started: float  # monotonic
+    failures: list[str]
+
+
 class Runner:
     def __init__(
         self,
@@ -124,7 +133,13 @@ class Runner:
         self._task_uuid = ""
         self._task = ""
         self._started: dict[tuple[str, str], float] = {}
-        self._failures: list[str] = []
+        self._steps: dict[str, WaveStep] = {}
+        self._step_of_play: dict[str, str] = {}
+        self._results: list[StepResult] = []
+        self._current: _Running | None = None
+        self._timed_out: WaveStep | None = None
+        self._stop = False
+        self._ansible_pid = 0
         self._stdout: IO[str] | None = None
 
     # --- running --------------------------------------------------------------------
@@ -135,57 +150,56 @@ class Runner:
             args += ["--vault-password-file", str(self.vault_password_file.resolve())]
         return shlex.join(args)
 
-    def run_step(
-        self,
-        phase: str,
-        step_id: str,
-        title: str,
-        playbook: Path,
-        tags: Sequence[str],
-        extra_vars: dict[str, Any],
-        timeout: int = 0,
-    ) -> StepResult:
-        """Run one plan step: its phase playbook narrowed by its tags and extra vars.
+    def run_step(self, step: WaveStep) -> StepResult:
+        """One step in an ansible-playbook run of its own."""
+        return self.run_steps([step])[0]
 
-        `timeout` (seconds, the runbook's; 0 for none): ansible-runner kills the playbook run
-        when it passes and the step fails saying so.
+    def run_steps(self, steps: Sequence[WaveStep]) -> list[StepResult]:
+        """Runs consecutive steps (of one phase) as one ansible-playbook run, a play or more each.
+
+        Returns a result for every step that started, in order; the run stops at the first
+        failing step (its plays are `any_errors_fatal`). A step is done when its last play's
+        `STEP_DONE` task reports, so the journal marks each step as it finishes, not when the
+        run ends. A step's `timeout` (seconds, the runbook's; 0 for none) counts from its
+        first play: when it passes the run is cancelled and the step fails saying so.
         """
-        self._phase, self._step = phase, step_id
-        self._failures = []
-        self.progress.phase, self.progress.step = phase, step_id
-        self.progress.task = self.progress.host = ""
-        self.journal.start_step(self.run_id, phase, step_id, title)
-        self._notify()
+        if not steps:
+            return []
         private = self.work_dir / "runner"
         (private / "env").mkdir(parents=True, exist_ok=True)
-        # ansible-runner passes env/extravars as `-e @file`: no vars on a command line.
-        extravars = json.loads(self.extravars_file.read_text(encoding="utf-8"))
-        extravars.update(extra_vars)
+        label = steps[0].phase if len(steps) > 1 else steps[0].step_id
+        book = write_phase_playbook(steps, private / "project" / f"{label}.yml")
+        self._steps = {s.step_id: s for s in steps}
+        self._step_of_play = book.step_of_play
+        self._results = []
+        self._current = None
+        self._timed_out = None
+        self._stop = False
+        self._ansible_pid = 0
         # ansible-runner reads env/cmdline and env/envvars on every run when they exist: a check
         # run must leave no cmdline behind for the real one, and no environment may be kept (an
         # older eendracht had ansible-runner write it; suppress_env_files writes none now).
-        for name in ("cmdline", "envvars", "passwords", "ssh_key"):
+        for name in ("cmdline", "envvars", "passwords", "ssh_key", "extravars"):
             (private / "env" / name).unlink(missing_ok=True)
         prune_artifacts(private / "artifacts")
-        for name, body in (("extravars", extravars), ("settings", RUNNER_SETTINGS)):
-            fd = os.open(private / "env" / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(body, handle)
+        fd = os.open(private / "env" / "settings", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(RUNNER_SETTINGS, handle)
         env = ansible_environment(self.ansible_cfg)
-        started = time.monotonic()
+        # Extra vars go as `-e @file` (the wave's file, mode 0600): no vars on a command line.
+        cmdline = f"{self._cmdline()} -e @{shlex.quote(str(self.extravars_file))}".strip()
         result = init_runner(
             private_data_dir=str(private),
-            ident=f"{self.run_id}-{step_id}-{int(time.time())}",
-            playbook=str(playbook),
+            ident=f"{self.run_id}-{label}-{int(time.time())}",
+            playbook=str(book.path),
             inventory=str(self.inventory),
-            tags=",".join(tags) or None,
             envvars=env,
             suppress_env_files=True,
             quiet=True,
             rotate_artifacts=8,
             event_handler=self._on_event,
-            timeout=timeout or None,
-            cmdline=self._cmdline() or None,
+            cancel_callback=self._past_deadline,
+            cmdline=cmdline,
         )
         # ansible-runner seeds the environment with a copy of os.environ: replace it whole.
         result.config.env = runner_environment(result.config.env, env)
@@ -198,21 +212,80 @@ class Runner:
             self._stdout.close()
             self._stdout = None
             prune_artifacts(private / "artifacts")
-        seconds = time.monotonic() - started
         rc = int(result.rc if result.rc is not None else 1)
-        if result.status == "timeout":
+        if self._timed_out is not None:
             # ansible-runner stops ansible-playbook's group; Ansible's workers run in sessions
             # of their own, so what they started is stopped by the wave's folder too.
             stop_leftovers(self.work_dir)
-            self._failures.insert(
-                0, f"{step_id} timed out after {timeout} s: ansible-playbook was stopped"
+        successful = rc == 0 and result.status == "successful"
+        ended = "" if successful else f"ansible-playbook ended with status {result.status} rc {rc}"
+        if self._timed_out is not None:
+            ended = (
+                f"{self._timed_out.step_id} timed out after {self._timed_out.timeout} s: "
+                "ansible-playbook was stopped"
             )
-        ok = rc == 0 and result.status == "successful" and not self._failures
-        if not ok and not self._failures:
-            self._failures.append(f"ansible-playbook ended with status {result.status} rc {rc}")
-        status = "ok" if ok else "failed"
-        self.journal.finish_step(self.run_id, phase, step_id, status)
-        return StepResult(phase, step_id, rc, status, list(self._failures), seconds)
+        self._finish_current(ended)
+        if all(r.status == "ok" for r in self._results) and len(self._results) < len(steps):
+            # The run ended before the next step began (a syntax error, a kill): it failed.
+            self._start(steps[len(self._results)])
+            self._finish_current(ended or "ansible-playbook ended before the step began")
+        return list(self._results)
+
+    def _past_deadline(self) -> bool:
+        """ansible-runner's cancel callback: the running step has passed its timeout."""
+        if self._stop:
+            return True
+        current = self._current
+        if current is None or not current.step.timeout:
+            return False
+        if time.monotonic() - current.started > current.step.timeout:
+            self._timed_out = current.step
+            return True
+        return False
+
+    def _start(self, step: WaveStep) -> None:
+        if self._current is not None:
+            if self._current.step.step_id == step.step_id:
+                return  # the step's next play
+            # The run went past the step's plays (one matched no host): nothing failed in it.
+            self._finish_current()
+        if self._results and self._results[-1].status != "ok":
+            self._stop = True  # a failed step ends the run, whatever Ansible would do next
+            return
+        self._current = _Running(step, time.monotonic(), [])
+        self._phase, self._step = step.phase, step.step_id
+        self.progress.phase, self.progress.step = step.phase, step.step_id
+        self.progress.task = self.progress.host = ""
+        self.journal.start_step(self.run_id, step.phase, step.step_id, step.title)
+        if self._ansible_pid:
+            self.journal.set_ansible_pid(self.run_id, step.step_id, self._ansible_pid)
+        self._notify()
+
+    def _finish_current(self, ended: str = "") -> None:
+        """Ends the running step: ok when nothing failed. `ended` says how the run ended when
+        it ended inside the step (a failure for anything but a successful end)."""
+        current = self._current
+        if current is None:
+            return
+        self._current = None
+        failures = current.failures
+        if ended and self._timed_out is current.step:
+            failures.insert(0, ended)
+        elif ended and not failures:
+            failures.append(ended)
+        status = "failed" if failures else "ok"
+        step = current.step
+        self.journal.finish_step(self.run_id, step.phase, step.step_id, status)
+        self._results.append(
+            StepResult(
+                step.phase,
+                step.step_id,
+                0 if status == "ok" else 1,
+                status,
+                list(failures),
+                time.monotonic() - current.started,
+            )
+        )
 
     # --- events ---------------------------------------------------------------------
 
@@ -228,8 +301,7 @@ class Runner:
             self._stdout.write(self.redact(text) + "\n")
             self._stdout.flush()
         if kind == "playbook_on_start" and isinstance(event.get("pid"), int):
-            # ansible-playbook's own pid: a resumed wave stops it if a kill left it running.
-            self.journal.set_ansible_pid(self.run_id, self._step, int(event["pid"]))
+            self._ansible_pid = int(event["pid"])  # journaled with each step
         handler = getattr(self, f"_ev_{kind}", None)
         if handler is not None:
             handler(data)
@@ -238,7 +310,14 @@ class Runner:
         # False: ansible-runner keeps no job_events copy; the journal is the record.
         return False
 
+    def _ev_playbook_on_play_start(self, data: dict[str, Any]) -> None:
+        step_id = self._step_of_play.get(str(data.get("name") or data.get("play") or ""))
+        if step_id is not None:
+            self._start(self._steps[step_id])
+
     def _ev_playbook_on_task_start(self, data: dict[str, Any]) -> None:
+        if str(data.get("task") or data.get("name") or "").startswith(BOOKKEEPING):
+            return
         self._task_uuid = str(data.get("task_uuid") or data.get("uuid") or "")
         self._task = self.redact(str(data.get("task") or data.get("name") or ""))
         self.journal.record_task(
@@ -259,6 +338,10 @@ class Runner:
         self._notify()
 
     def _host_result(self, kind: str, data: dict[str, Any]) -> None:
+        if str(data.get("task") or "").startswith(BOOKKEEPING):
+            if kind == "runner_on_ok" and data.get("task") == STEP_DONE:
+                self._finish_current()
+            return
         host = self.redact(str(data.get("host") or ""))
         task = self.redact(str(data.get("task") or self._task))
         task_uuid = str(data.get("task_uuid") or self._task_uuid)
@@ -273,7 +356,9 @@ class Runner:
             if data.get("ignore_errors"):
                 status = "ignored"
             else:
-                self._failures.append(self.redact(f"{self._step} / {task} @ {host}: {message}"))
+                failure = self.redact(f"{self._step} / {task} @ {host}: {message}")
+                if self._current is not None:
+                    self._current.failures.append(failure)
                 self.progress.failed.append(host)
         self.journal.record_host_result(
             self.run_id,
