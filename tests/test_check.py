@@ -681,3 +681,59 @@ def test_windows_shares_inside_a_windows_share_root_pass(mini: Path) -> None:
     edit(f"{NW}/shares.yml", windows_paths)(mini)
     code, lines = run_check(mini)
     assert code == 0, lines
+
+
+def test_a_cname_beside_another_record_of_its_name_is_refused_once_per_cname() -> None:
+    from eendracht.programme import models as m
+    from eendracht.programme.rules import Origins, Parsed, dns_zones_and_records
+
+    def record(name: str, kind: str) -> m.Record:
+        return m.Record(name=name, type=m.RecordType(kind), value="x.noordwaard.nl.")
+
+    records = [
+        record("werkplek", "CNAME"),
+        record("x", "A"),
+        record("werkplek", "A"),
+        record("x", "A"),  # two A records of one name: allowed
+        record("alleen", "CNAME"),
+        record("dubbel", "CNAME"),
+        record("dubbel", "CNAME"),
+    ]
+    zone = m.Zone(name="noordwaard.nl", server="nw-srv01", records=records)
+    mu = m.Municipality.model_construct(dns=m.Dns(zones=[zone]), hosts=[])
+    problems = list(dns_zones_and_records(Parsed(None, {"noordwaard": mu}), Origins()))
+    assert [(p.field, p.message) for p in problems if "CNAME" in p.message] == [
+        ("dns.zones[0].records[0].name", "CNAME 'werkplek' cannot coexist with other records"),
+        ("dns.zones[0].records[5].name", "CNAME 'dubbel' cannot coexist with other records"),
+        ("dns.zones[0].records[6].name", "CNAME 'dubbel' cannot coexist with other records"),
+    ]
+
+
+def test_a_koppeling_to_an_application_named_twice_is_judged_by_the_first() -> None:
+    from eendracht.programme import models as m
+    from eendracht.programme.rules import Origins, Parsed, applications_and_koppelingen
+
+    def application(name: str, disposition: str, *calls: str) -> m.Application:
+        return m.Application(
+            name=name,
+            display_name=name,
+            supplier="x",
+            category="x",
+            disposition=m.Disposition(disposition),
+            users=1,
+            koppelingen=[m.Koppeling(target=c, protocol=m.Protocol.REST) for c in calls],
+        )
+
+    def retired_problems(apps: list[m.Application]) -> list[str]:
+        mu = m.Municipality.model_construct(applications=apps, hosts=[])
+        parsed = Parsed(None, {"noordwaard": mu})
+        return [
+            p.field
+            for p in applications_and_koppelingen(parsed, Origins())
+            if "is retired" in p.message
+        ]
+
+    caller = application("zaken", "saas", "archief")
+    old, new = application("archief", "retire"), application("archief", "saas")
+    assert retired_problems([caller, old, new]) == ["applications[0].koppelingen[0].target"]
+    assert retired_problems([caller, new, old]) == []

@@ -653,3 +653,35 @@ def test_the_gate_lists_only_criteria_the_wave_checks(mini: m.Programme) -> None
     saas_only = with_municipality(mini, "noordwaard", applications=[app("burgerzaken", "BRP")])
     ids = [c.id for c in build_runbook(saas_only, "noordwaard").gate.criteria]
     assert "gate.health" not in ids and "gate.chain" not in ids  # no verify step tests them
+
+
+def test_incoming_koppelingen_are_every_moved_callers_outside_the_group_by_caller_name(
+    mini: m.Programme,
+) -> None:
+    apps = [
+        app("zaaksysteem", "archief", "BRP"),
+        app("archief", "zaaksysteem"),  # a cycle with zaaksysteem: moved with it
+        app("zorg", "zaaksysteem", "archief"),
+        app("burgerzaken", "zaaksysteem"),
+        app("oud", "zaaksysteem", disposition=m.Disposition.RETIRE),  # not moved: not repointed
+    ]
+    apps[2] = apps[2].model_copy(
+        update={
+            "koppelingen": [
+                *apps[2].koppelingen,
+                m.Koppeling(target="zaaksysteem", protocol=m.Protocol.STUF),
+            ]
+        }
+    )
+    runbook = build_runbook(with_municipality(mini, "noordwaard", applications=apps), "noordwaard")
+    group = runbook.step("cutover.app.archief+zaaksysteem")
+    incoming = [a for a in group.actions if "incoming" in a]
+    assert incoming == [
+        "archief: repoint incoming koppeling zorg -> archief (zgw-api) at its new endpoint",
+        "zaaksysteem: repoint incoming koppeling burgerzaken -> zaaksysteem (zgw-api) "
+        "at its new endpoint",
+        "zaaksysteem: repoint incoming koppeling zorg -> zaaksysteem (zgw-api) at its new endpoint",
+        "zaaksysteem: repoint incoming koppeling zorg -> zaaksysteem (stuf) at its new endpoint",
+    ]
+    assert [a for a in runbook.step("cutover.app.zorg").actions if "incoming" in a] == []
+    assert runbook.application_order.not_moved[-1].application == "BRP"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from eendracht.plan.models import ApplicationOrder
 from eendracht.programme.models import (
     Application,
     Disposition,
+    Koppeling,
     Municipality,
     PhaseName,
     Programme,
@@ -62,7 +64,10 @@ class Context:
     def host_os(self, name: str) -> str:
         return next((h.server_os for h in self.municipality.hosts if h.name == name), "linux")
 
-    @property
+    # Worked out once per plan (the context is frozen): the step builders ask for these per
+    # share and per application.
+
+    @cached_property
     def moved_applications(self) -> list[Application]:
         return [
             a
@@ -70,18 +75,40 @@ class Context:
             if a.disposition is not Disposition.RETIRE
         ]
 
-    @property
+    @cached_property
+    def _applications(self) -> dict[str, Application]:
+        named: dict[str, Application] = {}
+        for app in self.municipality.applications:
+            named.setdefault(app.name, app)  # the first of a name, as Municipality.application
+        return named
+
+    def application(self, name: str) -> Application | None:
+        return self._applications.get(name)
+
+    @cached_property
+    def _callers(self) -> dict[str, list[tuple[Application, Koppeling]]]:
+        callers: dict[str, list[tuple[Application, Koppeling]]] = {}
+        for caller in self.moved_applications:
+            for k in caller.koppelingen:
+                callers.setdefault(k.target, []).append((caller, k))
+        return callers
+
+    def callers(self, name: str) -> list[tuple[Application, Koppeling]]:
+        """The moved applications' koppelingen to `name`: (caller, koppeling), callers by name."""
+        return self._callers.get(name, [])
+
+    @cached_property
     def shares(self) -> list[Share]:
         return sorted(self.municipality.shares, key=lambda s: s.name)
 
-    @property
+    @cached_property
     def total_share_bytes(self) -> int:
         return sum(share_bytes(s) for s in self.municipality.shares)
 
-    @property
+    @cached_property
     def total_files(self) -> int:
         return sum(s.files for s in self.municipality.shares)
 
-    @property
+    @cached_property
     def cutover_records(self) -> int:
         return sum(r.cuts_over for z in self.municipality.dns.zones for r in z.records)

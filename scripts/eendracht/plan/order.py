@@ -101,13 +101,14 @@ def application_order(municipality: Municipality) -> ApplicationOrder:
         for a in sorted(municipality.applications, key=lambda a: a.name)
         if a.disposition is Disposition.RETIRE
     ]
+    names = {a.name for a in municipality.applications}
     national = sorted(
         {
             k.target
             for a in municipality.applications
             if a.disposition is not Disposition.RETIRE
             for k in a.koppelingen
-            if municipality.application(k.target) is None
+            if k.target not in names
         }
     )
     not_moved += [

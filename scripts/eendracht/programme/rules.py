@@ -182,6 +182,7 @@ def shares_on_file_servers(p: Parsed, o: Origins) -> Iterator[Problem]:
     for name, mu in p.municipalities.items():
         file = o.of(name, "shares")
         servers = _hosts_with(mu, m.ServerRole.FILESERVER)
+        departments = set(mu.info.departments)
         for i, share in enumerate(mu.shares):
             if share.server not in servers:
                 yield Problem(
@@ -189,7 +190,7 @@ def shares_on_file_servers(p: Parsed, o: Origins) -> Iterator[Problem]:
                     f"shares[{i}].server",
                     f"{share.server!r} is not a fileserver of {name} in {o.hosts_file}",
                 )
-            if share.department not in mu.info.departments:
+            if share.department not in departments:
                 yield Problem(
                     file, f"shares[{i}].department", f"unknown department {share.department!r}"
                 )
@@ -243,7 +244,7 @@ def dns_zones_and_records(p: Parsed, o: Origins) -> Iterator[Problem]:
                     f"{where}.server",
                     f"{zone.server!r} is not a dns server of {name} in {o.hosts_file}",
                 )
-            names = [r.name for r in zone.records]
+            names = Counter(r.name for r in zone.records)
             for ri, rec in enumerate(zone.records):
                 if rec.cutover_output and rec.cutover_output not in STACK_OUTPUTS:
                     yield Problem(
@@ -251,7 +252,7 @@ def dns_zones_and_records(p: Parsed, o: Origins) -> Iterator[Problem]:
                         f"{where}.records[{ri}].cutover_output",
                         f"unknown stack output {rec.cutover_output!r}",
                     )
-                if rec.type is m.RecordType.CNAME and names.count(rec.name) > 1:
+                if rec.type is m.RecordType.CNAME and names[rec.name] > 1:
                     yield Problem(
                         file,
                         f"{where}.records[{ri}].name",
@@ -295,7 +296,9 @@ def mailboxes_and_devices_have_owners(p: Parsed, o: Origins) -> Iterator[Problem
 def applications_and_koppelingen(p: Parsed, o: Origins) -> Iterator[Problem]:
     for name, mu in p.municipalities.items():
         file = o.of(name, "applications")
-        apps = {a.name for a in mu.applications}
+        apps: dict[str, m.Application] = {}
+        for a in mu.applications:
+            apps.setdefault(a.name, a)  # the first of a name, as Municipality.application
         hosts = {h.name for h in mu.hosts}
         for dup in _duplicates([a.name for a in mu.applications]):
             yield Problem(file, "applications", f"application name {dup!r} is used twice")
@@ -315,11 +318,9 @@ def applications_and_koppelingen(p: Parsed, o: Origins) -> Iterator[Problem]:
                     yield Problem(file, kwhere, "an application cannot be coupled to itself")
                 elif k.target not in apps and k.target not in m.NATIONAL_SERVICES:
                     yield Problem(file, kwhere, f"unknown application {k.target!r}")
-                elif k.target in apps:
-                    target = mu.application(k.target)
-                    if target is not None and target.disposition is m.Disposition.RETIRE:
-                        yield Problem(
-                            file,
-                            kwhere,
-                            f"{k.target!r} is retired; repoint or retire this koppeling",
-                        )
+                elif k.target in apps and apps[k.target].disposition is m.Disposition.RETIRE:
+                    yield Problem(
+                        file,
+                        kwhere,
+                        f"{k.target!r} is retired; repoint or retire this koppeling",
+                    )

@@ -67,7 +67,7 @@ def _move(app: Application) -> list[str]:
 def _group_actions(ctx: Context, group: CutoverGroup) -> list[str]:
     actions = []
     for name in group.applications:
-        app = ctx.municipality.application(name)
+        app = ctx.application(name)
         assert app is not None  # the order only names the municipality's applications
         prefix = f"{name}: " if len(group.applications) > 1 else ""
         actions.append(f"{prefix}confirm writes are stopped (maintenance since the freeze)")
@@ -82,13 +82,11 @@ def _group_actions(ctx: Context, group: CutoverGroup) -> list[str]:
         actions.extend(
             f"{prefix}repoint incoming koppeling {caller.name} -> {name} ({k.protocol}) "
             "at its new endpoint"
-            for caller in ctx.moved_applications
+            for caller, k in ctx.callers(name)
             if caller.name not in group.applications
-            for k in caller.koppelingen
-            if k.target == name
         )
     for name in group.applications:
-        app = ctx.municipality.application(name)
+        app = ctx.application(name)
         assert app is not None
         if app.health:
             actions.append(f"health check {name}: {app.health} answers 200")
@@ -129,7 +127,7 @@ def _check(apps: list[Application]) -> str:
 def cutover(ctx: Context) -> list[Step]:
     out = []
     for group in ctx.order.groups:
-        apps = [ctx.municipality.application(n) for n in group.applications]
+        apps = [ctx.application(n) for n in group.applications]
         present = [a for a in apps if a is not None]
         title = (
             f"Move {present[0].display_name} ({present[0].name})"
