@@ -2,7 +2,7 @@
 step), on a real lab: sshd, rsync and the source directory on loopback.
 
 What a step no longer pays for is still done right: the owner translation is read once a run
-(by the first play, on the controller) and reused as it is by the others; the copy keeps hard
+(by the first play, in Ansible's worker on the controller) and reused as it is by the others; the copy keeps hard
 links, ACLs and xattrs (the share trees have them); the final sync proves itself over its SSH
 master and ends it; check mode copies and proves nothing.
 """
@@ -111,11 +111,19 @@ def _masters() -> set[str]:
 def test_one_run_reads_the_owners_once_copies_and_proves_every_share(run: Run) -> None:
     before = _masters()
     plays = [("presync", s) for s in SHARES] + [("final_sync", s) for s in SHARES]
+    plays.append(("verify", SHARES[0]))
     rc, results = run.playbook(plays)
     assert rc == 0, [r.get("msg") for r in results if r.get("failed")]
     owners = [r for r in results if OWNERS_TASK in r["task"]]
-    assert len(owners) == 4
+    assert len(owners) == 5
     assert "reused" not in owners[0] and owners[0]["eendracht_counts"]["accounts_mapped"] > 0
+    # Read in Ansible's worker by the action plugin: no module ran (a module reports its
+    # invocation); the build of a manifest, on a file server, still runs the module.
+    assert not any("invocation" in r for r in owners)
+    builds = [r for r in results if "Checksum manifest of each" in r["task"]]
+    assert len(builds) == 2 and all("invocation" in r["results"][0] for r in builds)
+    (compared,) = [r for r in results if "Compare source and target manifests" in r["task"]]
+    assert compared["eendracht_counts"]["files_verified"] > 0 and not compared.get("failed")
     assert all(
         r["reused"] and r["eendracht_owners"] == owners[0]["eendracht_owners"] for r in owners[1:]
     )
