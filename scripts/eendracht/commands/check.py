@@ -8,7 +8,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from eendracht.commands.common import VaultPasswordFile, console, load_or_exit
+from eendracht.commands.common import (
+    VaultPasswordFile,
+    console,
+    fewer_collections,
+    load_or_exit,
+)
 from eendracht.identity import map_identities
 from eendracht.programme import models as m
 from eendracht.programme.summary import figures
@@ -19,6 +24,11 @@ def check(
     vault_password_file: VaultPasswordFile = None,
 ) -> None:
     """Validate a programme: schema, references, order, regions, names and addresses."""
+    with fewer_collections():
+        _check(programme, vault_password_file)
+
+
+def _check(programme: Path, vault_password_file: Path | None) -> None:
     prog = load_or_exit(programme, vault_password_file)
     settings = prog.settings
     org = settings.organisation

@@ -9,7 +9,13 @@ from typing import Annotated
 
 import typer
 
-from eendracht.commands.common import VaultPasswordFile, console, load_or_exit, municipality_or_exit
+from eendracht.commands.common import (
+    VaultPasswordFile,
+    console,
+    fewer_collections,
+    load_or_exit,
+    municipality_or_exit,
+)
 from eendracht.identity import map_identities
 from eendracht.plan import build_runbook
 from eendracht.plan.document import render_json
@@ -35,13 +41,14 @@ def plan(
     vault_password_file: VaultPasswordFile = None,
 ) -> None:
     """Print the wave runbook of one municipality: phases, steps, checks, rollback, identities."""
-    prog = load_or_exit(programme, vault_password_file)
-    municipality_or_exit(prog, municipality)
-    mapping = map_identities(prog)
-    runbook = build_runbook(prog, municipality, mapping)
-    if output_format is Format.JSON:
-        sys.stdout.write(render_json(runbook, mapping))
-    elif output_format is Format.MARKDOWN:
-        sys.stdout.write(render_markdown(runbook, mapping))
-    else:
-        print_runbook(console, runbook, mapping)
+    with fewer_collections():
+        prog = load_or_exit(programme, vault_password_file)
+        municipality_or_exit(prog, municipality)
+        mapping = map_identities(prog)
+        runbook = build_runbook(prog, municipality, mapping)
+        if output_format is Format.JSON:
+            sys.stdout.write(render_json(runbook, mapping))
+        elif output_format is Format.MARKDOWN:
+            sys.stdout.write(render_markdown(runbook, mapping))
+        else:
+            print_runbook(console, runbook, mapping)

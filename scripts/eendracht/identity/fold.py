@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 _SPELLED_OUT = str.maketrans(
     {
@@ -36,12 +37,19 @@ _ALLOWED = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _SEPARATORS = frozenset(" -'’‘`´.")
 
 
+# Names repeat (a municipality of 100,000 people has a few thousand given names and surnames),
+# and folding is most of a person's mapping: each piece of a name is folded once.
+NAMES_KEPT = 1 << 16
+
+
+@lru_cache(maxsize=NAMES_KEPT)
 def to_ascii(text: str) -> str:
     """Latin letters without their accents; other characters are left as they are."""
     decomposed = unicodedata.normalize("NFKD", text.translate(_SPELLED_OUT))
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+@lru_cache(maxsize=NAMES_KEPT)
 def fold(text: str) -> str:
     """Lower case a-z and digits only: `van 't Hof` -> `vanthof`, `Özil` -> `ozil`."""
     return "".join(c for c in to_ascii(text).lower() if c in _ALLOWED)
@@ -59,6 +67,7 @@ class FoldNotes:
 _SEPARATOR_NAMES = {" ": "space", "-": "hyphen", ".": "full stop"}
 
 
+@lru_cache(maxsize=NAMES_KEPT)
 def notes_for(text: str) -> FoldNotes:
     accents: list[str] = []
     separators: list[str] = []
