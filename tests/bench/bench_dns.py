@@ -34,7 +34,7 @@ from eendracht.module_utils import load_module_utils
 from eendracht.wave.journal import Journal
 from eendracht.wave.paths import PLAYBOOKS
 
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 dns_batch = load_module_utils("eendracht_dns")
 
 
