@@ -123,9 +123,15 @@ def median_line(name: str, runs: list[float]) -> str:
 
 
 def ratio_line(name: str, over: list[float], under: list[float]) -> str:
+    """The ratio of the medians, and of each run with its pair (the median of those too: a
+    pair ran back to back, under the same load)."""
     ratio = statistics.median(over) / statistics.median(under)
-    each = " ".join(f"{o / u:.2f}" for o, u in zip(over, under, strict=True))
-    return f"  {name:<28} {ratio:.2f}x (medians)   per run {each}"
+    pairs = [o / u for o, u in zip(over, under, strict=True)]
+    each = " ".join(f"{r:.2f}" for r in pairs)
+    return (
+        f"  {name:<28} {ratio:.2f}x (medians)   per run {each}"
+        f"   median of runs {statistics.median(pairs):.2f}x"
+    )
 
 
 def bench_files(state: Path) -> dict[str, Any]:
