@@ -8,9 +8,10 @@ scans of 24 MiB, ~1.6 GB in 3,060 files (~0.5 MB a file). The machine is shared 
 noisy, so raw and ours are interleaved (which goes first alternates), every copy goes to a
 fresh target after a `sync`, and the median of BENCH_RUNS runs (5) is what counts.
 
-Three figures of ours: the copy task (its start to its result), the play (the step as a play
-of a phase run: its first task's start to its last result, so without the `ansible-playbook`
-start-up the phase pays once) and the step (one `ansible-playbook` run of that play).
+Three figures of ours, each through the wave's own Runner: the copy task (its start to its
+result), the play (the step as a wave times it inside its phase's run: its play's start to the
+task that closes it, without the `ansible-playbook` start-up the phase pays once) and the
+whole `ansible-playbook` run of that one play.
 """
 
 from __future__ import annotations
@@ -21,20 +22,16 @@ import shutil
 import statistics
 import subprocess
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
-from ansible_runner.interface import run as ansible_run
-from tests.bench.lab_bench import MINI, bench_lab, lab_json, role_play, timed
+from tests.bench.lab_bench import MINI, bench_lab, lab_json, role_play, run_in_phase, timed
 
 from eendracht.environment import load_environment
 from eendracht.environment.secrets import SecretFiles
 from eendracht.programme import load_programme
-from eendracht.wave.ansible_env import ansible_environment
 from eendracht.wave.context import build_context, mapping_for
-from eendracht.wave.paths import ANSIBLE_CFG
 
 FILES = int(os.environ.get("BENCH_FILES", "3000"))
 BIG_FILES = int(os.environ.get("BENCH_BIG_FILES", "60"))
@@ -75,46 +72,14 @@ def lab_owners(share_root: Path) -> list[tuple[int, int]]:
     return sorted(pair for pair in found if pair[0] >= 1000 and pair[1] >= 1000)
 
 
-def when(event: dict[str, Any]) -> float:
-    return datetime.fromisoformat(str(event["created"])).timestamp()
-
-
 def run_play(
-    work: Path, play: str, extravars: dict[str, Any], inventory: Path, copy_task: str
+    state: Path, name: str, play: str, extravars: dict[str, Any], inventory: Path, copy_task: str
 ) -> tuple[float, float, float]:
-    """One `ansible-playbook` run of one play, as the wave runs a phase (ansible.cfg, the wave's
-    environment for Ansible): (the copy task's seconds, the play's - its start to its last
-    result, as Ansible stamped the events - and the whole run's)."""
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "playbook.yml").write_text(play)
-    events: list[dict[str, Any]] = []
-
-    def keep(event: dict[str, Any]) -> bool:
-        events.append(event)
-        return False
-
-    step, result = timed(
-        lambda: ansible_run(
-            private_data_dir=str(work),
-            playbook=str(work / "playbook.yml"),
-            inventory=str(inventory),
-            extravars={"wave_dir": str(work), **extravars},
-            envvars=ansible_environment(ANSIBLE_CFG),
-            quiet=True,
-            event_handler=keep,
-        )
-    )
-    if result.rc != 0:
-        failed = [e.get("stdout", "") for e in events if e.get("event") == "runner_on_failed"]
-        raise RuntimeError(f"{work.name}: rc {result.rc}: {failed}")
-    start = next(when(e) for e in events if e.get("event") == "playbook_on_play_start")
-    results = [e for e in events if e.get("event") in ("runner_on_ok", "runner_on_skipped")]
-    copy = [
-        float(e["event_data"]["duration"])
-        for e in results
-        if str(e["event_data"].get("task", "")).endswith(copy_task)
-    ]
-    return copy[0], max(map(when, results)) - start, step
+    """One play as the wave runs a step, through its Runner: (the copy task's seconds, the
+    step's - its play's start to its end - and the whole ansible-playbook run's)."""
+    figures = run_in_phase(state, name, play, extravars, inventory)
+    copy = [seconds for task, seconds in figures.by_task.items() if task.endswith(copy_task)]
+    return copy[0], figures.step, figures.run
 
 
 def median_line(name: str, runs: list[float]) -> str:
@@ -198,8 +163,7 @@ def bench_runs(state: Path, wave_vars: dict[str, Any]) -> dict[str, Any]:
 
     def ours(name: str, play: str, target_root: Path, copy_task: str) -> tuple[float, ...]:
         subprocess.run(["sync"], check=True)
-        work = state / "bench" / name
-        return run_play(work, play, extravars(target_root), inventory, copy_task)
+        return run_play(state, name, play, extravars(target_root), inventory, copy_task)
 
     figures: dict[str, list[float]] = {
         k: []

@@ -51,6 +51,7 @@ class StepFigures(NamedTuple):
     step: float  # the step inside it: its play's start to its end, as a wave times a step
     tasks: float  # the step's tasks, start event to result
     counts: dict[str, int]
+    by_task: dict[str, float]  # each task's seconds, by name (the last run of a name)
 
 
 def run_in_phase(
@@ -78,8 +79,16 @@ def run_in_phase(
         raise RuntimeError(f"{name}: {result.failures}")
     tasks = journal.task_seconds(run_id)
     counts = journal.counts().get("bench", {})
+    by_task = {
+        str(row[0]): float(row[1])
+        for row in journal.db.execute(
+            "SELECT task, MAX(finished_at) - MIN(started_at) FROM host_results"
+            " WHERE run_id=? GROUP BY task_uuid ORDER BY MIN(started_at)",
+            (run_id,),
+        )
+    }
     journal.close()
-    return StepFigures(wall, result.seconds, tasks, counts)
+    return StepFigures(wall, result.seconds, tasks, counts, by_task)
 
 
 def run_step(
