@@ -8,24 +8,50 @@ the same name (`roles/dns/library/`) imports it as `ansible.module_utils.eendrac
 role's action plugin (`ansible -m`). Nothing here knows which of the two runs it: failures are
 raised as `DnsBatchError`, and `run_batch` returns the result.
 
-The DNS exchanges are made here, over TCP, as `dig -k … AXFR` and `nsupdate -v -k` make them:
-one signed zone transfer to read what is there, one signed update message per ≤ 600 lines
-(the lines `nsupdate` would take), each answer's TSIG checked. No client process is started:
-for a thousand records, starting dig and nsupdate and reading dig's output took about as long
-as the exchanges with the server themselves.
+DNS is spoken through dnspython (`dns.*`, a dependency of the project; the module runs on the
+controller, delegated to localhost, with the controller's interpreter, so it imports it as the
+action plugin does). The exchanges are those of `dig -k … AXFR` and `nsupdate -v -k`, over
+TCP: one signed zone transfer to read what is there, one signed update message per ≤ 600
+lines (the lines `nsupdate` would take), each answer's TSIG checked by dnspython. No client
+process is started: for a thousand records, starting dig and nsupdate and reading dig's output
+took about as long as the exchanges with the server themselves.
+
+Who signs is one `dns.tsig.Key`, made by `signing_key`: every request is signed with it
+(`Message.use_tsig`) and every answer checked with it (`keyring=`). Today it is an HMAC key
+from a key file as `nsupdate -k` takes it. A GSS-TSIG key (`nsupdate -g`, AD-integrated zones)
+is the same object around a negotiated Kerberos context, `dns.tsig.Key(name, context,
+dns.tsig.GSS_TSIG)`: made in `signing_key`, nothing else changes.
 """
 
 from __future__ import annotations
 
 import base64
-import hmac
+import binascii
+import gc
 import json
 import os
 import re
 import socket
-import struct
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.query
+import dns.rcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.renderer
+import dns.rrset
+import dns.tsig
+import dns.update
+import dns.xfr
 
 STATES = ("lowered", "cutover", "restored", "verify", "verify_source", "check")
 
@@ -43,10 +69,38 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
 }
 
 HOSTNAME_TYPES = ("CNAME", "MX", "SRV", "NS", "PTR")
+# The record types read (a programme's, and SOA for the preflight's check); others are skipped.
+TYPES = frozenset(("A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT"))
+_RDTYPES = {dns.rdatatype.from_text(t): t for t in TYPES}
+_RDTYPE = {t: rdtype for rdtype, t in _RDTYPES.items()}
+_ADDRESS_CLASSES = {t: dns.rdata.get_rdata_class(dns.rdataclass.IN, _RDTYPE[t]) for t in ("A", "AAAA")}
+for _rdtype in (*_RDTYPES, dns.rdatatype.TSIG):
+    # dnspython imports a type's class when first used: here, when Ansible loads the action
+    # plugin in ansible-playbook's process, not again in every worker it forks.
+    dns.rdata.get_rdata_class(dns.rdataclass.IN, _rdtype)
+    dns.rdata.get_rdata_class(dns.rdataclass.ANY, _rdtype)
 
 # An update message travels over TCP and is at most 64 KiB: larger batches are sent in parts,
 # never splitting an rrset between its delete and its adds.
 MAX_LINES_PER_MESSAGE = 600
+
+# TSIG algorithms: the name in a key file, dnspython's (the name on the wire), the number in a
+# `K*.private` file.
+ALGORITHMS = {
+    "hmac-md5": (dns.tsig.HMAC_MD5, 157),
+    "hmac-sha1": (dns.tsig.HMAC_SHA1, 161),
+    "hmac-sha224": (dns.tsig.HMAC_SHA224, 162),
+    "hmac-sha256": (dns.tsig.HMAC_SHA256, 163),
+    "hmac-sha384": (dns.tsig.HMAC_SHA384, 164),
+    "hmac-sha512": (dns.tsig.HMAC_SHA512, 165),
+}
+# What a TSIG error the server answers with is called (dnspython raises one class for each).
+PEER_ERRORS = {
+    dns.tsig.PeerBadKey: "BADKEY",
+    dns.tsig.PeerBadSignature: "BADSIG",
+    dns.tsig.PeerBadTime: "BADTIME",
+    dns.tsig.PeerBadTruncation: "BADTRUNC",
+}
 
 
 class DnsBatchError(Exception):
@@ -71,41 +125,13 @@ def normalise(rtype: str, value: Any) -> str:
     return value
 
 
-# --- DNS on the wire ------------------------------------------------------------------------
-
-CLASS_IN, CLASS_ANY = 1, 255
-TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28,
-         "SRV": 33, "TSIG": 250, "AXFR": 252, "ANY": 255}  # fmt: skip
-TYPE_NAMES = {number: name for name, number in TYPES.items()}
-RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
-          6: "YXDOMAIN", 7: "YXRRSET", 8: "NXRRSET", 9: "NOTAUTH", 10: "NOTZONE", 16: "BADSIG",
-          17: "BADKEY", 18: "BADTIME"}  # fmt: skip
-OPCODE_UPDATE = 5
-# TSIG algorithms: the name in a key file (and on the wire), hashlib's name, the number in a
-# `K*.private` file.
-ALGORITHMS = {
-    "hmac-md5": ("hmac-md5.sig-alg.reg.int", "md5", 157),
-    "hmac-sha1": ("hmac-sha1", "sha1", 161),
-    "hmac-sha224": ("hmac-sha224", "sha224", 162),
-    "hmac-sha256": ("hmac-sha256", "sha256", 163),
-    "hmac-sha384": ("hmac-sha384", "sha384", 164),
-    "hmac-sha512": ("hmac-sha512", "sha512", 165),
-}
-FUDGE = 300  # seconds of clock difference a signature allows, as nsupdate and dig sign
-NAME_SPECIALS = b'"().;\\@$'
+# --- who signs ------------------------------------------------------------------------------
 
 
-class TsigKey:
-    def __init__(self, name: str, algorithm: str, secret: bytes) -> None:
-        self.name = name.lower().rstrip(".") + "."
-        self.algorithm = algorithm
-        self.wire_algorithm, self.digest, _ = ALGORITHMS[algorithm]
-        self.secret = secret
-
-
-def read_key(path: str) -> TsigKey:
+def read_key(path: str) -> dns.tsig.Key:
     """The TSIG key of a key file as `nsupdate -k` takes it: a `key "name" { algorithm …;
-    secret "…"; };` clause (tsig-keygen) or a `K<name>.+<alg>+<id>.private` file."""
+    secret "…"; };` clause (tsig-keygen) or a `K<name>.+<alg>+<id>.private` file. (dnspython
+    reads no key files: it takes the name, secret and algorithm read here.)"""
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
@@ -126,354 +152,90 @@ def read_key(path: str) -> TsigKey:
         secret = re.search(r"^Key:\s*(\S+)", text, re.M)
         base = os.path.basename(path)
         name = base[1:].split("+")[0] if base.startswith("K") and "+" in base else ""
-        by_number = {n: a for a, (_, _, n) in ALGORITHMS.items()}
+        by_number = {n: a for a, (_, n) in ALGORITHMS.items()}
         alg_name = by_number.get(int(number.group(1)), "") if number else ""
         secret_text = secret.group(1) if secret else ""
     if not name or alg_name not in ALGORITHMS or not secret_text:
         raise DnsBatchError(f"TSIG key file {path}: no key with a known algorithm and a secret")
     try:
-        return TsigKey(name, alg_name, base64.b64decode(secret_text, validate=True))
-    except ValueError:
+        secret_bytes = base64.b64decode(secret_text, validate=True)
+        key_name = dns.name.from_text(name.lower())
+    except (binascii.Error, ValueError, dns.exception.DNSException):
         raise DnsBatchError(f"TSIG key file {path}: the secret is not base64") from None
+    return dns.tsig.Key(key_name, secret_bytes, ALGORITHMS[alg_name][0])
 
 
-def name_wire(name: str, lower: bool = False) -> bytes:
-    """An absolute name in presentation form (escapes \\. and \\DDD allowed) on the wire."""
-    text = name.lower() if lower else name
-    if text in (".", ""):
-        return b"\x00"
-    raw = text.encode("utf-8")
-    if b"\\" not in raw and len(raw) < 254:  # the usual name: no escapes
-        wire = bytearray()
-        for part in raw[:-1].split(b".") if raw.endswith(b".") else raw.split(b"."):
-            if not 0 < len(part) < 64:
-                break
-            wire.append(len(part))
-            wire += part
-        else:
-            wire.append(0)
-            return bytes(wire)
-    labels, label, i = [], bytearray(), 0
-    while i < len(raw):
-        char = raw[i]
-        if char == 0x5C and i + 1 < len(raw):  # backslash
-            if raw[i + 1 : i + 4].isdigit() and len(raw[i + 1 : i + 4]) == 3:
-                label.append(int(raw[i + 1 : i + 4]))
-                i += 4
-                continue
-            label.append(raw[i + 1])
-            i += 2
-            continue
-        if char == 0x2E:  # a dot ends the label
-            labels.append(bytes(label))
-            label = bytearray()
-        else:
-            label.append(char)
-        i += 1
-    if label:
-        labels.append(bytes(label))
-    if any(not part or len(part) > 63 for part in labels):
-        raise DnsBatchError(f"not a domain name: {name!r}")
-    wire = b"".join(bytes([len(part)]) + part for part in labels) + b"\x00"
-    if len(wire) > 255:
-        raise DnsBatchError(f"domain name too long: {name!r}")
-    return wire
+def signing_key(params: dict[str, Any]) -> dns.tsig.Key:
+    """The key that signs every request of the batch and checks every answer.
+
+    An HMAC-TSIG key from `key_file`. GSS-TSIG (AD-integrated zones, `nsupdate -g`) would be
+    made here too: a Kerberos context negotiated with the server by TKEY (gssapi's
+    SecurityContext; dns.tsig.GSSTSigAdapter as the keyring of that exchange), returned as
+    `dns.tsig.Key(name, context, dns.tsig.GSS_TSIG)`; dnspython signs and checks with it as
+    with an HMAC key."""
+    return read_key(params["key_file"])
 
 
-_PLAIN_LABEL = re.compile(rb'^[!#%&\'*+,/0-9:<=>?A-Z\[\]^_`a-z{|}~-]*$')
+# --- exchanges with the server ---------------------------------------------------------------
 
 
-def _label_text(label: bytes) -> str:
-    if _PLAIN_LABEL.match(label):
-        return label.decode("ascii")
-    out = []
-    for byte in label:
-        if byte in NAME_SPECIALS:
-            out.append("\\" + chr(byte))
-        elif byte <= 0x20 or byte >= 0x7F:
-            out.append(f"\\{byte:03d}")
-        else:
-            out.append(chr(byte))
-    return "".join(out)
-
-
-def read_name(message: bytes, offset: int) -> tuple[str, int]:
-    """The name at `offset` (compression followed) as dig prints it, and the offset after it."""
-    labels, end, jumps = [], None, 0
-    while True:
-        length = message[offset]
-        if length >= 0xC0:
-            if end is None:
-                end = offset + 2
-            offset = ((length & 0x3F) << 8) | message[offset + 1]
-            jumps += 1
-            if jumps > 127:
-                raise DnsBatchError("malformed DNS message: a name points in a loop")
-            continue
-        offset += 1
-        if length == 0:
-            break
-        labels.append(_label_text(message[offset : offset + length]))
-        offset += length
-    return ".".join(labels) + "." if labels else ".", end if end is not None else offset
-
-
-def _txt_text(rdata: bytes) -> str:
-    parts, i = [], 0
-    while i < len(rdata):
-        length = rdata[i]
-        chunk = rdata[i + 1 : i + 1 + length]
-        i += 1 + length
-        text = "".join(
-            "\\" + chr(b) if b in (0x22, 0x5C) else f"\\{b:03d}" if b < 0x20 or b >= 0x7F else chr(b)
-            for b in chunk
-        )
-        parts.append(f'"{text}"')
-    return " ".join(parts)
-
-
-def rdata_text(rtype: int, message: bytes, offset: int, length: int) -> str | None:
-    """RDATA as dig prints it, for the record types a programme has and SOA; None for others."""
-    rdata = message[offset : offset + length]
-    if rtype == 1 and length == 4:
-        return socket.inet_ntop(socket.AF_INET, rdata)
-    if rtype == 28 and length == 16:
-        return socket.inet_ntop(socket.AF_INET6, rdata)
-    if rtype in (2, 5, 12):
-        return read_name(message, offset)[0]
-    if rtype == 15:
-        return f"{struct.unpack_from('!H', message, offset)[0]} {read_name(message, offset + 2)[0]}"
-    if rtype == 33:
-        priority, weight, port = struct.unpack_from("!HHH", message, offset)
-        return f"{priority} {weight} {port} {read_name(message, offset + 6)[0]}"
-    if rtype == 16:
-        return _txt_text(rdata)
-    if rtype == 6:
-        primary, at = read_name(message, offset)
-        mailbox, at = read_name(message, at)
-        return " ".join([primary, mailbox, *(str(n) for n in struct.unpack_from("!IIIII", message, at))])
-    return None
-
-
-def _txt_wire(text: str) -> bytes:
-    """The character-strings of TXT presentation text: quoted strings or bare words."""
-    raw, out, i = text.encode("utf-8"), bytearray(), 0
-    while i < len(raw):
-        if raw[i : i + 1].isspace():
-            i += 1
-            continue
-        quoted = raw[i] == 0x22
-        i += 1 if quoted else 0
-        chunk = bytearray()
-        while i < len(raw) and (raw[i] != 0x22 if quoted else not raw[i : i + 1].isspace()):
-            if raw[i] == 0x5C and i + 1 < len(raw):
-                digits = raw[i + 1 : i + 4]
-                if len(digits) == 3 and digits.isdigit():
-                    chunk.append(int(digits))
-                    i += 4
-                    continue
-                chunk.append(raw[i + 1])
-                i += 2
-                continue
-            chunk.append(raw[i])
-            i += 1
-        if quoted and i >= len(raw):
-            raise DnsBatchError(f"TXT value without its closing quote: {text!r}")
-        i += 1 if quoted else 0
-        if len(chunk) > 255:
-            raise DnsBatchError(f"TXT string longer than 255 bytes: {text[:60]!r}…")
-        out += bytes([len(chunk)]) + chunk
-    return bytes(out)
-
-
-def rdata_wire(rtype: str, text: str) -> bytes:
-    """RDATA of a value in presentation form (what `update add` takes)."""
-    fields = text.split()
+@contextmanager
+def _exchange(what: str, timeout: int = 0, key: dns.tsig.Key | None = None) -> Iterator[None]:
+    """dnspython's and the network's failures as DnsBatchError, each naming the exchange."""
     try:
-        if rtype == "A":
-            return socket.inet_pton(socket.AF_INET, text.strip())
-        if rtype == "AAAA":
-            return socket.inet_pton(socket.AF_INET6, text.strip())
-        if rtype in ("CNAME", "NS", "PTR") and len(fields) == 1:
-            return name_wire(fields[0])
-        if rtype == "MX" and len(fields) == 2:
-            return struct.pack("!H", int(fields[0])) + name_wire(fields[1])
-        if rtype == "SRV" and len(fields) == 4:
-            numbers = [int(f) for f in fields[:3]]
-            return struct.pack("!HHH", *numbers) + name_wire(fields[3])
-        if rtype == "TXT":
-            return _txt_wire(text)
-    except (OSError, ValueError, struct.error):
-        pass
-    raise DnsBatchError(f"not a {rtype} value: {text!r}")
+        yield
+    except (dns.exception.Timeout, TimeoutError):
+        raise DnsBatchError(f"{what} timed out after {timeout} s") from None
+    except EOFError:
+        raise DnsBatchError(f"{what}: the server closed the connection") from None
+    except OSError as exc:
+        raise DnsBatchError(f"{what}: {exc.strerror or exc}") from None
+    except dns.tsig.PeerError as exc:
+        error = PEER_ERRORS.get(type(exc), str(exc))
+        raise DnsBatchError(f"{what}: the server refused the TSIG key {_key_name(key)} ({error})") from None
+    except dns.xfr.TransferError as exc:
+        raise DnsBatchError(f"{what}: {dns.rcode.to_text(exc.rcode)}") from None
+    except dns.tsig.BadSignature:
+        raise DnsBatchError(f"{what}: the answer's TSIG signature does not verify") from None
+    except dns.tsig.BadTime:
+        raise DnsBatchError(f"{what}: the answer's TSIG time is off by more than its fudge") from None
+    except (dns.tsig.BadKey, dns.tsig.BadAlgorithm, dns.message.UnknownTSIGKey):
+        raise DnsBatchError(f"{what}: the answer is signed with another key") from None
+    except dns.exception.DNSException as exc:
+        raise DnsBatchError(f"{what}: malformed answer ({exc})") from None
 
 
-def _rr(name: str, rtype: int, rclass: int, ttl: int, rdata: bytes = b"") -> bytes:
-    return name_wire(name) + struct.pack("!HHIH", rtype, rclass, ttl, len(rdata)) + rdata
+def _key_name(key: dns.tsig.Key | None) -> str:
+    return key.name.to_text() if key is not None else "?"
 
 
-def _time48(seconds: int) -> bytes:
-    return struct.pack("!HI", seconds >> 32, seconds & 0xFFFFFFFF)
+@contextmanager
+def _connection(server: str, port: int, timeout: int, what: str) -> Iterator[tuple[socket.socket, float]]:
+    """A TCP connection to the server, as dnspython's send_tcp and receive_tcp take it (not
+    blocking), and the time every exchange over it has to end by."""
+    expiration = time.time() + timeout
+    with _exchange(what, timeout):
+        sock = socket.create_connection((server, port), timeout=timeout)
+    try:
+        sock.setblocking(False)
+        yield sock, expiration
+    finally:
+        sock.close()
 
 
-def sign(key: TsigKey, message: bytes, prior_mac: bytes = b"") -> tuple[bytes, bytes]:
-    """`message` (its ARCOUNT without the TSIG) with a TSIG record added, and the MAC."""
-    msg_id = struct.unpack_from("!H", message)[0]
-    signed_at = int(time.time())
-    algorithm = name_wire(key.wire_algorithm, lower=True)
-    variables = (name_wire(key.name, lower=True) + struct.pack("!HI", CLASS_ANY, 0) + algorithm
-                 + _time48(signed_at) + struct.pack("!HHH", FUDGE, 0, 0))  # fmt: skip
-    prior = struct.pack("!H", len(prior_mac)) + prior_mac if prior_mac else b""
-    mac = hmac.new(key.secret, prior + message + variables, key.digest).digest()
-    rdata = (algorithm + _time48(signed_at) + struct.pack("!HH", FUDGE, len(mac)) + mac
-             + struct.pack("!HHH", msg_id, 0, 0))  # fmt: skip
-    arcount = struct.unpack_from("!H", message, 10)[0] + 1
-    head = message[:10] + struct.pack("!H", arcount) + message[12:]
-    return head + _rr(key.name, TYPES["TSIG"], CLASS_ANY, 0, rdata), mac
-
-
-class Answer:
-    """One DNS message read: its header, answer records and TSIG (where it starts)."""
-
-    def __init__(self, message: bytes) -> None:
-        self.message = message
-        try:
-            self.id, flags, qdcount, ancount, nscount, arcount = struct.unpack_from("!HHHHHH", message)
-            self.rcode = flags & 0xF
-            offset = 12
-            for _ in range(qdcount):
-                offset = read_name(message, offset)[1] + 4
-            self.records: list[tuple[str, int, int, int, int]] = []  # name, type, ttl, rdata at, length
-            self.tsig_at = -1
-            for index in range(ancount + nscount + arcount):
-                start = offset
-                name, offset = read_name(message, offset)
-                rtype, _, ttl, length = struct.unpack_from("!HHIH", message, offset)
-                offset += 10
-                if index < ancount:
-                    self.records.append((name, rtype, ttl, offset, length))
-                elif index == ancount + nscount + arcount - 1 and rtype == TYPES["TSIG"]:
-                    self.tsig_at = start
-                    self.tsig_rdata = offset
-                offset += length
-        except (IndexError, struct.error):
-            raise DnsBatchError("malformed DNS message from the server") from None
-
-    def verify(self, key: TsigKey, prior_mac: bytes, unsigned: bytes, first: bool, what: str) -> bytes:
-        """Checks the answer's TSIG (RFC 8945 5.3): its MAC over the prior MAC, the unsigned
-        messages since, this message and (first) all TSIG variables or (later) the timers.
-        Returns the MAC, the prior MAC of the next message."""
-        if self.tsig_at < 0:
-            if self.rcode:
-                raise DnsBatchError(f"{what} failed: {RCODES.get(self.rcode, self.rcode)} (unsigned)")
-            raise DnsBatchError(f"{what}: the answer is not signed (TSIG)")
-        try:
-            return self._verify(key, prior_mac, unsigned, first, what)
-        except (IndexError, struct.error):
-            raise DnsBatchError(f"{what}: malformed TSIG in the answer") from None
-
-    def _verify(self, key: TsigKey, prior_mac: bytes, unsigned: bytes, first: bool, what: str) -> bytes:
-        message = self.message
-        at = self.tsig_rdata
-        algorithm_end = read_name(message, at)[1]
-        signed_at = (struct.unpack_from("!H", message, algorithm_end)[0] << 32) | struct.unpack_from(
-            "!I", message, algorithm_end + 2
-        )[0]
-        fudge, mac_size = struct.unpack_from("!HH", message, algorithm_end + 6)
-        mac = message[algorithm_end + 10 : algorithm_end + 10 + mac_size]
-        original_id, error, other_size = struct.unpack_from("!HHH", message, algorithm_end + 10 + mac_size)
-        if error:
-            raise DnsBatchError(f"{what}: the server refused the TSIG key {key.name} ({RCODES.get(error, error)})")
-        arcount = struct.unpack_from("!H", message, 10)[0] - 1
-        body = struct.pack("!H", original_id) + message[2:10] + struct.pack("!H", arcount) + message[12 : self.tsig_at]
-        timers = message[algorithm_end : algorithm_end + 8]
-        if first:
-            other = message[algorithm_end + 16 + mac_size : algorithm_end + 16 + mac_size + other_size]
-            variables = (name_wire(key.name, lower=True) + struct.pack("!HI", CLASS_ANY, 0)
-                         + name_wire(key.wire_algorithm, lower=True) + timers
-                         + struct.pack("!HH", error, other_size) + other)  # fmt: skip
-        else:
-            variables = timers
-        prior = struct.pack("!H", len(prior_mac)) + prior_mac
-        expected = hmac.new(key.secret, prior + unsigned + body + variables, key.digest).digest()
-        if not hmac.compare_digest(expected, mac):
-            raise DnsBatchError(f"{what}: the answer's TSIG signature does not verify")
-        if abs(time.time() - signed_at) > fudge:
-            raise DnsBatchError(f"{what}: the answer's TSIG time is off by more than {fudge} s")
-        return mac
-
-
-class Connection:
-    """One TCP connection to the server; every read and write ends at the deadline."""
-
-    def __init__(self, server: str, port: int, timeout: int, what: str) -> None:
-        self.what, self.timeout = what, timeout
-        self.deadline = time.monotonic() + timeout
-        try:
-            self.sock = socket.create_connection((server, port), timeout=timeout)
-        except socket.timeout:
-            raise DnsBatchError(f"{what} timed out after {timeout} s") from None
-        except OSError as exc:
-            raise DnsBatchError(f"{what}: {exc.strerror or exc}") from None
-
-    def __enter__(self) -> Connection:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.sock.close()
-
-    def _left(self) -> float:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise DnsBatchError(f"{self.what} timed out after {self.timeout} s")
-        return left
-
-    def send(self, message: bytes) -> None:
-        try:
-            self.sock.settimeout(self._left())
-            self.sock.sendall(struct.pack("!H", len(message)) + message)
-        except socket.timeout:
-            raise DnsBatchError(f"{self.what} timed out after {self.timeout} s") from None
-        except OSError as exc:
-            raise DnsBatchError(f"{self.what}: {exc.strerror or exc}") from None
-
-    def _exactly(self, size: int) -> bytes:
-        data = bytearray()
-        while len(data) < size:
-            try:
-                self.sock.settimeout(self._left())
-                chunk = self.sock.recv(size - len(data))
-            except socket.timeout:
-                raise DnsBatchError(f"{self.what} timed out after {self.timeout} s") from None
-            except OSError as exc:
-                raise DnsBatchError(f"{self.what}: {exc.strerror or exc}") from None
-            if not chunk:
-                raise DnsBatchError(f"{self.what}: the server closed the connection")
-            data += chunk
-        return bytes(data)
-
-    def receive(self) -> Answer:
-        size = struct.unpack("!H", self._exactly(2))[0]
-        return Answer(self._exactly(size))
-
-
-def _query(msg_id: int, name: str, rtype: int, rclass: int = CLASS_IN) -> bytes:
-    return struct.pack("!HHHHHH", msg_id, 0, 1, 0, 0, 0) + name_wire(name) + struct.pack("!HH", rtype, rclass)
-
-
-def _collect(answers: dict[tuple[str, str], tuple[list[str], int]], answer: Answer,
+def _collect(found: dict[tuple[str, str], tuple[list[str], int]], answer: dns.message.Message,
              wanted: set[tuple[str, str]] | None) -> None:  # fmt: skip
-    for name, rtype, ttl, at, length in answer.records:
-        type_name = TYPE_NAMES.get(rtype)
-        key = (name.lower(), type_name or "")
-        if type_name is None or (wanted is not None and key not in wanted):
+    """The answer's records of the types read, as dig prints them: (name, type) -> values, TTL."""
+    for rrset in answer.answer:
+        rtype = _RDTYPES.get(rrset.rdtype)
+        if rtype is None or rrset.rdclass != dns.rdataclass.IN:
             continue
-        text = rdata_text(rtype, answer.message, at, length)
-        if text is None:
+        key = (rrset.name.to_text().lower(), rtype)
+        if wanted is not None and key not in wanted:
             continue
-        values = answers[key][0] if key in answers else []
-        values.append(text)
-        answers[key] = (values, ttl)
+        values = found[key][0] if key in found else []
+        values.extend(rdata.to_text() for rdata in rrset)
+        found[key] = (values, rrset.ttl)
 
 
 QUESTIONS_AHEAD = 100
@@ -485,18 +247,20 @@ def query_all(server: str, port: int, wanted: list[tuple[str, str]], timeout: in
     keys = {(name.lower(), rtype) for name, rtype in wanted}
     found: dict[tuple[str, str], tuple[list[str], int]] = {}
     questions = list(keys)
-    with Connection(server, port, timeout, f"query to {server}") as conn:
+    what = f"query to {server}"
+    with _connection(server, port, timeout, what) as (sock, expiration), _exchange(what, timeout):
         # At most QUESTIONS_AHEAD unanswered: answers never wait on a full buffer for questions.
         for first in range(0, len(questions), QUESTIONS_AHEAD):
-            pending = set()
+            pending = {}
             for msg_id, (name, rtype) in enumerate(questions[first : first + QUESTIONS_AHEAD]):
-                pending.add(msg_id)
-                conn.send(_query(msg_id, name, TYPES[rtype]))
+                question = dns.message.make_query(name, rtype, flags=0, id=msg_id)
+                pending[msg_id] = question
+                dns.query.send_tcp(sock, question, expiration)
             while pending:
-                answer = conn.receive()
-                if answer.id not in pending:
-                    raise DnsBatchError(f"query to {server}: an answer to no question")
-                pending.discard(answer.id)
+                answer, _ = dns.query.receive_tcp(sock, expiration)
+                question = pending.pop(answer.id, None)
+                if question is None or not question.is_response(answer):
+                    raise DnsBatchError(f"{what}: an answer to no question")
                 _collect(found, answer, keys)
     out: dict[tuple[str, str], tuple[list[str], int | None]] = {key: ([], None) for key in keys}
     out.update({key: (sorted(values), ttl) for key, (values, ttl) in found.items()})
@@ -507,40 +271,39 @@ def query(server: str, port: int, name: str, rtype: str, timeout: int) -> tuple[
     return query_all(server, port, [(name, rtype)], timeout)[(name.lower(), rtype)]
 
 
-def zone_transfer(server: str, port: int, key: TsigKey, zone: str, timeout: int) -> dict[tuple[str, str], tuple[list[str], int | None]] | None:
-    """Every record of the zone in one signed AXFR; None when the server refuses it."""
+def zone_transfer(server: str, port: int, key: dns.tsig.Key, zone: str, timeout: int,
+                  wanted: set[tuple[str, str]] | None = None,
+                  ) -> dict[tuple[str, str], tuple[list[str], int | None]] | None:  # fmt: skip
+    """Every record of the zone in one signed AXFR (dnspython checks the TSIG of the first and
+    the last message and of every one signed between); None when the server refuses it (an
+    error answer, or a TSIG error, to the request). With `wanted`, only those (name, type)
+    pairs (lower case) are kept."""
     what = f"AXFR of {zone} from {server}"
-    request, mac = sign(key, _query(int.from_bytes(os.urandom(2), "big"), zone + ".", TYPES["AXFR"]))
     found: dict[tuple[str, str], tuple[list[str], int]] = {}
-    soa_seen, unsigned, first = 0, b"", True
-    with Connection(server, port, timeout, what) as conn:
-        conn.send(request)
-        while soa_seen < 2:
-            answer = conn.receive()
-            if first and answer.rcode != 0:
+    with _exchange(what, timeout, key):
+        address = socket.getaddrinfo(server, port, type=socket.SOCK_STREAM)[0][4][0]
+        transfer = dns.query.xfr(address, zone + ".", port=port, keyring=key, relativize=False,
+                                 timeout=timeout, lifetime=timeout)  # fmt: skip
+        first = True
+        try:
+            for answer in transfer:
+                first = False
+                _collect(found, answer, wanted)
+        except (dns.xfr.TransferError, dns.tsig.PeerError):
+            if first:
                 return None  # refused (or NOTAUTH): the caller asks record by record
-            if answer.tsig_at >= 0 or first:
-                mac = answer.verify(key, mac, unsigned, first, what)
-                unsigned, first = b"", False
-            else:
-                unsigned += answer.message
-            if answer.rcode != 0:
-                raise DnsBatchError(f"{what}: {RCODES.get(answer.rcode, answer.rcode)}")
-            if not answer.records:
-                return None
-            for _, rtype, _, _, _ in answer.records:
-                soa_seen += rtype == TYPES["SOA"]
-            _collect(found, answer, None)
-        if unsigned:
-            raise DnsBatchError(f"{what}: the last message of the transfer is not signed")
+            raise
+        finally:
+            transfer.close()
     return {rrset: (sorted(values), ttl) for rrset, (values, ttl) in found.items()}
 
 
-def read_records(server: str, port: int, key: TsigKey | None, zone: str,
+def read_records(server: str, port: int, key: dns.tsig.Key | None, zone: str,
                  wanted: list[tuple[str, str]], timeout: int,
                  ) -> dict[tuple[str, str], tuple[list[str], int | None]]:  # fmt: skip
     """Current answers for the wanted (name, type) pairs: one AXFR, else one query each."""
-    whole = None if key is None else zone_transfer(server, port, key, zone, timeout)
+    keys = {(n.lower(), t) for n, t in wanted}
+    whole = None if key is None else zone_transfer(server, port, key, zone, timeout, keys)
     if whole is None:
         return query_all(server, port, wanted, timeout)
     return {(n.lower(), t): whole.get((n.lower(), t), ([], None)) for n, t in wanted}
@@ -559,47 +322,140 @@ def messages(groups: Any) -> Any:
         yield part
 
 
-def update_message(zone: str, lines: list[str]) -> bytes:
+def update_message(zone: str, lines: list[str], key: dns.tsig.Key | None = None) -> dns.update.UpdateMessage:
     """One RFC 2136 update of `zone` from nsupdate's lines: `update delete NAME TYPE`,
-    `update add NAME TTL TYPE VALUE` and `prereq yxdomain NAME`."""
-    prereqs, updates = [], []
+    `update add NAME TTL TYPE VALUE` and `prereq yxdomain NAME`; signed with `key` if given.
+    Names and values are absolute (as the batch writes them). The update section's RRsets are
+    made as UpdateMessage.delete and .add make them (class ANY without data; class IN with the
+    values), without its search of the section for each line: the lines come as whole rrsets."""
+    update = dns.update.UpdateMessage(zone + ".")
+    section = update.update
+    names: dict[str, dns.name.Name] = {}
+    adding: dict[tuple[str, str], dns.rrset.RRset] = {}
     for line in lines:
         words = line.split(None, 5)
-        if words[:2] == ["prereq", "yxdomain"] and len(words) == 3:
-            prereqs.append(_rr(words[2], TYPES["ANY"], CLASS_ANY, 0))
+        if len(words) < 3:
+            raise DnsBatchError(f"not an update line: {line!r}")
+        name = names.get(words[2])
+        if name is None:
+            try:
+                name = names[words[2]] = dns.name.from_text(words[2], dns.name.root)
+            except dns.exception.DNSException:
+                raise DnsBatchError(f"not a domain name: {words[2]!r}") from None
+        if words[:2] == ["update", "add"] and len(words) == 6 and words[4] in TYPES and words[3].isdigit():
+            rrset = adding.get((words[2], words[4]))
+            if rrset is None:
+                rrset = adding[(words[2], words[4])] = dns.rrset.RRset(name, dns.rdataclass.IN, _RDTYPE[words[4]])
+                section.append(rrset)
+            rrset.add(_rdata(words[4], words[5]), int(words[3]))
         elif words[:2] == ["update", "delete"] and len(words) == 4 and words[3] in TYPES:
-            updates.append(_rr(words[2], TYPES[words[3]], CLASS_ANY, 0))
-        elif words[:2] == ["update", "add"] and len(words) == 6 and words[4] in TYPES and words[3].isdigit():
-            updates.append(_rr(words[2], TYPES[words[4]], CLASS_IN, int(words[3]), rdata_wire(words[4], words[5])))
+            section.append(dns.rrset.RRset(name, dns.rdataclass.ANY, _RDTYPE[words[3]],
+                                           deleting=dns.rdataclass.ANY))  # fmt: skip
+        elif words[:2] == ["prereq", "yxdomain"] and len(words) == 3:
+            update.present(name)
         else:
             raise DnsBatchError(f"not an update line: {line!r}")
-    msg_id = int.from_bytes(os.urandom(2), "big")
-    header = struct.pack("!HHHHHH", msg_id, OPCODE_UPDATE << 11, 1, len(prereqs), len(updates), 0)
-    zone_section = name_wire(zone + ".") + struct.pack("!HH", TYPES["SOA"], CLASS_IN)
-    message = header + zone_section + b"".join(prereqs) + b"".join(updates)
-    if len(message) > 65000:
-        raise DnsBatchError(f"update of {zone}: a message of {len(message)} bytes is too large")
-    return message
+    if key is not None:
+        update.use_tsig(key)
+    return update
 
 
-def send_updates(server: str, port: int, key: TsigKey, batches: dict[str, list[list[str]]],
+def _rdata(rtype: str, text: str) -> dns.rdata.Rdata:
+    """RDATA of a value in presentation form (what `update add` takes), names absolute. An
+    address is made by its class directly (half the time of dnspython's tokenizer)."""
+    try:
+        if rtype in _ADDRESS_CLASSES:
+            return _ADDRESS_CLASSES[rtype](dns.rdataclass.IN, _RDTYPE[rtype], text.strip())
+        return dns.rdata.from_text(dns.rdataclass.IN, rtype, text, dns.name.root, relativize=False)
+    except (dns.exception.DNSException, ValueError):
+        raise DnsBatchError(f"not a {rtype} value: {text!r}") from None
+
+
+class _ExactCase(dict):  # type: ignore[type-arg]
+    """A compression table that points a name only at an earlier name of the same case.
+    dnspython's own compares names without case, and named stores a name as it decompresses
+    it: `mx1.example.nl.` after `Target.Example.nl.` would become `mx1.Example.nl.` (nsupdate
+    compresses case-exactly)."""
+
+    def get(self, name: dns.name.Name, default: Any = None) -> Any:
+        return super().get(name.labels, default)
+
+    def __setitem__(self, name: dns.name.Name, offset: int) -> None:
+        super().__setitem__(name.labels, offset)
+
+
+def to_wire(message: dns.message.Message) -> bytes:
+    """`message.to_wire()` (with its TSIG signed, and its MAC kept for the answer's check),
+    its names compressed case-exactly."""
+    render = dns.renderer.Renderer(message.id, message.flags, 65535)
+    render.compress = _ExactCase()
+    for rrset in message.question:
+        render.add_question(rrset.name, rrset.rdtype, rrset.rdclass)
+    for section, rrsets in ((dns.renderer.ANSWER, message.answer),
+                            (dns.renderer.AUTHORITY, message.authority),
+                            (dns.renderer.ADDITIONAL, message.additional)):  # fmt: skip
+        for rrset in rrsets:
+            render.add_rrset(section, rrset, want_shuffle=False)
+    render.write_header()
+    if message.tsig is not None:
+        signed, _ = dns.tsig.sign(render.get_wire(), message.keyring, message.tsig[0],
+                                  int(time.time()), message.request_mac)  # fmt: skip
+        message.tsig.clear()
+        message.tsig.add(signed)
+        render.add_rrset(dns.renderer.ADDITIONAL, message.tsig)
+        render.write_header()
+    return render.get_wire()
+
+
+def send_updates(server: str, port: int, key: dns.tsig.Key, batches: dict[str, list[list[str]]],
                  timeout: int) -> None:  # fmt: skip
-    """batches: {zone: [rrset line groups]}; over one connection, one signed message per part
-    (as nsupdate sends them: each answered before the next), every answer's TSIG checked."""
+    """batches: {zone: [rrset line groups]}; over one connection, one signed message per part,
+    as nsupdate sends them: each sent once the one before was answered and its answer's TSIG
+    checked. The next one is built while the server works on the one before."""
     parts = [(zone, part) for zone, groups in batches.items() for part in messages(groups)]
     if not parts:
         return
-    with Connection(server, port, timeout, f"update to {server}") as conn:
+    with _connection(server, port, timeout, f"update to {server}") as (sock, expiration):
+        sent: tuple[dns.message.Message, str] | None = None
         for zone, part in parts:
             what = f"update of {zone} at {server}"
-            request, mac = sign(key, update_message(zone, part))
-            conn.send(request)
-            answer = conn.receive()
-            if answer.id != struct.unpack_from("!H", request)[0]:
-                raise DnsBatchError(f"{what}: an answer to another message")
-            answer.verify(key, mac, b"", True, what)
-            if answer.rcode != 0:
-                raise DnsBatchError(f"{what} failed: {RCODES.get(answer.rcode, answer.rcode)}")
+            request = update_message(zone, part, key)
+            try:
+                wire = to_wire(request)
+            except dns.exception.TooBig:
+                raise DnsBatchError(f"{what}: the message is larger than 64 KiB") from None
+            if sent is not None:
+                _answered(sock, expiration, timeout, key, *sent)
+            with _exchange(what, timeout, key):
+                dns.query.send_tcp(sock, wire, expiration)
+            sent = (request, what)
+        assert sent is not None
+        _answered(sock, expiration, timeout, key, *sent)
+
+
+def _answered(sock: socket.socket, expiration: float, timeout: int, key: dns.tsig.Key,
+              request: dns.message.Message, what: str) -> None:  # fmt: skip
+    with _exchange(what, timeout, key):
+        answer, _ = dns.query.receive_tcp(sock, expiration, keyring=False)
+    check_answer(request, answer, key, what)
+
+
+def check_answer(request: dns.message.Message, answer: dns.message.Message, key: dns.tsig.Key,
+                 what: str) -> dns.message.Message:  # fmt: skip
+    """The answer to a signed request, read as it came (`keyring=False`), checked: it answers
+    the request, it is signed and its TSIG verifies with the key (dnspython, RFC 8945), and it
+    reports success. An unsigned answer is reported by its rcode too."""
+    if not request.is_response(answer):
+        raise DnsBatchError(f"{what}: an answer to another message")
+    if not answer.had_tsig:
+        if answer.rcode() != dns.rcode.NOERROR:
+            raise DnsBatchError(f"{what} failed: {dns.rcode.to_text(answer.rcode())} (unsigned)")
+        raise DnsBatchError(f"{what}: the answer is not signed (TSIG)")
+    with _exchange(what, key=key):
+        answer = dns.message.from_wire(answer.wire, keyring=key, request_mac=request.mac)
+    if answer.rcode() != dns.rcode.NOERROR:
+        raise DnsBatchError(f"{what} failed: {dns.rcode.to_text(answer.rcode())}")
+    return answer
 
 
 def new_value_of(record: dict[str, Any], outputs: dict[str, Any]) -> str | None:
@@ -664,10 +520,32 @@ def check_zones(zones: Any, record_types: list[str]) -> list[dict[str, Any]]:
     return out
 
 
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """dnspython makes objects of every name, value and record read and written, tens of
+    thousands for a thousand records, and the collector scanned the whole heap again and again
+    while they were made: in Ansible's worker (a fork of ansible-playbook, its heap included)
+    that was a quarter of the batch. What exists is frozen and the old generation collected
+    rarely while the batch runs; the young one still is (as `eendracht check` and `plan` do)."""
+    old = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(200_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
+
+
 def run_batch(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     """Does what `state` says to every record of `zones` that cuts over; returns the result
     (changed, eendracht_counts). The original records are written to `state_file` before the
     first change; in check mode nothing is written or sent."""
+    with _fewer_collections():
+        return _run_batch(params, check_mode)
+
+
+def _run_batch(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     server, port, state, timeout = params["server"], params["port"], params["state"], params["timeout"]
     outputs = params["outputs"] or {}
     if not server:
@@ -681,7 +559,7 @@ def run_batch(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
                 raise DnsBatchError(f"no SOA for {zone['name']} on {server}:{port}")
             batches[zone["name"]] = [[f"prereq yxdomain {zone['name']}."]]
         if not check_mode:
-            send_updates(server, port, read_key(params["key_file"]), batches, timeout)
+            send_updates(server, port, signing_key(params), batches, timeout)
         return {"changed": False, "eendracht_counts": {"zones_checked": len(zones)}}
     # Every record's new value first: a missing stack output fails the run before any read.
     moving_by_zone = []
@@ -700,7 +578,7 @@ def run_batch(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     key = None
     if any(moving for _, moving in moving_by_zone):
         try:
-            key = read_key(params["key_file"])
+            key = signing_key(params)
         except DnsBatchError:
             if state not in ("verify", "verify_source"):
                 raise

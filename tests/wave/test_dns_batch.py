@@ -20,6 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import dns.message as dnspython_message
+import dns.rcode as dnspython_rcode
+import dns.tsig as dnspython_tsig
 import pytest
 import yaml
 from wave_support import REPO, lab_session
@@ -333,29 +336,28 @@ def test_key_files_as_nsupdate_takes_them(tmp_path: Path) -> None:
         f'# made by tsig-keygen\nkey "Lab-Key" {{\n\talgorithm hmac-sha512;\n\tsecret "{secret}";\n}};\n'
     )
     key = dns.read_key(str(clause))
-    assert (key.name, key.algorithm, key.secret) == ("lab-key.", "hmac-sha512", b"//secret//" * 3)
+    assert (key.name.to_text(), key.algorithm.to_text(), key.secret) == (
+        "lab-key.",
+        "hmac-sha512.",
+        b"//secret//" * 3,
+    )
     private = tmp_path / "Kupdates.example.+157+12345.private"
     private.write_text(
         f"Private-key-format: v1.3\nAlgorithm: 157 (HMAC_MD5)\nKey: {secret}\nBits: AAA=\n"
     )
     key = dns.read_key(str(private))
-    assert (key.name, key.wire_algorithm) == ("updates.example.", "hmac-md5.sig-alg.reg.int")
+    assert (key.name.to_text(), key.algorithm.to_text()) == (
+        "updates.example.",
+        "HMAC-MD5.SIG-ALG.REG.INT.",
+    )
     (tmp_path / "bad.key").write_text('key "x" { algorithm hmac-sha999; secret "AAAA"; };\n')
     with pytest.raises(dns.DnsBatchError, match="no key with a known algorithm"):
         dns.read_key(str(tmp_path / "bad.key"))
+    (tmp_path / "bad64.key").write_text('key "x" { algorithm hmac-sha256; secret "A*A"; };\n')
+    with pytest.raises(dns.DnsBatchError, match="not base64"):
+        dns.read_key(str(tmp_path / "bad64.key"))
     with pytest.raises(dns.DnsBatchError, match="No such file"):
         dns.read_key(str(tmp_path / "missing.key"))
-
-
-def _message_with(rtype: str, rdata: bytes) -> bytes:
-    """A DNS answer holding one record of `rtype` with `rdata`."""
-    header = struct.pack("!HHHHHH", 1, 0x8400, 0, 1, 0, 0)
-    return (
-        header
-        + dns.name_wire("r.example.")
-        + struct.pack("!HHIH", dns.TYPES[rtype], 1, 60, len(rdata))
-        + rdata
-    )
 
 
 @pytest.mark.parametrize(
@@ -364,6 +366,7 @@ def _message_with(rtype: str, rdata: bytes) -> bytes:
         ("A", "192.0.2.1"),
         ("AAAA", "2001:db8::5"),
         ("CNAME", "avd.waardstad.nl."),
+        ("CNAME", "Target.Example.nl."),
         ("MX", "0 waardstad-nl.mail.protection.outlook.com."),
         ("SRV", "0 5 5060 sip.waardstad.nl."),
         ("TXT", '"v=spf1 include:spf.protection.outlook.com -all"'),
@@ -371,34 +374,60 @@ def _message_with(rtype: str, rdata: bytes) -> bytes:
     ],
 )
 def test_values_go_on_the_wire_and_read_back_as_dig_prints_them(rtype: str, text: str) -> None:
-    message = _message_with(rtype, dns.rdata_wire(rtype, text))
-    answer = dns.Answer(message)
-    [(name, number, ttl, at, length)] = answer.records
-    assert (name, number, ttl) == ("r.example.", dns.TYPES[rtype], 60)
-    assert dns.rdata_text(number, message, at, length) == text
+    lines = dns.rrset_lines("r.example.", rtype, 60, [text])
+    wire = dns.to_wire(dns.update_message("example", lines))
+    found: dict[tuple[str, str], tuple[list[str], int]] = {}
+    sent = dnspython_message.from_wire(wire)
+    answer = dnspython_message.make_response(sent)
+    answer.answer = [rrset for rrset in sent.update if rrset.ttl]  # the added record, as read
+    dns._collect(found, dnspython_message.from_wire(answer.to_wire()), None)
+    assert found == {("r.example.", rtype): ([text], 60)}
+
+
+def test_names_keep_their_case_on_the_wire() -> None:
+    """dnspython compresses names without regard to case; the batch's messages do not, or named
+    would store a name in the case of an earlier one (and verify would find another value)."""
+    lines = [
+        *dns.rrset_lines("c1.example.", "CNAME", 60, ["Target.Example.nl."]),
+        *dns.rrset_lines("m1.example.", "MX", 60, ["5 mx1.example.nl."]),
+    ]
+    sent = dnspython_message.from_wire(dns.to_wire(dns.update_message("example", lines)))
+    added = {rrset.name.to_text(): rrset[0].to_text() for rrset in sent.update if rrset.ttl}
+    assert added == {"c1.example.": "Target.Example.nl.", "m1.example.": "5 mx1.example.nl."}
 
 
 def test_update_lines_are_those_nsupdate_takes_and_answers_are_signed_or_refused() -> None:
-    key = dns.TsigKey("k", "hmac-sha256", b"s" * 32)
+    key = dnspython_tsig.Key("k.", b"s" * 32, dnspython_tsig.HMAC_SHA256)
     lines = dns.rrset_lines("www.noordwaard.nl.", "A", 300, ["10.9.0.4"])
-    message = dns.update_message(ZONE, lines)
-    request, mac = dns.sign(key, message)
-    assert struct.unpack_from("!HHHH", request, 4) == (1, 0, 2, 1)  # zone, prereqs, updates, TSIG
+    request = dns.update_message(ZONE, lines, key)
+    wire = dns.to_wire(request)
+    assert struct.unpack_from("!HHHH", wire, 4) == (1, 0, 2, 1)  # zone, prereqs, updates, TSIG
     with pytest.raises(dns.DnsBatchError, match="not an update line"):
         dns.update_message(ZONE, ["update add www.noordwaard.nl. A 10.9.0.4"])
     with pytest.raises(dns.DnsBatchError, match="not a A value"):
         dns.update_message(ZONE, ["update add www.noordwaard.nl. 300 A 10.9.0"])
-    # An answer signed with the request's MAC verifies; one changed byte, or another key, does not.
-    reply = struct.pack("!HHHHHH", struct.unpack_from("!H", request)[0], 0xA800, 1, 0, 0, 0)
-    reply += dns.name_wire(f"{ZONE}.") + struct.pack("!HH", 6, 1)
-    signed, _ = dns.sign(key, reply, prior_mac=mac)
-    dns.Answer(signed).verify(key, mac, b"", True, "update")
-    tampered = signed[:2] + bytes([signed[2] ^ 0x01]) + signed[3:]
+    # The server's view: the request verifies with the key, and its answer is signed with it.
+    received = dnspython_message.from_wire(wire, keyring=key)
+    reply = dnspython_message.make_response(received)
+    signed = reply.to_wire()
+
+    def read(wire: bytes) -> Any:
+        return dnspython_message.from_wire(wire, keyring=False)
+
+    assert dns.check_answer(request, read(signed), key, "update").rcode() == 0
+    tampered = signed[:3] + bytes([signed[3] ^ 0x01]) + signed[4:]
     with pytest.raises(dns.DnsBatchError, match="does not verify"):
-        dns.Answer(tampered).verify(key, mac, b"", True, "update")
+        dns.check_answer(request, read(tampered), key, "update")
+    other = dnspython_tsig.Key("k.", b"t" * 32, dnspython_tsig.HMAC_SHA256)
     with pytest.raises(dns.DnsBatchError, match="does not verify"):
-        dns.Answer(signed).verify(
-            dns.TsigKey("k", "hmac-sha256", b"t" * 32), mac, b"", True, "update"
-        )
+        dns.check_answer(request, read(signed), other, "update")
+    refused = dnspython_message.make_response(dnspython_message.from_wire(wire, keyring=False))
+    refused.set_rcode(dnspython_rcode.REFUSED)
+    with pytest.raises(dns.DnsBatchError, match=r"update failed: REFUSED \(unsigned\)"):
+        dns.check_answer(request, read(refused.to_wire()), key, "update")
+    refused.set_rcode(dnspython_rcode.NOERROR)
     with pytest.raises(dns.DnsBatchError, match="not signed"):
-        dns.Answer(reply).verify(key, mac, b"", True, "update")
+        dns.check_answer(request, read(refused.to_wire()), key, "update")
+    bad_key = dnspython_message.make_response(received, tsig_error=dnspython_rcode.BADKEY)
+    with pytest.raises(dns.DnsBatchError, match=r"refused the TSIG key k\. \(BADKEY\)"):
+        dns.check_answer(request, read(bad_key.to_wire()), key, "update")

@@ -1,10 +1,11 @@
 """The dns role's batch, run in Ansible's worker process on the controller.
 
-The work is the module's (`module_utils/eendracht_dns.py`, one implementation): one signed AXFR
-read and signed update messages sent from the controller, where the TSIG key file is (the role's
-tasks are `delegate_to: localhost`: the module of the same name in `library/` runs in the same
-place). Run here, a task builds, ships and starts no module: no AnsiballZ payload, no Python
-start-up and imports, no module arguments as JSON, no `invocation` in the result.
+The work is the module's (`module_utils/eendracht_dns.py`, one implementation, speaking DNS
+through dnspython): one signed AXFR read and signed update messages sent from the controller,
+where the TSIG key file is (the role's tasks are `delegate_to: localhost`: the module of the
+same name in `library/` runs in the same place). Run here, a task builds, ships and starts no
+module: no AnsiballZ payload, no Python start-up and imports, no module arguments as JSON, no
+`invocation` in the result.
 
 A zone list of a thousand records costs Ansible's templating tens of milliseconds every time
 it is rendered whole, more than the DNS work itself. So `zones` is resolved only to its list
@@ -54,8 +55,8 @@ def shared() -> ModuleType:
     raise ImportError(f"no {SHARED}.py in {', '.join(folders)}", name=qualified)
 
 
-# Loaded when Ansible loads this plugin, in ansible-playbook's own process: every worker it
-# forks has it already.
+# Loaded when Ansible loads this plugin, in ansible-playbook's own process, dnspython with it
+# (and the classes of the record types it reads): every worker it forks has them already.
 DNS = shared()
 
 

@@ -20,7 +20,9 @@ description:
     sends a signed update that only holds a prerequisite (changes nothing).
   - Idempotent: records already as wanted are left out of the batch.
   - The role runs the same code in its action plugin of this name, in Ansible's worker on the
-    controller; the work is in C(module_utils/eendracht_dns.py).
+    controller; the work is in C(module_utils/eendracht_dns.py), which speaks DNS through dnspython.
+requirements:
+  - dnspython (a dependency of eendracht; the module runs delegated to the controller, with its interpreter)
 options:
   state: {description: what to do, type: str, choices: [lowered, cutover, restored, verify, verify_source, check], default: cutover}
   server: {description: DNS server taking updates, type: str, required: true}
