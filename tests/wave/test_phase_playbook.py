@@ -46,7 +46,7 @@ def test_each_step_is_its_phase_play_named_by_step_and_narrowed(tmp_path: Path) 
 
 def test_a_step_without_a_play_for_its_tags_is_refused(tmp_path: Path) -> None:
     step = WaveStep("cutover", "cutover.x", "x", PLAYBOOKS / "cutover.yml", ("nothing_cutover",))
-    with pytest.raises(ValueError, match="cutover.x: no play of .* is tagged nothing_cutover"):
+    with pytest.raises(ValueError, match=r"cutover\.x: no play of .* is tagged nothing_cutover"):
         write_phase_playbook([step], tmp_path / "x.yml")
 
 
