@@ -50,7 +50,9 @@ def test_a_step_without_a_play_for_its_tags_is_refused(tmp_path: Path) -> None:
         write_phase_playbook([step], tmp_path / "x.yml")
 
 
-@pytest.mark.parametrize("phase", ["preflight", "presync", "freeze", "final_sync", "cutover", "verify"])
+@pytest.mark.parametrize(
+    "phase", ["preflight", "presync", "freeze", "final_sync", "cutover", "verify"]
+)
 def test_every_phase_of_the_example_is_a_valid_playbook(tmp_path: Path, phase: str) -> None:
     book = write_phase_playbook(_steps(ALTENA, "woudrichem", phase), tmp_path / f"{phase}.yml")
     _syntax_check(book.path, tmp_path)
