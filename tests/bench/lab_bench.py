@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -20,12 +19,8 @@ from eendracht.wave.runner import Runner
 from eendracht.wave.steps import WaveStep
 
 MINI = REPO_ROOT / "tests" / "fixtures" / "programmes" / "mini"
-FAKE_PLAYBOOKS = REPO_ROOT / "tests" / "wave" / "fake_playbooks"
-FILES = int(os.environ.get("BENCH_FILES", "12000"))
-BIG_FILES = int(os.environ.get("BENCH_BIG_FILES", "12"))
 ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "10000"))
 RECORDS = int(os.environ.get("BENCH_RECORDS", "1000"))
-BIN = Path(sys.executable).parent
 
 
 @contextmanager
