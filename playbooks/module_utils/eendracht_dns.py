@@ -53,6 +53,8 @@ import dns.tsig
 import dns.update
 import dns.xfr
 
+from ansible.module_utils.eendracht_gc import fewer_collections
+
 STATES = ("lowered", "cutover", "restored", "verify", "verify_source", "check")
 
 # The arguments, as the module's AnsibleModule and the action plugin's validation take them.
@@ -520,28 +522,11 @@ def check_zones(zones: Any, record_types: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """dnspython makes objects of every name, value and record read and written, tens of
-    thousands for a thousand records, and the collector scanned the whole heap again and again
-    while they were made: in Ansible's worker (a fork of ansible-playbook, its heap included)
-    that was a quarter of the batch. What exists is frozen and the old generation collected
-    rarely while the batch runs; the young one still is (as `eendracht check` and `plan` do)."""
-    old = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(200_000, 50, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-        gc.unfreeze()
-
-
 def run_batch(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     """Does what `state` says to every record of `zones` that cuts over; returns the result
     (changed, eendracht_counts). The original records are written to `state_file` before the
     first change; in check mode nothing is written or sent."""
-    with _fewer_collections():
+    with fewer_collections():
         return _run_batch(params, check_mode)
 
 

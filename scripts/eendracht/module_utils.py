@@ -37,6 +37,8 @@ def load_module_utils(name: str) -> ModuleType:
 
 
 _fsflags = load_module_utils("eendracht_fsflags")
+# The collector held back while much long-lived data is built (check, plan, the mocked stacks).
+fewer_collections = load_module_utils("eendracht_gc").fewer_collections
 _ldif = load_module_utils("eendracht_ldif")
 
 

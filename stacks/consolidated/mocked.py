@@ -8,7 +8,6 @@ registered resource (type, name, parent, inputs) so tests, the security rules an
 from __future__ import annotations
 
 import asyncio
-import gc
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -25,6 +24,7 @@ from pulumi.runtime.rpc import unwrap_rpc_secret
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from eendracht.module_utils import fewer_collections
 from eendracht.programme import models as m
 from eendracht.stacksettings import StackSettings
 
@@ -213,21 +213,6 @@ def _fresh_event_loop() -> None:
         loop = None
     if loop is None or loop.is_closed():
         asyncio.set_event_loop(asyncio.new_event_loop())
-
-
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Pulumi allocates many small objects per resource; with the provider modules' tens of
-    thousands of long-lived objects on the heap, the default GC thresholds made collections
-    the biggest cost of a run. Freeze what exists and collect less often while running."""
-    old = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(200_000, 50, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-        gc.unfreeze()
 
 
 @contextmanager

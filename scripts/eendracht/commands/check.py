@@ -11,10 +11,10 @@ from rich.table import Table
 from eendracht.commands.common import (
     VaultPasswordFile,
     console,
-    fewer_collections,
     load_or_exit,
 )
 from eendracht.identity import map_identities
+from eendracht.module_utils import fewer_collections
 from eendracht.programme import models as m
 from eendracht.programme.summary import figures
 

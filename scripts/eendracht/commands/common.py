@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -31,23 +28,6 @@ VaultPasswordFile = Annotated[
         show_envvar=True,
     ),
 ]
-
-
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """A programme of 100,000 people is millions of long-lived objects, built without cycles.
-    With the default thresholds the collector scanned all of them again and again while they
-    were read, mapped and printed (a third of `check`, and more the larger the programme).
-    What exists is frozen, and the old generation is collected rarely while a command runs;
-    the young one still is, so short-lived cycles are freed as before."""
-    old = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(200_000, 50, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-        gc.unfreeze()
 
 
 def vault_or_exit(password_file: Path | None) -> VaultKey | None:

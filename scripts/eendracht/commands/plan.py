@@ -12,11 +12,11 @@ import typer
 from eendracht.commands.common import (
     VaultPasswordFile,
     console,
-    fewer_collections,
     load_or_exit,
     municipality_or_exit,
 )
 from eendracht.identity import map_identities
+from eendracht.module_utils import fewer_collections
 from eendracht.plan import build_runbook
 from eendracht.plan.document import render_json
 from eendracht.plan.markdown import render_markdown

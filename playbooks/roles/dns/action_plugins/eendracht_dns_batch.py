@@ -27,19 +27,20 @@ from ansible import constants as C
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-SHARED = "eendracht_dns"
+# What the batch imports from module_utils, its own imports first.
+SHARED = ("eendracht_gc", "eendracht_dns")
 
 
-def shared() -> ModuleType:
-    """`module_utils/eendracht_dns.py` (the configured module_utils folders, else the one beside
-    this role), loaded once as `ansible.module_utils.eendracht_dns`, the name the module uses."""
-    qualified = f"ansible.module_utils.{SHARED}"
+def load(name: str) -> ModuleType:
+    """`module_utils/<name>.py` (the configured module_utils folders, else the one beside this
+    role), loaded once as `ansible.module_utils.<name>`, the name the module uses."""
+    qualified = f"ansible.module_utils.{name}"
     if qualified in sys.modules:
         return sys.modules[qualified]
     here = os.path.dirname(os.path.abspath(__file__))
     folders = [*(C.DEFAULT_MODULE_UTILS_PATH or []), os.path.join(here, "..", "..", "..", "module_utils")]
     for folder in folders:
-        path = os.path.join(folder, f"{SHARED}.py")
+        path = os.path.join(folder, f"{name}.py")
         if os.path.isfile(path):
             spec = importlib.util.spec_from_file_location(qualified, path)
             if spec is None or spec.loader is None:
@@ -52,7 +53,14 @@ def shared() -> ModuleType:
                 del sys.modules[qualified]
                 raise
             return module
-    raise ImportError(f"no {SHARED}.py in {', '.join(folders)}", name=qualified)
+    raise ImportError(f"no {name}.py in {', '.join(folders)}", name=qualified)
+
+
+def shared() -> ModuleType:
+    """The batch's module_utils, `eendracht_dns` last."""
+    for name in SHARED:
+        module = load(name)
+    return module
 
 
 # Loaded when Ansible loads this plugin, in ansible-playbook's own process, dnspython with it
