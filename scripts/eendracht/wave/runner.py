@@ -1,8 +1,11 @@
-"""One class around ansible-runner: runs a phase playbook, streams its events into the journal.
+"""One class around ansible-runner: runs the steps of a phase as one ansible-playbook, streams
+its events into the journal.
 
 Events arrive through ansible-runner's `event_handler` callback as Ansible emits them (no
-polling of artifact files). A step is one step of the runbook (`eendracht plan`): its phase
-playbook run with the step's tags and extra vars; resuming skips the steps that finished.
+polling of artifact files). A step is one step of the runbook (`eendracht plan`): the play of
+its phase playbook for its tags, narrowed by its vars (`phase_playbook`); the journal marks it
+started at its first play and done at the task that closes its last, so resuming skips exactly
+the steps that finished.
 
 No secret reaches Ansible through the environment and none is written by ansible-runner:
 Ansible gets only the variables of `ansible_env.ansible_environment()` (an allow-list, not a

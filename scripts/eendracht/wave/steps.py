@@ -1,7 +1,8 @@
 """The steps a wave executes: the runbook of `eendracht plan`, resolved to playbook files.
 
-A step is its phase playbook run with the step's tags and extra vars; its id is stable, so
-the journal can tell which steps finished and `--resume` runs the rest in order.
+A step is the play of its phase playbook for the step's tags, narrowed by its extra vars; a
+wave runs the steps of a phase as one ansible-playbook (`phase_playbook`). Its id is stable,
+so the journal can tell which steps finished and `--resume` runs the rest in order.
 """
 
 from __future__ import annotations
