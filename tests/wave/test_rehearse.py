@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from eendracht.cli import app
+from eendracht.wave.steps import WAVE_PHASES
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -67,6 +68,18 @@ def test_rehearsal_moves_verifies_and_leaves_nothing_running(lab_state: Path) ->
     failed = [check for check in report["checks"] if not check["ok"]]
     assert failed == []
     assert (saved / "journal.sqlite").stat().st_size > 0
+
+    # Where the time went: every phase of the wave with its work and overhead, in the report
+    # and on the terminal, besides lab up, verification and lab down.
+    phases = report["phases"]
+    assert [p["phase"] for p in phases] == list(WAVE_PHASES)
+    for phase in phases:
+        assert 0 < phase["work"] <= phase["seconds"] and phase["steps"] > 0
+        assert phase["overhead"] == pytest.approx(phase["seconds"] - phase["work"], abs=0.02)
+    assert set(report["seconds"]) >= {"lab_up", "wave", "verification", "lab_down", "total"}
+    table = result.output[result.output.index("where the time went") :]
+    for label in ("lab up", *WAVE_PHASES, "all phases", "verification", "lab down", "total"):
+        assert f"│ {label} " in table, label
 
     assert not (lab_state / "lab").exists()
     assert processes_mentioning(str(lab_state)) == []
