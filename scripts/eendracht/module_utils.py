@@ -9,7 +9,6 @@ tests) imports the very copy loaded here. The functions below give it typed sign
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -18,21 +17,24 @@ from eendracht.state import REPO_ROOT
 MODULE_UTILS = REPO_ROOT / "playbooks" / "module_utils"
 
 
+def _loader() -> ModuleType:
+    """`module_utils/eendracht_loader.py`: the one loader, the action plugins use it too."""
+    spec = importlib.util.spec_from_file_location(
+        "eendracht_loader", MODULE_UTILS / "eendracht_loader.py"
+    )
+    if spec is None or spec.loader is None:
+        raise ImportError(f"no eendracht_loader.py in {MODULE_UTILS}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_LOADER = _loader()
+
+
 def load_module_utils(name: str) -> ModuleType:
     """`playbooks/module_utils/<name>.py`, as `ansible.module_utils.<name>`, loaded once."""
-    qualified = f"ansible.module_utils.{name}"
-    if qualified in sys.modules:
-        return sys.modules[qualified]
-    spec = importlib.util.spec_from_file_location(qualified, MODULE_UTILS / f"{name}.py")
-    if spec is None or spec.loader is None:
-        raise ImportError(f"no {name}.py in {MODULE_UTILS}", name=qualified)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[qualified] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[qualified]
-        raise
+    module: ModuleType = _LOADER.load(name, [str(MODULE_UTILS)])
     return module
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import sys
 from types import ModuleType
 from typing import Any
 
@@ -31,36 +30,17 @@ from ansible.plugins.action import ActionBase
 SHARED = ("eendracht_gc", "eendracht_dns")
 
 
-def load(name: str) -> ModuleType:
-    """`module_utils/<name>.py` (the configured module_utils folders, else the one beside this
-    role), loaded once as `ansible.module_utils.<name>`, the name the module uses."""
-    qualified = f"ansible.module_utils.{name}"
-    if qualified in sys.modules:
-        return sys.modules[qualified]
-    here = os.path.dirname(os.path.abspath(__file__))
-    folders = [*(C.DEFAULT_MODULE_UTILS_PATH or []), os.path.join(here, "..", "..", "..", "module_utils")]
-    for folder in folders:
-        path = os.path.join(folder, f"{name}.py")
-        if os.path.isfile(path):
-            spec = importlib.util.spec_from_file_location(qualified, path)
-            if spec is None or spec.loader is None:
-                continue
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[qualified] = module
-            try:
-                spec.loader.exec_module(module)
-            except BaseException:
-                del sys.modules[qualified]
-                raise
-            return module
-    raise ImportError(f"no {name}.py in {', '.join(folders)}", name=qualified)
+# The one loader of module_utils on the controller: module_utils/eendracht_loader.py.
+FOLDERS = [*(C.DEFAULT_MODULE_UTILS_PATH or []), os.path.join(os.path.dirname(__file__), "..", "..", "..", "module_utils")]
+_at = next(p for f in FOLDERS if os.path.isfile(p := os.path.join(os.path.abspath(f), "eendracht_loader.py")))
+_spec = importlib.util.spec_from_file_location("eendracht_loader", _at)
+LOADER = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
+_spec.loader.exec_module(LOADER)  # type: ignore[union-attr]
 
 
 def shared() -> ModuleType:
     """The batch's module_utils, `eendracht_dns` last."""
-    for name in SHARED:
-        module = load(name)
-    return module
+    return LOADER.load_all(SHARED, FOLDERS)  # type: ignore[no-any-return]
 
 
 # Loaded when Ansible loads this plugin, in ansible-playbook's own process, dnspython with it

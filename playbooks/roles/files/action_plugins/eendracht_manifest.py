@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import sys
 from types import ModuleType
 from typing import Any
 
@@ -25,35 +24,16 @@ from ansible.plugins.action.normal import ActionModule as NormalAction
 SHARED = ("eendracht_ldif", "eendracht_posix_acl", "eendracht_owners")
 
 
-def load(name: str) -> ModuleType:
-    """`module_utils/<name>.py` (the configured module_utils folders, else the one beside the
-    roles), loaded once as `ansible.module_utils.<name>`, the name the modules use."""
-    qualified = f"ansible.module_utils.{name}"
-    if qualified in sys.modules:
-        return sys.modules[qualified]
-    here = os.path.dirname(os.path.abspath(__file__))
-    folders = [*(C.DEFAULT_MODULE_UTILS_PATH or []), os.path.join(here, "..", "..", "..", "module_utils")]
-    for folder in folders:
-        path = os.path.join(folder, f"{name}.py")
-        if os.path.isfile(path):
-            spec = importlib.util.spec_from_file_location(qualified, path)
-            if spec is None or spec.loader is None:
-                continue
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[qualified] = module
-            try:
-                spec.loader.exec_module(module)
-            except BaseException:
-                del sys.modules[qualified]
-                raise
-            return module
-    raise ImportError(f"no {name}.py in {', '.join(folders)}", name=qualified)
+# The one loader of module_utils on the controller: module_utils/eendracht_loader.py.
+FOLDERS = [*(C.DEFAULT_MODULE_UTILS_PATH or []), os.path.join(os.path.dirname(__file__), "..", "..", "..", "module_utils")]
+_at = next(p for f in FOLDERS if os.path.isfile(p := os.path.join(os.path.abspath(f), "eendracht_loader.py")))
+_spec = importlib.util.spec_from_file_location("eendracht_loader", _at)
+LOADER = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
+_spec.loader.exec_module(LOADER)  # type: ignore[union-attr]
 
 
 def owners_module() -> ModuleType:
-    for name in SHARED:
-        module = load(name)
-    return module
+    return LOADER.load_all(SHARED, FOLDERS)  # type: ignore[no-any-return]
 
 
 class ActionModule(NormalAction):
@@ -69,7 +49,7 @@ class ActionModule(NormalAction):
         if validation.error_messages:
             return {**result, "failed": True, "msg": "; ".join(validation.error_messages)}
         params = dict(validation.validated_parameters)
-        keeps = load("eendracht_posix_acl").ALL_KEEPS
+        keeps = LOADER.load("eendracht_posix_acl", FOLDERS).ALL_KEEPS
         unknown = sorted(set(params["keeps"]) - set(keeps))
         if unknown:
             return {**result, "failed": True, "msg": f"unknown in keeps: {', '.join(unknown)} (known: {', '.join(keeps)})"}
