@@ -29,6 +29,7 @@ ARGUMENT_SPEC = {
     "mode": {"type": "str", "choices": ["build", "owners", "compare"], "default": "build"},
     "path": {"type": "path"},
     "dest": {"type": "path"},
+    "builds": {"type": "list", "elements": "dict"},
     "mapping_file": {"type": "path"},
     "directory": {"type": "dict"},
     "keep_below": {"type": "int", "default": 1000},
@@ -42,7 +43,7 @@ ARGUMENT_SPEC = {
     "max_listed": {"type": "int", "default": 50},
 }
 REQUIRED_IF = [
-    ("mode", "build", ("path", "dest")),
+    ("mode", "build", ("path", "builds"), True),
     ("mode", "owners", ("mapping_file", "directory")),
     ("mode", "compare", ("shares",)),
 ]

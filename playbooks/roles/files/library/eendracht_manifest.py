@@ -27,6 +27,11 @@ options:
   mode: {description: what to do, type: str, choices: [build, owners, compare], default: build}
   path: {description: folder to describe (build), type: path}
   dest: {description: where to write the manifest (build), type: path}
+  builds:
+    description: several manifests in one run (build), each C(path) and C(dest), instead of
+      O(path) and O(dest) (a loop would start the module once per share)
+    type: list
+    elements: dict
   mapping_file: {description: the identity map JSON (owners), type: path}
   directory:
     description: "source directory (owners): uri, bind_dn, password_file, base_dn, people_dn"
@@ -334,6 +339,19 @@ def compare_shares(shares, owners, keeps, min_ratio, max_listed, manifest_dir=No
     return not problems, "; ".join(problems), totals, differences[:max_listed], cannot_keep
 
 
+def write_manifest(path, dest):
+    """The manifest of the folder `path`, written to `dest` (replaced whole); its counts."""
+    entries = describe(path)
+    os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
+    tmp = dest + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        for entry in entries:
+            handle.write(json.dumps(entry, sort_keys=True) + "\n")
+    os.replace(tmp, dest)
+    files = [e for e in entries if e["type"] == "file"]
+    return {"entries": len(entries), "files": len(files), "bytes": sum(e["size"] for e in files)}
+
+
 # --- the module ---------------------------------------------------------------------
 
 
@@ -348,18 +366,22 @@ def main():
     if unknown:
         module.fail_json(msg=f"unknown in keeps: {', '.join(unknown)} (known: {', '.join(ALL_KEEPS)})")
     if p["mode"] == "build":
-        if not os.path.isdir(p["path"]):
-            module.fail_json(msg=f"no such folder: {p['path']}")
-        entries = describe(p["path"])
-        os.makedirs(os.path.dirname(p["dest"]) or ".", exist_ok=True)
-        tmp = p["dest"] + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            for entry in entries:
-                handle.write(json.dumps(entry, sort_keys=True) + "\n")
-        os.replace(tmp, p["dest"])
-        files = [e for e in entries if e["type"] == "file"]
-        counts = {"entries": len(entries), "files": len(files), "bytes": sum(e["size"] for e in files)}
-        module.exit_json(changed=False, eendracht_counts=counts, manifest=p["dest"])
+        if p["builds"] is not None and (p["path"] or p["dest"]):
+            module.fail_json(msg="give builds or path and dest, not both")
+        if p["builds"] is None and not p["dest"]:
+            module.fail_json(msg="mode build needs dest with path")
+        builds = p["builds"] if p["builds"] is not None else [{"path": p["path"], "dest": p["dest"]}]
+        bad = [b for b in builds if not b.get("path") or not b.get("dest")]
+        if bad:
+            module.fail_json(msg=f"every build needs path and dest: {bad[0]}")
+        missing = [b["path"] for b in builds if not os.path.isdir(b["path"])]
+        if missing:
+            module.fail_json(msg=f"no such folder: {', '.join(missing)}")
+        counts = {"entries": 0, "files": 0, "bytes": 0}
+        for build in builds:
+            for key, value in write_manifest(build["path"], build["dest"]).items():
+                counts[key] += value
+        module.exit_json(changed=False, eendracht_counts=counts, manifests=[b["dest"] for b in builds])
     if p["mode"] == "owners":
         try:
             module.exit_json(**read_owners(p))
