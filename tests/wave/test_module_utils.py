@@ -38,7 +38,7 @@ def test_the_package_and_the_modules_run_the_same_file() -> None:
     assert _library("identity", "eendracht_directory").parse_ldif is ldif.parse_ldif
     freeze = _library("files", "eendracht_freeze")
     assert freeze.apply_tree is fsflags.apply_tree and freeze.is_immutable is fsflags.is_immutable
-    with pytest.raises(ImportError, match="no no_such_util.py in "):
+    with pytest.raises(ImportError, match=r"no no_such_util\.py in "):
         load_module_utils("no_such_util")
     assert "ansible.module_utils.no_such_util" not in sys.modules
 
