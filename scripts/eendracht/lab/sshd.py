@@ -68,6 +68,11 @@ def prepare(paths: LabPaths, server: FileServer) -> Path:
                 "StrictModes no",
                 "PrintMotd no",
                 "UseDNS no",
+                # The lab's servers borrow this machine's root account, not its shell start-up:
+                # bash runs ~/.bashrc for every command sshd hands it (a pyenv init here,
+                # ~75 ms a command) unless it is a nested shell. A server's own root profile
+                # is not what the lab stands for.
+                "SetEnv SHLVL=1",
                 "MaxStartups 50:30:100",
                 "MaxSessions 50",
                 "Subsystem sftp /usr/lib/openssh/sftp-server",
