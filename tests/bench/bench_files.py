@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from tests.bench.lab_bench import MINI, bench_lab, lab_json, role_play, run_in_phase, timed
+from tests.bench.lab_bench import MINI, bench_lab, lab_json, playbook_play, run_in_phase, timed
 
 from eendracht.environment import load_environment
 from eendracht.environment.secrets import SecretFiles
@@ -39,7 +39,7 @@ RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 MUNICIPALITY = "noordwaard"
 COPY_TASKS = {
     "presync": "Bulk copy each share to the target, owners translated to the new accounts",
-    "final_sync": "Delta copy of each share after the freeze, then a dry run that finds nothing left to copy",
+    "final_sync": "Delta copy of each share after the freeze, proved to leave nothing behind",
 }
 
 
@@ -94,8 +94,8 @@ def ratio_line(name: str, over: list[float], under: list[float]) -> str:
     pairs = [o / u for o, u in zip(over, under, strict=True)]
     each = " ".join(f"{r:.2f}" for r in pairs)
     return (
-        f"  {name:<28} {ratio:.2f}x (medians)   per run {each}"
-        f"   median of runs {statistics.median(pairs):.2f}x"
+        f"  {name:<28} {ratio:.3f}x (medians)   per run {each}"
+        f"   median of runs {statistics.median(pairs):.3f}x"
     )
 
 
@@ -128,8 +128,8 @@ def bench_runs(state: Path, wave_vars: dict[str, Any]) -> dict[str, Any]:
         f"ssh -p {target_vars['ansible_port']} -i {target_vars['ansible_ssh_private_key_file']}"
         f" {target_vars['ansible_ssh_common_args']}"
     )
-    presync = role_play(source_host, "files", "presync")
-    final_sync = role_play(source_host, "files", "final_sync")
+    presync = playbook_play("presync", "files_presync")
+    final_sync = playbook_play("final_sync", "files_final_sync")
     base_vars = {k: v for k, v in wave_vars.items() if k != "wave_dir"}
 
     def extravars(target_root: Path) -> dict[str, Any]:

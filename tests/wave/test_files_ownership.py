@@ -41,7 +41,7 @@ load_module_utils("eendracht_posix_acl")
 load_module_utils("eendracht_owners")
 
 
-rsync = role_file("files", "library", "eendracht_rsync")
+rsync = load_module_utils("eendracht_copy")  # the rsync module's work
 manifest = role_file("files", "library", "eendracht_manifest")
 directory = role_file("identity", "library", "eendracht_directory")
 

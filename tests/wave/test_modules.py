@@ -29,7 +29,7 @@ for _shared in (
     load_module_utils(_shared)
 
 
-rsync = role_file("files", "library", "eendracht_rsync")
+rsync = load_module_utils("eendracht_copy")  # the rsync module's work, and its action plugin's
 manifest = role_file("files", "library", "eendracht_manifest")
 freeze = role_file("files", "library", "eendracht_freeze")
 dns = load_module_utils("eendracht_dns")  # the dns role's batch: its action plugin and module
@@ -234,81 +234,118 @@ def test_rsync_detects_what_the_tree_needs(tmp_path: Path) -> None:
     assert features["hard_links"] and features["xattrs"]
 
 
-class _Done(Exception):
-    pass
-
-
-def _run_rsync_module(
+def _run_copy(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     check_mode: bool,
     proof_stats: str,
+    during_copy: Callable[[], object] = lambda: None,
+    copy_rc: int = 0,
     connection: Any = None,
-) -> tuple[list[list[str]], dict[str, object]]:
-    """The rsync module's main() with rsync replaced: the argvs it ran and what it returned."""
+) -> tuple[list[list[str]], dict[str, Any]]:
+    """The copy (eendracht_copy.copy, what the module and its action plugin run) with rsync
+    and its early SSH connection replaced: the argvs it ran and its result (`failed` and `msg`
+    if it refused). `during_copy` runs while the copy "runs" (to change the source under it)."""
     ran: list[list[str]] = []
-    outcome: dict[str, object] = {}
-
-    class FakeModule:
-        def __init__(self, **_: object) -> None:
-            self.check_mode = check_mode
-            self.params = {
-                "src": str(tmp_path), "dest": "/data/a", "dest_host": "10.0.0.5",
-                "dest_port": 22, "dest_user": "root", "ssh_key": None, "ssh_args": "",
-                "mirror": False, "checksum": False, "detect": True, "prove": True,
-                "owners": {"users": {}, "groups": {}}, "keeps": list(rsync.ALL_KEEPS),
-                "scan_only": False, "timeout": 60, "io_timeout": 60,
-            }  # fmt: skip
-
-        def exit_json(self, **result: object) -> None:
-            outcome.update(result, failed=False)
-            raise _Done
-
-        def fail_json(self, **result: object) -> None:
-            outcome.update(result, failed=True)
-            raise _Done
+    params = {
+        "src": str(tmp_path), "dest": "/data/a", "dest_host": "10.0.0.5",
+        "dest_port": 22, "dest_user": "root", "ssh_key": None, "ssh_args": "",
+        "mirror": False, "checksum": False, "detect": True, "prove": True,
+        "owners": {"users": {}, "groups": {}}, "keeps": list(rsync.ALL_KEEPS),
+        "scan_only": False, "timeout": 60, "io_timeout": 60,
+    }  # fmt: skip
 
     def run(argv: list[str], timeout: int) -> tuple[int, str, int, list[str], str]:
         ran.append(argv)
+        if len(ran) == 1:
+            during_copy()
         stats = RSYNC_STATS if len(ran) == 1 else proof_stats
         changed = rsync.parse_stats(stats)["files_transferred"]
-        return 0, stats, changed, [f">f.st...... file{n}" for n in range(changed)], ""
+        rc = copy_rc if len(ran) == 1 else 0
+        return rc, stats, changed, [f">f.st...... file{n}" for n in range(changed)], ""
 
-    monkeypatch.setattr(rsync, "AnsibleModule", FakeModule)
     monkeypatch.setattr(rsync, "run", run)
     monkeypatch.setattr(
         rsync,
-        "shared_connection",
+        "early_connection",
         connection or (lambda _: contextlib.nullcontext(lambda: ["-S", "m"])),
     )
-    with pytest.raises(_Done):
-        rsync.main()
-    return ran, outcome
+    try:
+        return ran, {**rsync.copy(params, check_mode), "failed": False}
+    except rsync.CopyError as refused:
+        return ran, {**refused.details, "failed": True, "msg": str(refused)}
 
 
-def test_rsync_proves_the_copy_with_a_dry_run_of_the_same_flags(
+NOTHING_LEFT = RSYNC_STATS.replace("transferred: 11", "transferred: 0")
+
+
+def test_rsync_proves_a_source_that_held_still_by_its_digest_alone(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     (tmp_path / "a").write_text("a")
-    nothing_left = RSYNC_STATS.replace("transferred: 11", "transferred: 0")
-    ran, outcome = _run_rsync_module(monkeypatch, tmp_path, False, nothing_left)
-    assert len(ran) == 2 and ran[1] == [*ran[0][:-2], "--dry-run", *ran[0][-2:]]
-    assert ran[0][ran[0].index("-e") + 1].endswith("-S m")  # both over the shared connection
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "b").write_text("b")
+    ran, outcome = _run_copy(monkeypatch, tmp_path, False, RSYNC_STATS)
+    assert len(ran) == 1 and "--dry-run" not in ran[0]  # no second rsync
+    assert ran[0][ran[0].index("-e") + 1].endswith("-S m")  # over the early connection
     assert not outcome["failed"] and outcome["changed"]
-    assert outcome["eendracht_proof"]["files_transferred"] == 0  # type: ignore[index]
+    assert outcome["eendracht_proof"] == {
+        "method": "source unchanged", "entries_compared": 4, "entries_changed": 0,
+    }  # fmt: skip
 
-    ran, outcome = _run_rsync_module(monkeypatch, tmp_path, False, RSYNC_STATS)
-    assert outcome["failed"] and "(11 files to copy)" in str(outcome["msg"])
-
-    ran, outcome = _run_rsync_module(monkeypatch, tmp_path, True, RSYNC_STATS)
+    ran, outcome = _run_copy(monkeypatch, tmp_path, True, RSYNC_STATS)
     assert len(ran) == 1 and "--dry-run" in ran[0] and not outcome["failed"]
+    assert "eendracht_proof" not in outcome  # check mode copied nothing to prove
 
 
-def test_rsync_ends_its_ssh_master_whether_the_copy_runs_or_is_refused(
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda root: (root / "a").write_text("A"),  # content, same size
+        lambda root: os.chmod(root / "a", 0o600),
+        lambda root: (root / "new").write_text("n"),
+        lambda root: (root / "a").rename(root / "renamed"),
+        lambda root: os.setxattr(root / "a", "user.eendracht", b"1"),
+    ],
+    ids=["content", "mode", "added", "renamed", "xattr"],
+)
+def test_a_source_changed_during_the_copy_is_proved_by_a_dry_run_of_the_same_flags(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, change: Callable[[Path], object]
+) -> None:
+    source = tmp_path / "share"
+    source.mkdir()
+    (source / "a").write_text("a")
+
+    def changing() -> None:
+        try:
+            change(source)
+        except OSError:
+            pytest.skip("no user xattrs on this file system")
+
+    ran, outcome = _run_copy(monkeypatch, source, False, NOTHING_LEFT, changing)
+    assert len(ran) == 2 and ran[1] == [*ran[0][:-2], "--dry-run", *ran[0][-2:]]
+    assert not outcome["failed"] and outcome["eendracht_proof"]["method"] == "dry run"
+    assert outcome["eendracht_proof"]["files_transferred"] == 0
+
+    late = source / "late"
+    ran, outcome = _run_copy(monkeypatch, source, False, RSYNC_STATS, late.touch)
+    assert outcome["failed"] and "(11 files to copy)" in str(outcome["msg"])
+    assert outcome["eendracht_counts"]["files_transferred"] == 11  # what the copy did
+
+
+def test_files_vanishing_under_rsync_are_proved_by_a_dry_run(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """The proof's master connects while the tree is walked (started before the walk) and is
-    ended however the module ends: after the proof, or when an unmapped owner refuses the copy."""
+    (tmp_path / "a").write_text("a")
+    ran, outcome = _run_copy(monkeypatch, tmp_path, False, NOTHING_LEFT, copy_rc=24)
+    assert len(ran) == 2 and "--dry-run" in ran[1] and not outcome["failed"]
+
+
+def test_the_copy_ends_its_early_ssh_connection_whether_it_runs_or_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The connection to the target is opened before the walk (its handshake overlaps it) and
+    ended however the copy ends: after the copy, or when an unmapped owner refuses it."""
     events: list[str] = []
     walked = rsync.scan_tree
     monkeypatch.setattr(rsync, "scan_tree", lambda root: events.append("walk") or walked(root))
@@ -322,16 +359,43 @@ def test_rsync_ends_its_ssh_master_whether_the_copy_runs_or_is_refused(
             events.append("ended")
 
     (tmp_path / "a").write_text("a")
-    nothing_left = RSYNC_STATS.replace("transferred: 11", "transferred: 0")
-    ran, outcome = _run_rsync_module(monkeypatch, tmp_path, False, nothing_left, connection)
-    assert not outcome["failed"] and len(ran) == 2
+    ran, outcome = _run_copy(monkeypatch, tmp_path, False, NOTHING_LEFT, connection=connection)
+    assert not outcome["failed"] and len(ran) == 1
     assert events == ["started", "walk", "waited", "ended"]
 
     events.clear()
     os.chown(tmp_path / "a", 54321, 54321)  # a number the (empty) translation does not map
-    ran, outcome = _run_rsync_module(monkeypatch, tmp_path, False, nothing_left, connection)
+    ran, outcome = _run_copy(monkeypatch, tmp_path, False, NOTHING_LEFT, connection=connection)
     assert outcome["failed"] and "have no new account" in str(outcome["msg"]) and not ran
     assert events == ["started", "walk", "ended"]
+
+
+def test_the_copy_waits_out_the_tick_of_the_latest_change_and_distrusts_a_clock_ahead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A second change within the tick of an entry's last change keeps its ctime: the copy
+    starts only when that tick is over (fine timestamps: 20 ms; whole seconds: 2 s)."""
+    slept: list[float] = []
+    monkeypatch.setattr(rsync.time, "sleep", slept.append)
+    now = 1_800_000_000_123_456_789
+    monkeypatch.setattr(rsync.time, "time_ns", lambda: now)
+
+    def digest(*ctimes: int) -> Any:
+        d = rsync.Digest()
+        for i, ctime in enumerate(ctimes):
+            d.add(
+                str(i),
+                os.stat_result((0o100644, i, 0, 1, 0, 0, 1, 0, 0, 0, 0.0, 0.0, 0.0, 0, 0, ctime)),
+            )
+        return d
+
+    assert digest(now - 5_000_000).settle() and slept == [pytest.approx(0.015)]
+    slept.clear()
+    assert digest(now - 10**10).settle() and slept == []  # changed long ago
+    whole = now // 10**9 * 10**9
+    assert digest(whole, whole - 10**9).settle() and slept == [pytest.approx(2 - 0.123456789)]
+    slept.clear()
+    assert not digest(now + 10**9).settle() and slept == []  # another clock: the dry run proves
 
 
 # --- every client tool a module starts is ended by the module's `timeout` ------------------
@@ -341,7 +405,7 @@ HANGING_TOOL = "#!/bin/sh\nexec sleep 30\n"  # exec: the module's kill reaches t
 RUN_MODULE = (
     "import runpy, sys;"
     "from eendracht.module_utils import load_module_utils;"
-    "[load_module_utils(n) for n in ('eendracht_fsflags', 'eendracht_ldif', 'eendracht_posix_acl',"
+    "[load_module_utils(n) for n in ('eendracht_fsflags', 'eendracht_ldif', 'eendracht_posix_acl', 'eendracht_copy',"
     " 'eendracht_owners', 'eendracht_dns')];"
     "sys.argv = sys.argv[1:];"
     "runpy.run_path(sys.argv[0], run_name='__main__')"

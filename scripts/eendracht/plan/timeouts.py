@@ -36,7 +36,7 @@ def _files(phase: str, t: Touches) -> float:
     match phase:
         case "presync":
             return t.bytes / COPY_BYTES_PER_S + walk
-        case "final_sync":  # the delta, then a dry run of the same flags proving nothing is left
+        case "final_sync":  # a walk, the delta, a walk proving the source held still
             return t.bytes * CHANGED_FRACTION / COPY_BYTES_PER_S + 2 * walk
         case "verify":  # a manifest of the source and of the target
             return 2 * t.bytes / HASH_BYTES_PER_S + 2 * walk
