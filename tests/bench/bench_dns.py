@@ -13,7 +13,9 @@ Reported, as medians over the rounds (every round too):
 - play: the play's start event to its last task's result (journal) — a step's time in a phase
   run, where ansible-playbook's start-up and the loading of the inventory's variables are paid
   once for all steps of the phase;
-- run: the whole ansible-playbook run of the one step, start-up included, for reference.
+- run: the whole ansible-playbook run of the one step, start-up included, for reference;
+- floor: the play of an empty step (the same play, hosts and extra vars, one debug task in
+  place of the batch), measured as `play` is: what any step costs Ansible before its work.
 
 BENCH_DNS_PER_RECORD=1 also times one nsupdate per record (what community.general.nsupdate does).
 """
@@ -28,21 +30,21 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from tests.bench.lab_bench import RECORDS, bench_lab, lab_json, run_step, show, timed
+from tests.bench.lab_bench import (
+    RECORDS,
+    bench_lab,
+    lab_json,
+    playbook_play,
+    run_step,
+    show,
+    timed,
+)
 
 from eendracht.module_utils import load_module_utils
 from eendracht.wave.journal import Journal
-from eendracht.wave.paths import PLAYBOOKS
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 dns_batch = load_module_utils("eendracht_dns")
-
-
-def dns_cutover_play() -> str:
-    """The play of playbooks/cutover.yml a `cutover.dns` step runs, as it is there."""
-    plays = yaml.safe_load((PLAYBOOKS / "cutover.yml").read_text(encoding="utf-8"))
-    play = next(p for p in plays if "dns_cutover" in (p.get("tags") or []))
-    return yaml.safe_dump([play], sort_keys=False, width=1000)
 
 
 def journal_figures(journal_file: Path) -> tuple[float, float]:
@@ -98,7 +100,10 @@ def bench_dns(state: Path) -> dict[str, Any]:
         "dns": {"zones": [{"name": zone, "cutover_ttl": 3600, "records": records}]},
     }
     inventory = state / "lab" / "environment" / "hosts.yml"
-    play_text = dns_cutover_play()
+    play_text = playbook_play("cutover", "dns_cutover")
+    floor_play = yaml.safe_load(play_text)
+    floor_play[0]["tasks"] = [{"name": "An empty step", "ansible.builtin.debug": {"msg": "-"}}]
+    floor_text = yaml.safe_dump(floor_play, sort_keys=False)
     rounds: list[dict[str, float]] = []
     for index in range(ROUNDS):
         nsupdate(before)
@@ -109,10 +114,13 @@ def bench_dns(state: Path) -> dict[str, Any]:
         if counts.get("records_updated") != RECORDS:
             raise RuntimeError(f"{name}: {counts}")
         play, task = journal_figures(state / "bench" / name / "journal.sqlite")
+        run_step(state, f"dns-floor-{index}", floor_text, extravars, inventory)
+        floor, _ = journal_figures(state / "bench" / f"dns-floor-{index}" / "journal.sqlite")
         work = (counts["dns_read_ms"] + counts["dns_update_ms"]) / 1000
         rounds.append(
             {"raw": raw, "work": work, "read": counts["dns_read_ms"] / 1000,
-             "update": counts["dns_update_ms"] / 1000, "task": task, "play": play, "run": run}
+             "update": counts["dns_update_ms"] / 1000, "task": task, "play": play, "run": run,
+             "floor": floor}
         )  # fmt: skip
         show(f"dns round {index + 1}", rounds[-1])
 
@@ -130,10 +138,15 @@ def bench_dns(state: Path) -> dict[str, Any]:
         "task_s": median("task"),
         "play_s": median("play"),
         "run_s": median("run"),
+        "floor_s": median("floor"),
         "ratio_work": statistics.median(r["work"] / r["raw"] for r in rounds),
         "ratio_task": statistics.median(r["task"] / r["raw"] for r in rounds),
         "ratio_play": statistics.median(r["play"] / r["raw"] for r in rounds),
         "ratio_run": statistics.median(r["run"] / r["raw"] for r in rounds),
+        "ratio_floor": statistics.median(r["floor"] / r["raw"] for r in rounds),
+        "ratio_play_above_floor": statistics.median(
+            (r["play"] - r["floor"]) / r["raw"] for r in rounds
+        ),
     }
     if os.environ.get("BENCH_DNS_PER_RECORD") == "1":
 

@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import yaml
+
 from eendracht.lab import lab_down, lab_up
 from eendracht.wave.journal import Journal
 from eendracht.wave.paths import PLAYBOOKS, REPO_ROOT
@@ -94,13 +96,11 @@ def run_step(
     return figures.run, figures.tasks, figures.counts
 
 
-def role_play(hosts: str, role: str, tasks_from: str, extra: str = "") -> str:
-    roles = PLAYBOOKS / "roles"
-    return (
-        f"- name: bench {role} {tasks_from}\n  hosts: {hosts}\n  gather_facts: false\n{extra}"
-        f"  tasks:\n    - name: {role} {tasks_from}\n      ansible.builtin.import_role:\n"
-        f"        name: {roles / role}\n        tasks_from: {tasks_from}\n"
-    )
+def playbook_play(playbook: str, tag: str) -> str:
+    """The play of `playbooks/<playbook>.yml` tagged `tag`, as it is there (what a step runs)."""
+    plays = yaml.safe_load((PLAYBOOKS / f"{playbook}.yml").read_text(encoding="utf-8"))
+    play = next(p for p in plays if tag in (p.get("tags") or []))
+    return yaml.safe_dump([play], sort_keys=False, width=1000)
 
 
 def lab_json(state: Path) -> dict[str, Any]:
