@@ -210,6 +210,65 @@ def test_very_long_names_are_cut_to_a_valid_local_part() -> None:
     assert mapping.report.shortened == 2
 
 
+def test_logon_names_are_cut_to_twenty_characters_numbered_and_explained() -> None:
+    """AD's sAMAccountName: at most 20 characters, unique without case; a cut name that is
+    taken is numbered within the 20, and a later short username that meets an earlier cut
+    name gives way (accounts of an earlier wave are never renamed)."""
+    mapping = map_identities(
+        programme(
+            {
+                "noordwaard": [
+                    person("Jan", "Vanderschuerenbergkamp", "a"),
+                    person("Jan", "Vanderschuerenbergkampen", "b"),
+                ],
+                "zuidwaard": [person("Jan", "Vanderschuerenberg", "c")],
+            }
+        )
+    )
+    by_key = {i.key: i for i in mapping.identities}
+    first, second, third = by_key["noordwaard/a"], by_key["noordwaard/b"], by_key["zuidwaard/c"]
+    assert first.username == "j.vanderschuerenbergkamp"
+    assert first.sam_account_name == "j.vanderschuerenberg"
+    assert second.sam_account_name == "j.vanderschuerenber2"
+    assert third.username == "j.vanderschuerenberg"  # 20 characters: fits as it is ...
+    assert third.sam_account_name == "j.vanderschuerenber3"  # ... but an earlier wave has it
+    [note] = [c for c in second.changes if c.kind is ChangeKind.LOGON_NAME]
+    assert note.detail == (
+        "logon name (sAMAccountName) j.vanderschuerenber2: cut to 20 characters, AD's limit; "
+        "j.vanderschuerenberg is the logon name of noordwaard/a"
+    )
+    [note] = [c for c in third.changes if c.kind is ChangeKind.LOGON_NAME]
+    assert "cut to" not in note.detail and "is the logon name of noordwaard/a" in note.detail
+    assert mapping.report.logon_names_cut == 3
+    short = map_identities(programme({"noordwaard": [person("Jan", "Bakker", "jb")]}))
+    assert short.identities[0].sam_account_name == "j.bakker"
+    assert not [c for c in short.identities[0].changes if c.kind is ChangeKind.LOGON_NAME]
+
+
+def test_a_cut_logon_name_never_ends_on_a_dot() -> None:
+    given = "Maximiliaanfrederik"  # 19 letters: the cut to 20 ends on the dot
+    mapping = map_identities(
+        programme(
+            {"noordwaard": [person(given, "Bakker", "a"), person(given, "Bakkerzoon", "b")]},
+            pattern=m.UsernamePattern.GIVEN_SURNAME,
+        )
+    )
+    logons = [i.sam_account_name for i in mapping.identities]
+    assert logons == ["maximiliaanfrederik", "maximiliaanfrederik2"]
+
+
+def test_proxy_addresses_are_the_new_primary_and_every_old_address() -> None:
+    mapping = map_identities(
+        programme({"noordwaard": [person("Jan", "Bakker", "jb", mail="jan.bakker@noordwaard.nl")]})
+    )
+    identity = mapping.identities[0]
+    assert identity.proxy_addresses == [
+        f"SMTP:{identity.mail}",
+        "smtp:jan.bakker@noordwaard.nl",
+    ]
+    assert identity.model_dump(mode="json")["proxy_addresses"] == identity.proxy_addresses
+
+
 # --- collisions ----------------------------------------------------------------------
 
 
@@ -428,6 +487,9 @@ def test_property_valid_unique_deterministic(
     names = [i.username for i in mapping.identities]
     assert all(USERNAME.match(n) and len(n) <= MAX_LOCAL_PART for n in names), names
     assert len(set(names)) == len(names)
+    logons = [i.sam_account_name for i in mapping.identities]
+    assert all(0 < len(n) <= 20 and not n.endswith(".") for n in logons), logons
+    assert len({n.casefold() for n in logons}) == len(logons)
     assert mapping.report.accounts == len(north) + len(south)
     # The same people in another order within their files: the same mapping, byte for byte.
     shuffled_north, shuffled_south = list(north), list(south)
@@ -456,6 +518,10 @@ def test_property_adding_people_to_a_later_wave_never_renames_an_earlier_wave(
     if to_third:
         earlier = usernames(before)  # both earlier waves keep every name
     assert {k: usernames(after)[k] for k in earlier} == earlier
+    logons_before = {i.key: i.sam_account_name for i in before.identities if i.key in earlier}
+    assert {i.key: i.sam_account_name for i in after.identities if i.key in earlier} == (
+        logons_before
+    )
 
 
 @PROPERTY

@@ -30,6 +30,7 @@ from eendracht.identity.models import (
     IdentityReport,
 )
 from eendracht.identity.numbering import posix_numbers
+from eendracht.identity.samaccount import with_logon_names
 from eendracht.programme.models import Mailbox, MailboxKind, Organisation, Person, Programme
 
 
@@ -110,7 +111,9 @@ def map_people(organisation: Organisation, groups: Sequence[PeopleOf]) -> Identi
 
     state = _Taken(names=names, reserved=reserved)
     numbers = _numbers(entries, groups)
-    identities = [_assign(e, organisation, state, numbers[e.number_key]) for e in entries]
+    identities = with_logon_names(
+        [_assign(e, organisation, state, numbers[e.number_key]) for e in entries]
+    )
     return IdentityMapping(
         organisation=organisation.name,
         mail_domain=domain,
@@ -290,6 +293,7 @@ def _report(identities: Sequence[Identity], groups: Sequence[PeopleOf]) -> Ident
         separators_dropped=count(ChangeKind.SEPARATORS),
         fallbacks=count(ChangeKind.FALLBACK),
         shortened=count(ChangeKind.SHORTENED),
+        logon_names_cut=count(ChangeKind.LOGON_NAME),
         from_directory=[g.municipality for g in groups if g.from_directory],
         collision_groups=collision_groups,
     )

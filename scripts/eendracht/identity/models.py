@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from eendracht.programme.models import UsernamePattern, Workplace
 
@@ -21,6 +21,7 @@ class ChangeKind(StrEnum):
     FALLBACK = "fallback"  # a name part was empty after folding
     SHORTENED = "shortened"  # cut to the longest local part a mail address allows
     COLLISION = "collision"  # base name taken; another candidate used
+    LOGON_NAME = "logon_name"  # sAMAccountName cut to AD's 20 characters (and numbered)
 
 
 class Change(_Frozen):
@@ -53,6 +54,14 @@ class Identity(_Frozen):
     # the target directory gets them, and file owners are translated to them.
     uid_number: int = 0
     gid_number: int = 0
+    # The pre-Windows 2000 logon name, at most 20 characters (identity/samaccount.py).
+    sam_account_name: str = ""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def proxy_addresses(self) -> list[str]:
+        """Active Directory's proxyAddresses: the new address primary, every old one kept."""
+        return [f"SMTP:{self.mail}", *(f"smtp:{a}" for a in self.aliases)]
 
 
 class Claimant(_Frozen):
@@ -82,6 +91,7 @@ class IdentityReport(_Frozen):
     separators_dropped: int
     fallbacks: int
     shortened: int
+    logon_names_cut: int = 0  # sAMAccountNames cut to 20 characters
     from_directory: list[str]  # municipalities whose people are read at migration time
     collision_groups: list[Collision]
 
