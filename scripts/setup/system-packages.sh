@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the lab and the tests need: real sshd, rsync, OpenLDAP,
-# BIND and PostgreSQL, and the ACL tools the lab's share trees are seeded with (setfacl).
+# BIND and PostgreSQL, Samba as Active Directory domain controller with the Kerberos and SMB
+# clients, Dovecot for IMAP, and the ACL tools the lab's share trees are seeded with (setfacl).
 # Idempotent: when every package is present it does nothing.
 # The lab starts these daemons itself on loopback addresses, so the distribution's own
 # service instances are kept from starting while packages install.
@@ -12,6 +13,8 @@ packages=(
   bind9 bind9-utils bind9-dnsutils
   postgresql postgresql-client
   sqlite3
+  samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind krb5-user smbclient ldb-tools
+  dovecot-core dovecot-imapd
 )
 
 missing=()
