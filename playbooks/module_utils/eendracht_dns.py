@@ -278,8 +278,9 @@ def zone_transfer(server: str, port: int, key: dns.tsig.Key, zone: str, timeout:
                   ) -> dict[tuple[str, str], tuple[list[str], int | None]] | None:  # fmt: skip
     """Every record of the zone in one signed AXFR (dnspython checks the TSIG of the first and
     the last message and of every one signed between); None when the server refuses it (an
-    error answer, or a TSIG error, to the request). With `wanted`, only those (name, type)
-    pairs (lower case) are kept."""
+    error answer, or a TSIG error, to the request) or does not transfer zones at all: Samba's
+    DNS answers an AXFR with an empty NOERROR. With `wanted`, only those (name, type) pairs
+    (lower case) are kept."""
     what = f"AXFR of {zone} from {server}"
     found: dict[tuple[str, str], tuple[list[str], int]] = {}
     with _exchange(what, timeout, key):
@@ -291,9 +292,9 @@ def zone_transfer(server: str, port: int, key: dns.tsig.Key, zone: str, timeout:
             for answer in transfer:
                 first = False
                 _collect(found, answer, wanted)
-        except (dns.xfr.TransferError, dns.tsig.PeerError):
+        except (dns.xfr.TransferError, dns.tsig.PeerError, dns.exception.FormError):
             if first:
-                return None  # refused (or NOTAUTH): the caller asks record by record
+                return None  # refused, NOTAUTH or no transfer: the caller asks record by record
             raise
         finally:
             transfer.close()

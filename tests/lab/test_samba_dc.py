@@ -24,6 +24,7 @@ import pytest
 from eendracht.lab import claims, net, samba, samba_run, samba_seed
 from eendracht.lab.errors import LabError
 from eendracht.lab.paths import write_secret
+from eendracht.module_utils import load_module_utils
 
 pytestmark = pytest.mark.lab
 
@@ -37,6 +38,7 @@ OUTSIDE = [
 ]
 USERS = 1000
 T = 30  # seconds, for every client call
+dns_batch = load_module_utils("eendracht_dns")
 
 
 class CmdlineWatch(threading.Thread):
@@ -309,6 +311,18 @@ def _dig(lab: Lab, *query: str) -> str:
 def test_dns_srv(lab: Lab) -> None:
     assert _dig(lab, "SRV", f"_ldap._tcp.{lab.a.dns_domain}") == f"0 100 389 {lab.a.fqdn}."
     assert _dig(lab, "A", lab.a.fqdn) == lab.a.address
+
+
+def test_the_dns_batch_reads_a_zone_that_cannot_be_transferred_record_by_record(
+    lab: Lab,
+) -> None:
+    """Samba's DNS answers an AXFR with an empty NOERROR: the dns batch's transfer says it
+    got nothing (instead of failing the read), and its record-by-record read answers."""
+    zone, fqdn = lab.a.dns_domain, f"{lab.a.fqdn}."
+    assert dns_batch.zone_transfer(lab.a.address, 53, None, zone, T) is None
+    answers = dns_batch.query_all(lab.a.address, 53, [(fqdn, "A"), (f"nx.{zone}.", "A")], T)
+    assert answers[(fqdn.lower(), "A")][0] == [lab.a.address]
+    assert answers[(f"nx.{zone}.", "A")] == ([], None)
 
 
 def test_nsupdate_signed_and_unsigned(lab: Lab, tmp_path: Path) -> None:
