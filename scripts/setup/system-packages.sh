@@ -12,7 +12,7 @@ packages=(
   slapd ldap-utils
   bind9 bind9-utils bind9-dnsutils
   postgresql postgresql-client
-  sqlite3
+  sqlite3 openssl
   samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind krb5-user smbclient ldb-tools
   dovecot-core dovecot-imapd
 )
