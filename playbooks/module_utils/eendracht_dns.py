@@ -17,10 +17,12 @@ process is started: for a thousand records, starting dig and nsupdate and readin
 took about as long as the exchanges with the server themselves.
 
 Who signs is one `dns.tsig.Key`, made by `signing_key`: every request is signed with it
-(`Message.use_tsig`) and every answer checked with it (`keyring=`). Today it is an HMAC key
-from a key file as `nsupdate -k` takes it. A GSS-TSIG key (`nsupdate -g`, AD-integrated zones)
-is the same object around a negotiated Kerberos context, `dns.tsig.Key(name, context,
-dns.tsig.GSS_TSIG)`: made in `signing_key`, nothing else changes.
+(`Message.use_tsig`) and every answer checked with it (`keyring=`). It is an HMAC key from a
+key file as `nsupdate -k` takes it (BIND), or a GSS-TSIG key (`nsupdate -g`, AD-integrated
+zones on Windows or Samba domain controllers): the same object around a Kerberos context
+negotiated with the server (module_utils/eendracht_gss.py). A server that will not transfer
+its zone (Samba) is read record by record, and a GSS-signed update is rendered at most 15,000
+bytes (Samba cannot sign a larger answer).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ import dns.update
 import dns.xfr
 
 from ansible.module_utils.eendracht_gc import fewer_collections
+from ansible.module_utils.eendracht_gss import MAX_MESSAGE_BYTES, GssError, negotiated_key
 
 STATES = ("lowered", "cutover", "restored", "verify", "verify_source", "check")
 
@@ -62,7 +65,10 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "state": {"type": "str", "default": "cutover", "choices": list(STATES)},
     "server": {"type": "str", "required": True},
     "port": {"type": "int", "default": 53},
-    "key_file": {"type": "path", "required": True},
+    "key_file": {"type": "path", "default": ""},
+    # GSS-TSIG (AD-integrated zones): principal, keytab, krb5_conf, server_name (the DNS
+    # server's host name: its service principal is DNS/<server_name>).
+    "kerberos": {"type": "dict", "default": {}},
     "zones": {"type": "list", "elements": "dict", "required": True},
     "record_types": {"type": "list", "elements": "str", "default": []},
     "state_file": {"type": "path", "required": True},
@@ -168,14 +174,31 @@ def read_key(path: str) -> dns.tsig.Key:
 
 
 def signing_key(params: dict[str, Any]) -> dns.tsig.Key:
-    """The key that signs every request of the batch and checks every answer.
+    """The key that signs every request of the batch and checks every answer: an HMAC-TSIG
+    key from `key_file`, or for AD-integrated zones a GSS-TSIG key negotiated with the server
+    from `kerberos` (module_utils/eendracht_gss.py); dnspython signs and checks with either."""
+    kerberos = params.get("kerberos") or {}
+    if params.get("key_file") and kerberos:
+        raise DnsBatchError("give the TSIG key file or the Kerberos settings (kerberos), not both")
+    if not kerberos:
+        if not params.get("key_file"):
+            raise DnsBatchError("no key to sign with: a TSIG key file (key_file) or kerberos")
+        return read_key(params["key_file"])
+    unknown = sorted(set(kerberos) - {"principal", "keytab", "krb5_conf", "server_name"})
+    if unknown or not kerberos.get("server_name") or not kerberos.get("principal"):
+        raise DnsBatchError(
+            "kerberos needs principal and server_name (and keytab, krb5_conf)"
+            + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+        )
+    try:
+        return negotiated_key(params["server"], params["port"], kerberos, params["timeout"])
+    except GssError as exc:
+        raise DnsBatchError(str(exc)) from None
 
-    An HMAC-TSIG key from `key_file`. GSS-TSIG (AD-integrated zones, `nsupdate -g`) would be
-    made here too: a Kerberos context negotiated with the server by TKEY (gssapi's
-    SecurityContext; dns.tsig.GSSTSigAdapter as the keyring of that exchange), returned as
-    `dns.tsig.Key(name, context, dns.tsig.GSS_TSIG)`; dnspython signs and checks with it as
-    with an HMAC key."""
-    return read_key(params["key_file"])
+
+def max_message_bytes(key: dns.tsig.Key) -> int:
+    """How large a signed update may be rendered: 64 KiB, or what a GSS-TSIG answer can echo."""
+    return MAX_MESSAGE_BYTES if key.algorithm == dns.tsig.GSS_TSIG else 65_535
 
 
 # --- exchanges with the server ---------------------------------------------------------------
@@ -312,17 +335,25 @@ def read_records(server: str, port: int, key: dns.tsig.Key | None, zone: str,
     return {(n.lower(), t): whole.get((n.lower(), t), ([], None)) for n, t in wanted}
 
 
-def messages(groups: Any) -> Any:
-    part: list[str] = []
+def group_parts(groups: Any) -> Any:
+    """The rrset line groups in parts of at most MAX_LINES_PER_MESSAGE lines (a group is never
+    split: an rrset's delete and its adds travel together)."""
+    part: list[list[str]] = []
     size = 0
     for group in groups:
         if part and size + len(group) > MAX_LINES_PER_MESSAGE:
             yield part
             part, size = [], 0
-        part.extend(group)
+        part.append(group)
         size += len(group)
     if part:
         yield part
+
+
+def messages(groups: Any) -> Any:
+    """The update lines of each message, as nsupdate would be given them between `send`s."""
+    for part in group_parts(groups):
+        yield [line for group in part for line in group]
 
 
 def update_message(zone: str, lines: list[str], key: dns.tsig.Key | None = None) -> dns.update.UpdateMessage:
@@ -414,19 +445,28 @@ def send_updates(server: str, port: int, key: dns.tsig.Key, batches: dict[str, l
                  timeout: int) -> None:  # fmt: skip
     """batches: {zone: [rrset line groups]}; over one connection, one signed message per part,
     as nsupdate sends them: each sent once the one before was answered and its answer's TSIG
-    checked. The next one is built while the server works on the one before."""
-    parts = [(zone, part) for zone, groups in batches.items() for part in messages(groups)]
+    checked. The next one is built while the server works on the one before. A part that
+    renders larger than the key allows (max_message_bytes) is sent as two halves."""
+    parts = [(zone, part) for zone, groups in batches.items() for part in group_parts(groups)]
     if not parts:
         return
+    limit = max_message_bytes(key)
     with _connection(server, port, timeout, f"update to {server}") as (sock, expiration):
         sent: tuple[dns.message.Message, str] | None = None
-        for zone, part in parts:
+        while parts:
+            zone, part = parts.pop(0)
             what = f"update of {zone} at {server}"
-            request = update_message(zone, part, key)
+            request = update_message(zone, [line for group in part for line in group], key)
             try:
                 wire = to_wire(request)
             except dns.exception.TooBig:
-                raise DnsBatchError(f"{what}: the message is larger than 64 KiB") from None
+                wire = b""
+            if not wire or len(wire) > limit:
+                if len(part) == 1:
+                    raise DnsBatchError(f"{what}: one record set is larger than {limit} bytes")
+                half = len(part) // 2
+                parts[:0] = [(zone, part[:half]), (zone, part[half:])]
+                continue
             if sent is not None:
                 _answered(sock, expiration, timeout, key, *sent)
             with _exchange(what, timeout, key):

@@ -42,6 +42,7 @@ _fsflags = load_module_utils("eendracht_fsflags")
 # The collector held back while much long-lived data is built (check, plan, the mocked stacks).
 fewer_collections = load_module_utils("eendracht_gc").fewer_collections
 _ldif = load_module_utils("eendracht_ldif")
+load_module_utils("eendracht_gss")  # imported by eendracht_dns (gssapi only when it signs)
 
 
 def thaw_tree(root: Path) -> int:

@@ -325,6 +325,60 @@ def test_the_dns_batch_reads_a_zone_that_cannot_be_transferred_record_by_record(
     assert answers[(f"nx.{zone}.", "A")] == ([], None)
 
 
+def test_the_dns_batch_cuts_over_and_restores_by_gss_tsig_with_a_keytab(
+    lab: Lab, tmp_path: Path
+) -> None:
+    """The dns role's batch against AD-integrated DNS: a keytab (no kinit, no ticket cache),
+    the DC's krb5.conf, updates split where Samba could not sign the answer: originals kept,
+    cut over, a re-run changes nothing, restored."""
+    d = lab.a
+    keytab = tmp_path / "dns.keytab"
+    subprocess.run(
+        ["samba-tool", "domain", "exportkeytab", str(keytab), f"--principal={d.admin_principal}",
+         "-s", str(d.smb_conf)],
+        capture_output=True, text=True, timeout=T, check=True,
+    )  # fmt: skip
+    kerberos = {
+        "principal": d.admin_principal,
+        "keytab": str(keytab),
+        "krb5_conf": str(samba_run.client_files(d).krb5_conf),
+        "server_name": d.fqdn,
+    }
+    before_env = os.environ.get("KRB5_CONFIG")
+    zone, count = d.dns_domain, 300
+    # Long names: the 300 record sets render to ~19 KB, more than Samba can sign an answer to
+    # (16 KiB), so the batch must send them in two messages.
+    names = [f"gss-a-rather-long-record-name-{i:03d}" for i in range(count)]
+    params = {"server": d.address, "port": 53, "key_file": "", "kerberos": kerberos,
+              "record_types": [], "state_file": str(tmp_path / "dns.json"), "outputs": {},
+              "timeout": T}  # fmt: skip
+    key = dns_batch.signing_key(params)
+    assert key.algorithm == dns_batch.dns.tsig.GSS_TSIG
+    groups = [dns_batch.rrset_lines(f"{n}.{zone}.", "A", 3600, [f"10.50.{i // 250}.{i % 250 + 1}"])
+              for i, n in enumerate(names)]  # fmt: skip
+    dns_batch.send_updates(d.address, 53, key, {zone: groups}, T)  # the originals
+    records = [{"name": n, "type": "A", "value": f"10.50.{i // 250}.{i % 250 + 1}", "ttl": 3600,
+                "cutover_to": f"10.60.{i // 250}.{i % 250 + 1}"} for i, n in enumerate(names)]  # fmt: skip
+    zones = [{"name": zone, "cutover_ttl": 300, "records": records}]
+
+    done = dns_batch.run_batch({**params, "state": "cutover", "zones": zones}, False)
+    assert done["eendracht_counts"]["records_updated"] == count
+    assert _dig(lab, "A", f"{names[7]}.{zone}") == "10.60.0.8"
+    again = dns_batch.run_batch({**params, "state": "cutover", "zones": zones}, False)
+    assert again["eendracht_counts"] == {**again["eendracht_counts"], "records_updated": 0,
+                                         "records_unchanged": count}  # fmt: skip
+    verified = dns_batch.run_batch({**params, "state": "verify", "zones": zones}, False)
+    assert verified["eendracht_counts"]["records_verified"] == count
+    restored = dns_batch.run_batch({**params, "state": "restored", "zones": zones}, False)
+    assert restored["eendracht_counts"]["records_updated"] == count
+    assert _dig(lab, "A", f"{names[299]}.{zone}") == "10.50.1.50"
+    assert os.environ.get("KRB5_CONFIG") == before_env  # the realm's settings were undone
+
+    wrong = {**kerberos, "principal": f"nobody@{d.realm}"}
+    with pytest.raises(dns_batch.DnsBatchError, match=f"Kerberos credentials of nobody@{d.realm}"):
+        dns_batch.signing_key({**params, "kerberos": wrong})
+
+
 def test_nsupdate_signed_and_unsigned(lab: Lab, tmp_path: Path) -> None:
     env = _kinit(lab, tmp_path, lab.a.admin_principal, lab.a.admin_password_file)
     zone = lab.a.dns_domain

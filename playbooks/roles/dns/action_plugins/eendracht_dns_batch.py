@@ -27,7 +27,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 # What the batch imports from module_utils, its own imports first.
-SHARED = ("eendracht_gc", "eendracht_dns")
+SHARED = ("eendracht_gc", "eendracht_gss", "eendracht_dns")
 
 
 # The one loader of module_utils on the controller: module_utils/eendracht_loader.py.

@@ -23,11 +23,18 @@ description:
     controller; the work is in C(module_utils/eendracht_dns.py), which speaks DNS through dnspython.
 requirements:
   - dnspython (a dependency of eendracht; the module runs delegated to the controller, with its interpreter)
+  - gssapi, for O(kerberos) (a dependency of eendracht)
 options:
   state: {description: what to do, type: str, choices: [lowered, cutover, restored, verify, verify_source, check], default: cutover}
   server: {description: DNS server taking updates, type: str, required: true}
   port: {description: its port, type: int, default: 53}
-  key_file: {description: "TSIG key file as nsupdate -k takes it (a tsig-keygen key clause or a K*.private file)", type: path, required: true}
+  key_file: {description: "HMAC-TSIG key file as nsupdate -k takes it (a tsig-keygen key clause or a K*.private file); or give O(kerberos)", type: path, default: ""}
+  kerberos:
+    description:
+      - GSS-TSIG for AD-integrated zones (as C(nsupdate -g)), instead of O(key_file)
+      - principal (the service account), keytab (its keys; without one, the ticket cache KRB5CCNAME names), krb5_conf (the realm's krb5.conf), server_name (the DNS server's host name, whose principal is DNS/server_name)
+    type: dict
+    default: {}
   zones: {description: "zones: name, cutover_ttl, records (name, type, value, ttl, cutover_to or cutover_output)", type: list, elements: dict, required: true}
   record_types: {description: only the records of these types (a step's narrowing); all when empty, type: list, elements: str, default: []}
   state_file: {description: JSON file keeping the original records for rollback, type: path, required: true}
