@@ -55,7 +55,7 @@ class Directory(pulumi.ComponentResource):
             opts=me,
         )
         place = Place(group.name, location, args.tags)
-        self.domain = f"ad.{org.upn_suffix}"
+        self.domain = org.ad_domain
         self.resource_group = names("rg", "identity")
         self.controllers: list[BuiltVm] = []
         for index, address in enumerate(args.addresses, start=1):

@@ -91,6 +91,12 @@ class Organisation(Model):
 
     _domains = field_validator("mail_domain", "upn_suffix")(_dns_name)
 
+    @property
+    def ad_domain(self) -> str:
+        """The new organisation's Active Directory domain, which the stacks' domain controllers
+        carry: `ad.<upn_suffix>`."""
+        return f"ad.{self.upn_suffix}"
+
     @field_validator("alias_domains")
     @classmethod
     def _aliases(cls, value: list[str]) -> list[str]:
@@ -238,8 +244,16 @@ class MunicipalityInfo(Model):
     mail_domain: str
     departments: Annotated[list[Name], Field(min_length=1)]
     sites: Annotated[list[Site], Field(min_length=1)]
+    # The municipality's own Active Directory domain (its DNS name), where its directory is AD;
+    # see Municipality.ad_domain for the default.
+    ad_domain: str | None = None
 
     _domain = field_validator("mail_domain")(_dns_name)
+
+    @field_validator("ad_domain")
+    @classmethod
+    def _ad_domain(cls, value: str | None) -> str | None:
+        return None if value is None else _dns_name(value)
 
     @field_validator("departments")
     @classmethod
@@ -289,6 +303,20 @@ class PeopleSource(Model):
 
 # Characters a path on a Windows file server cannot hold (besides the separator).
 WINDOWS_RESERVED = frozenset('<>:"/|?*')
+
+
+# Leading labels that say "a directory" rather than whose it is: ad.gemeentealtena.nl is ALTENA's.
+GENERIC_LABELS = frozenset(("ad", "corp", "intern", "internal", "dc"))
+
+
+def netbios_name(domain: str) -> str:
+    """The NetBIOS (pre-Windows 2000) name of an AD domain: its first label that is not a
+    generic one (ad., corp., ...), in capitals, at most 15 letters, digits and hyphens."""
+    labels = domain.split(".")
+    while len(labels) > 1 and labels[0].lower() in GENERIC_LABELS:
+        labels = labels[1:]
+    label = re.sub(r"[^A-Za-z0-9-]", "", labels[0]).upper()
+    return label[:15].rstrip("-") or "DOMAIN"
 
 
 def _controls(value: str) -> bool:
@@ -538,6 +566,19 @@ class Municipality(Model):
     @property
     def name(self) -> str:
         return self.info.name
+
+    @property
+    def ad_domain(self) -> str | None:
+        """The municipality's Active Directory domain, or None when its directory is not AD:
+        `info.ad_domain`, else `<name>.local` when a Windows server holds its directory or its
+        people are read from Active Directory."""
+        windows_dc = any(
+            h.server_os == "windows" and ServerRole.DIRECTORY in h.server_roles for h in self.hosts
+        )
+        from_ad = self.people_source is not None and self.people_source.kind == "active_directory"
+        if self.info.ad_domain is not None:
+            return self.info.ad_domain
+        return f"{self.info.name}.local" if windows_dc or from_ad else None
 
     def application(self, name: str) -> Application | None:
         return next((a for a in self.applications if a.name == name), None)
