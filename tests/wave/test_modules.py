@@ -22,6 +22,7 @@ ROLES = REPO / "playbooks" / "roles"
 for _shared in (
     "eendracht_fsflags",
     "eendracht_ldif",
+    "eendracht_ad",
     "eendracht_posix_acl",
     "eendracht_owners",
     "eendracht_dns",
@@ -405,7 +406,7 @@ HANGING_TOOL = "#!/bin/sh\nexec sleep 30\n"  # exec: the module's kill reaches t
 RUN_MODULE = (
     "import runpy, sys;"
     "from eendracht.module_utils import load_module_utils;"
-    "[load_module_utils(n) for n in ('eendracht_fsflags', 'eendracht_ldif', 'eendracht_posix_acl', 'eendracht_copy',"
+    "[load_module_utils(n) for n in ('eendracht_fsflags', 'eendracht_ldif', 'eendracht_ad', 'eendracht_posix_acl', 'eendracht_copy',"
     " 'eendracht_owners', 'eendracht_dns')];"
     "sys.argv = sys.argv[1:];"
     "runpy.run_path(sys.argv[0], run_name='__main__')"

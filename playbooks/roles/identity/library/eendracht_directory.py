@@ -5,7 +5,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: eendracht_directory
-short_description: Bulk account migration between LDAP directories with the identity mapping
+short_description: Bulk account migration between LDAP directories or Active Directory domains with the identity mapping
 description:
   - Reads the source and target directories once each (C(ldapsearch)), compares every entry
     with what the identity mapping asks for, and writes only the differences in one LDIF batch
@@ -20,14 +20,61 @@ description:
     municipality's target accounts again.
   - O(state=verify) counts the accounts, compares a sample attribute by attribute and checks the
     source accounts are disabled; O(state=check) only binds and counts.
+  - "C(kind: openldap) (the default): the OpenLDAP schema with C(eendrachtAccount)."
+  - "C(kind: active_directory) (both source and target): AD over LDAPS, verified against
+    C(ca_file) (C(LDAPTLS_CACERT), C(LDAPTLS_REQCERT=demand)); reads paged (C(-E pr=500)).
+    Source people C((&(objectCategory=person)(objectClass=user))) under C(people_dn) (else
+    C(base_dn)) are matched to identities by old account (sAMAccountName). A new account is
+    C(objectClass: user) at C(CN=<display name> (<sam>),<people_dn>) with sAMAccountName,
+    userPrincipalName, givenName, sn (tussenvoegsel and surname), displayName, mail,
+    proxyAddresses (C(SMTP:) new, C(smtp:) every old address), department, manager (the
+    manager's new account), C(info: voorheen gemeente <municipality>, account <old account>)
+    (how a re-run knows its own accounts), and uidNumber, gidNumber, unixHomeDirectory when the
+    target schema has RFC 2307. Groups (C(objectClass: group), global security, under
+    C(groups_dn)): C(afd-<department>), C(gem-<municipality>), and every source group holding a
+    migrated person directly or through nesting as C(<municipality>-<source name>), nested as at
+    the source; members only added. Only the mapped source accounts are disabled at cutover
+    (service and administrator accounts are not the migration's); userAccountControl keeps
+    every flag but ACCOUNTDISABLE (0x2)."
+  - "Initial credentials (active_directory): each new account gets a random password (Python
+    C(secrets), AD's complexity rule met, no part of the names in it) as C(unicodePwd) over
+    LDAPS, C(pwdLastSet: 0) (change at next logon), C(userAccountControl: 514) (disabled until
+    cutover). The passwords are written to O(handover_file) (JSON, mode 0600) before the
+    accounts are added and appear nowhere else: not in the result, a log, a message or a
+    command line (the LDIF goes on stdin). A re-run never sets the password of an account that
+    exists; an account still missing after a killed run gets the password the file holds."
 options:
   state: {description: what to do, type: str, choices: [present, cutover, rollback, verify, verify_source, check], default: present}
   mapping_file: {description: JSON identity mapping of the municipality, type: path, required: true}
-  source: {description: "source directory: uri, bind_dn, password_file, people_dn", type: dict, required: true}
-  target: {description: "target directory: uri, bind_dn, password_file, people_dn, groups_dn", type: dict, required: true}
+  source:
+    description: "source directory: kind (openldap or active_directory), uri, bind_dn (a DN or,
+      on AD, a UPN), password_file, people_dn; on AD also base_dn, groups_dn (where its groups
+      are read, default base_dn) and ca_file"
+    type: dict
+    required: true
+  target:
+    description: "target directory: kind, uri, bind_dn, password_file, people_dn, groups_dn; on
+      AD also base_dn and ca_file (people_dn default OU=Medewerkers,<base_dn>, groups_dn
+      OU=Groepen,<base_dn>, created when missing)"
+    type: dict
+    required: true
   record_file: {description: where cutover records the source accounts it disabled, type: path}
   sample: {description: how many accounts verify compares attribute by attribute, type: int, default: 25}
+  cutover_done: {description: whether verify expects the cutover done (accounts enabled, source disabled), type: bool, default: true}
   timeout: {description: seconds each ldapsearch, ldapadd or ldapmodify run may take before the module fails, type: int, default: 600}
+  handover_file:
+    description: "active_directory, state present: where the initial passwords of new accounts
+      go (JSON per municipality: sam, upn, initial_password; mode 0600; kept and extended by re-runs)"
+    type: path
+  probes:
+    description: "active_directory, state verify and verify_source: source accounts whose
+      password is known; after cutover each bind must be refused as disabled (AD data 533),
+      after rollback each must succeed"
+    type: list
+    elements: dict
+    suboptions:
+      account: {description: "sAMAccountName (bound as name@domain), a UPN or a DN", type: str, required: true}
+      password_file: {description: file holding the probe's password, type: path, required: true}
 author: eendracht
 """
 
@@ -411,6 +458,13 @@ def verify_source(module, mapping, source, target):
     return False, counts
 
 
+def directory_kind(module, spec, role):
+    kind = spec.get("kind") or "openldap"
+    if kind not in ("openldap", "active_directory"):
+        module.fail_json(msg=f"the {role} directory's kind {kind!r} is not openldap or active_directory")
+    return kind
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -422,12 +476,26 @@ def main():
             "sample": {"type": "int", "default": 25},
             "cutover_done": {"type": "bool", "default": True},
             "timeout": {"type": "int", "default": 600},
+            "handover_file": {"type": "path"},
+            "probes": {
+                "type": "list",
+                "elements": "dict",
+                "options": {"account": {"type": "str", "required": True}, "password_file": {"type": "path", "required": True}},
+            },
         },
         supports_check_mode=True,
     )
     p = module.params
     with open(p["mapping_file"], encoding="utf-8") as handle:
         mapping = json.load(handle)
+    kinds = {directory_kind(module, p["source"], "source"), directory_kind(module, p["target"], "target")}
+    if kinds == {"active_directory"}:
+        from ansible.module_utils.eendracht_ad import run as run_active_directory
+
+        changed, counts = run_active_directory(module, mapping)
+        module.exit_json(changed=changed, eendracht_counts=counts)
+    if kinds != {"openldap"}:
+        module.fail_json(msg="source and target directory must be of one kind: openldap or active_directory")
     source, target = Directory(module, p["source"]), Directory(module, p["target"])
     state = p["state"]
     if state == "present":
