@@ -1,43 +1,31 @@
-"""Moving one mailbox from a source IMAP server to the target: dsync over imapc.
+"""Moving one mailbox between lab mail servers, by the migration's own recipe.
 
-Run on the target's side, as the migration does on the weekend (against Exchange's IMAP too):
-
-    doveadm -c <target>/moves/<user>.<id>.conf backup -R -u <target user> -x 'shared/*' imapc:
-
-`backup -R` makes the target mailbox an exact copy of the source one (imapc: is the remote
-side), so a run cut off halfway is simply run again: what arrived stays, what is missing
-comes, nothing doubles. The per-move config (0600, root-only, removed afterwards) holds the
-imapc settings including the source password, and `!include`s the target's own config: the
-password is never an argument and so never in the process list. doveadm reads that file
-through doveconf, which hands the settings to doveadm in its environment (root-only
-/proc/<pid>/environ, like the file).
-
-dsync ignores the quota plugin by design (quota.c: "ignore quota for dsync"), so a target
-mailbox over its quota would silently end over it; `move_mailbox` compares the source's
-size with the target's quota first and refuses, naming the mailbox.
+The recipe (doveadm backup -R over imapc, the source password only in a per-move 0600
+include, the quota checked first because dsync ignores quota, a target that changed since
+the last move refused) is migration logic: it lives in `playbooks/module_utils/
+eendracht_mailmove.py`, which the mail role's module `eendracht_mailbox` runs on the target
+mail server. This module only describes two lab servers in the terms that file takes, so the
+lab rehearses exactly what the migration runs.
 """
 
 from __future__ import annotations
 
 import contextlib
-import secrets
-import subprocess
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
-from eendracht.lab.dovecot import MailServer, login
-from eendracht.lab.dovecot_conf import quoted
-from eendracht.lab.dovecot_imap import inventory
+from eendracht.lab.dovecot import MailServer
 from eendracht.lab.errors import LabError
-from eendracht.lab.paths import write_secret
-from eendracht.lab.procs import run
+from eendracht.module_utils import load_module_utils
 
 # The source's shared namespace (someone else's mailbox this user may read) is not theirs
 # to move: the owner's own move carries it.
 EXCLUDE = ("shared", "shared/*")
 MOVE_TIMEOUT = 3600.0
+
+_recipe = load_module_utils("eendracht_mailmove")
 
 
 @dataclass(frozen=True)
@@ -47,28 +35,44 @@ class MoveResult:
     seconds: float
 
 
-def move_config(source: MailServer, target: MailServer, account: str, password: str) -> str:
-    return f"""\
-# eendracht: move of {account} from {source.name}; removed when the move ends
-!include {target.files.config}
-imapc_host = {source.address}
-imapc_port = {source.imaps_port}
-imapc_ssl = imaps
-imapc_ssl_verify = yes
-ssl_client_ca_file = {source.files.cert}
-imapc_user = {quoted(account)}
-imapc_password = {quoted(password, expanded=False)}
-imapc_features = rfc822.size fetch-headers
-mail_prefetch_count = 20
-mail_fsync = never
-"""
+def _server(server: MailServer) -> dict[str, Any]:
+    return {
+        "host": server.address,
+        "port": server.imaps_port,
+        "tls": "imaps",
+        "ca_file": str(server.files.cert),
+        "password_dir": str(server.files.secrets),
+        "master_user": None,
+        "password_file": None,
+        "login": "name",
+    }
 
 
-def move_argv(config: Path, target_account: str, exclude: Sequence[str] = EXCLUDE) -> list[str]:
-    argv = ["doveadm", "-c", str(config), "backup", "-R", "-u", target_account]
-    for mask in exclude:
-        argv += ["-x", mask]
-    return [*argv, "imapc:"]
+def move_params(
+    source: MailServer,
+    target: MailServer,
+    account: str,
+    target_account: str,
+    timeout: float = MOVE_TIMEOUT,
+    exclude: Sequence[str] = EXCLUDE,
+) -> dict[str, Any]:
+    """The module's parameters for one move between two lab servers."""
+    return {
+        "state": "moved",
+        "mailboxes": [{"source": account, "target": target_account}],
+        "mapping_file": None,
+        "target_user_field": "username",
+        "source": _server(source),
+        "target": {**_server(target), "config": str(target.files.config)},
+        "work_dir": str(target.files.moves),
+        "exclude": list(exclude),
+        "parallel": 1,
+        "timeout": int(timeout),
+        "lock_timeout": 60,
+        "command_timeout": 30,
+        "imap_timeout": 30,
+        "investigate_ratio": 0.01,
+    }
 
 
 @contextlib.contextmanager
@@ -79,63 +83,15 @@ def prepared_move(
     target_account: str | None = None,
     exclude: Sequence[str] = EXCLUDE,
 ) -> Iterator[list[str]]:
-    """The doveadm command of one move, valid while inside; its config is removed after."""
-    password = source.password_file(account).read_text(encoding="utf-8")
-    config = target.files.moves / f"{account}.{secrets.token_hex(4)}.conf"
-    write_secret(config, move_config(source, target, account, password))
+    """The doveadm command of one move, valid while inside; its include is removed after."""
+    params = move_params(source, target, account, target_account or account, exclude=exclude)
     try:
-        yield move_argv(config, target_account or account, exclude)
-    finally:
-        config.unlink(missing_ok=True)
-
-
-def explain(stderr: str, account: str, target: MailServer, target_account: str) -> str:
-    """One line naming the mailbox and what doveadm said (its errors, not its chatter)."""
-    errors = [line.strip() for line in stderr.splitlines() if "Error" in line or "Fatal" in line]
-    detail = " | ".join(errors[-3:]) or " | ".join(stderr.strip().splitlines()[-3:])
-    if "quota" in detail.lower():
-        return (
-            f"moving mailbox {account} failed: the target mailbox {target_account} on "
-            f"{target.name} is over its quota ({detail})"
-        )
-    return f"moving mailbox {account} to {target_account} on {target.name} failed: {detail}"
-
-
-def source_size(source: MailServer, account: str) -> int:
-    """Bytes in the user's own folders on the source (sum of RFC822.SIZE, as IMAP counts)."""
-    client = login(source, account)
-    try:
-        return sum(state.size for state in inventory(client).values())
-    finally:
-        client.logout()
-
-
-def quota_limit_kib(target: MailServer, account: str) -> int | None:
-    """The target mailbox's storage limit in KiB (doveadm quota get), None if unlimited."""
-    listing = run(
-        ["doveadm", "-f", "tab", "-c", str(target.files.config), "quota", "get", "-u", account],
-        f"reading the quota of {account} on {target.name}",
-        timeout=30,
-    )
-    for line in listing.splitlines()[1:]:
-        fields = line.split("\t")
-        if len(fields) >= 4 and fields[1] == "STORAGE" and fields[3].isdigit():
-            return int(fields[3])
-    return None
-
-
-def check_quota(source: MailServer, target: MailServer, account: str, dest: str) -> None:
-    """dsync ignores quota on purpose (the target ends over it without an error), so the
-    move checks first: a mailbox that does not fit is refused before anything is copied."""
-    limit = quota_limit_kib(target, dest)
-    if limit is None or limit == 0:
-        return
-    size = source_size(source, account)
-    if size > limit * 1024:
-        raise LabError(
-            f"moving mailbox {account} failed: the target mailbox {dest} on {target.name} "
-            f"is over its quota: the source holds {size // 1024} KiB, the quota is {limit} KiB"
-        )
+        (move,) = _recipe.resolve(params)
+        creds = _recipe.Secrets()
+        with _recipe.prepared_move(params, move, creds) as argv:
+            yield [str(a) for a in argv]
+    except _recipe.MailMoveError as exc:
+        raise LabError(str(exc)) from None
 
 
 def move_mailbox(
@@ -148,22 +104,10 @@ def move_mailbox(
 ) -> MoveResult:
     """Make the target mailbox a copy of the source one; LabError naming it if that fails."""
     dest = target_account or account
-    check_quota(source, target, account, dest)
-    password = source.password_file(account).read_text(encoding="utf-8")
+    params = move_params(source, target, account, dest, timeout, exclude)
     started = time.monotonic()
-    with prepared_move(source, target, account, dest, exclude) as argv:
-        try:
-            done = subprocess.run(
-                argv, capture_output=True, text=True, timeout=timeout, check=False
-            )
-        except subprocess.TimeoutExpired as exc:
-            said = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else ""
-            tail = " | ".join(said.strip().splitlines()[-2:]).replace(password, "***")
-            raise LabError(
-                f"moving mailbox {account}: no end within {timeout:.0f} s (last said: {tail})"
-            ) from None
-    if done.returncode != 0:
-        # doveadm never prints imapc_password; redacted anyway in case a future one does.
-        message = explain(done.stderr, account, target, dest).replace(password, "***")
-        raise LabError(message)
+    try:
+        _recipe.run(params)
+    except _recipe.MailMoveError as exc:
+        raise LabError(str(exc)) from None
     return MoveResult(account, dest, time.monotonic() - started)
