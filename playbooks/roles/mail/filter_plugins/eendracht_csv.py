@@ -1,0 +1,1 @@
+../../workstations_mail/filter_plugins/eendracht_csv.py
