@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -392,6 +393,47 @@ def test_repoint_an_application_by_config_and_sighup(running_lab: RunningLab) ->
         os.kill(pid, signal.SIGHUP)
 
 
+def test_the_domain_controller_and_the_mail_servers_answer_their_own_clients(
+    running_lab: RunningLab, tmp_path: Path
+) -> None:
+    """The new organisation's AD DC (mini's municipalities have Linux directories: no DC of
+    their own) over LDAPS, Kerberos and DNS; every municipality's IMAP server over IMAPS."""
+    import imaplib
+    import ssl
+
+    dcs = running_lab.lab["domain_controllers"]
+    assert set(dcs) == {"target"}  # mini: OpenLDAP sources
+    dc = dcs["target"]
+    assert dc["domain"] == "ad.waardstad.nl" and dc["netbios"] == "WAARDSTAD"
+    env = {**os.environ, "LDAPTLS_CACERT": dc["ca_file"], "LDAPTLS_REQCERT": "demand"}
+    found = subprocess.run(
+        ["ldapsearch", "-x", "-LLL", "-H", dc["ldaps_uri"], "-D", dc["admin_principal"],
+         "-y", dc["admin_password_file"], "-b", dc["base_dn"], "-s", "base", "objectClass"],
+        env=env, capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert found.returncode == 0 and "domainDNS" in found.stdout, found.stderr
+    krb = {**os.environ, "KRB5_CONFIG": dc["krb5_conf"], "KRB5CCNAME": f"FILE:{tmp_path / 'cc'}"}
+    with open(dc["admin_password_file"], "rb") as password:
+        kinit = subprocess.run(["kinit", dc["admin_principal"]], stdin=password, env=krb,
+                               capture_output=True, timeout=30, check=False)  # fmt: skip
+    assert kinit.returncode == 0, kinit.stderr
+    srv = sh("dig", "+short", f"@{dc['address']}", "SRV", f"_ldap._tcp.{dc['domain']}")
+    assert f"389 {dc['host_name']}." in srv
+    for name, mail in running_lab.lab["mail_servers"].items():
+        context = ssl.create_default_context(cafile=mail["ca_file"])
+        client = imaplib.IMAP4_SSL(mail["address"], mail["imaps_port"], ssl_context=context,
+                                   timeout=10)  # fmt: skip
+        account = "postmaster" if name == "target" else "secretariaat"
+        password = (Path(mail["passwords"]) / f"{account}.password").read_text()
+        client.login(account, password)
+        status, _ = client.select("INBOX", readonly=True)
+        assert status == "OK"
+        if name != "target":
+            status, data = client.fetch("1", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+            assert status == "OK" and b"Message-ID" in data[0][1]  # type: ignore[index]
+        client.logout()
+
+
 def test_status_reports_every_service(running_lab: RunningLab) -> None:
     result = CliRunner().invoke(lab_app, ["status", "--json"])
     assert result.exit_code == 0, result.output
@@ -411,7 +453,10 @@ def test_second_up_changes_nothing(running_lab: RunningLab) -> None:
     assert not again["changed"] and "nothing changed" in again["message"]
     for service in again["services"]:
         require_loopback(service["address"])
-        assert service["port"] > 1024 and service["answers"]
+        assert service["answers"]
+        # AD's ports are fixed (clients find a DC's LDAP and Kerberos by SRV records on the
+        # standard ports); each DC has its own loopback address. Everything else stays high.
+        assert service["port"] > 1024 or service["kind"] == "domain-controller"
     assert manifest.read_bytes() == before
     assert {r.name: r.pid for r in recorded(running_lab.state / "lab" / "pids")} == pids
 
@@ -483,7 +528,9 @@ def test_up_killed_halfway_is_cleaned_up_by_the_next_up() -> None:
     finally:
         lab_down(state)
         assert processes_referencing(str(state)) == []
-        state.rmdir()
+        # What `down` keeps: the provisioned AD domains, copied by the next `up` of the state.
+        assert {p.name for p in state.iterdir()} <= {"cache"}
+        shutil.rmtree(state)
 
 
 def test_down_leaves_nothing_running(running_lab: RunningLab) -> None:

@@ -8,7 +8,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from eendracht.lab import aliases, apps, claims, environment, named, net, postgres, slapd, sshd
+from eendracht.lab import (
+    ad_controllers,
+    aliases,
+    apps,
+    claims,
+    environment,
+    mail_servers,
+    named,
+    net,
+    postgres,
+    slapd,
+    sshd,
+)
 from eendracht.lab.errors import LabError
 from eendracht.lab.manifest import Manifest
 from eendracht.lab.paths import LabPaths
@@ -205,16 +217,23 @@ def build(
         serial = int(dt.date.today().strftime("%Y%m%d")) * 100 + 1
         named.prepare(paths, plan.zones, plan.dns_address, serial)
         pg_ready.result()
+    progress("Active Directory domain controllers")
+    accounts = ad_controllers.prepare(paths, plan, people)
+    progress("mail servers")
+    messages = mail_servers.prepare(paths, plan, people, scale, seed)
 
     daemons = _services(paths, plan, programme)
+    daemons += ad_controllers.services(paths, plan)
+    daemons += mail_servers.services(paths, plan, people)
     wanted.services = daemons
     wanted.write(paths.manifest)  # before starting: `down` can always find what was meant
-    progress("starting sshd, slapd, named, postgres")
+    progress("starting sshd, slapd, samba, dovecot, named, postgres")
     aliases.add(plan.dns_address, paths.lab / ALIASES_FILE)
     for s in daemons:
         spawn(paths, s)
     wanted.write(paths.manifest)
-    wait_answering(paths, [s for s in daemons if s.kind == "database"])
+    wait_answering(paths, [s for s in daemons if s.kind in ("database", "mail")])
+    mail_servers.publish_shared(paths, plan, people)
 
     progress("application databases")
     databases: dict[str, dict[str, int]] = {}
@@ -245,6 +264,8 @@ def build(
         "residents": {n: len(rs) for n, rs in resident_lists.items()},
         "shares": files,
         "zones": {z.name: len(z.records) for z in plan.zones},
+        "ad_accounts": accounts,
+        "mail_messages": messages,
         "databases": databases,
     }
     return wanted, plan

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from eendracht.lab import apps, named, postgres, slapd
+from eendracht.lab import ad_controllers, apps, mail_servers, named, postgres, slapd
 from eendracht.lab.paths import LabPaths
 from eendracht.lab.plan import (
     DNS_PORT,
@@ -261,6 +261,8 @@ def details(
         },
         "national_services": {n.name: n.url for n in plan.national},
         "integration_hub": f"http://{plan.hub_address}:{HUB_PORT}",
+        "domain_controllers": ad_controllers.details(paths, plan),
+        "mail_servers": mail_servers.details(paths, plan),
     }
 
 

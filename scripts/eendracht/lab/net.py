@@ -19,6 +19,8 @@ KIND_OCTET = {
     "application": 5,
     "national": 6,
     "target-application": 7,
+    "domain-controller": 8,
+    "mail": 9,
 }
 FIRST_LAB_OCTET = 100
 LAB_OCTETS = 100

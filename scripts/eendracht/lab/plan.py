@@ -20,6 +20,9 @@ TARGET_APP_FIRST_PORT = 9001
 HUB_PORT = 8443
 TARGET_FILES = "target-files"
 TARGET = "target"  # the group (and zone owner) that stands for the new organisation
+DC_PORTS = (53, 88, 389, 445, 464, 636)  # DNS, Kerberos, LDAP, SMB, kpasswd, LDAPS
+DNS_PORT_AD = 53
+MAIL_PORTS = (1143, 1993)  # IMAP, IMAPS
 
 
 def domain_dn(domain: str) -> str:
@@ -50,6 +53,32 @@ class Directory:
     @property
     def uri(self) -> str:
         return f"ldap://{self.address}:{self.port}"
+
+
+@dataclass(frozen=True)
+class DomainController:
+    """A Samba AD DC: one per municipality whose directory is Active Directory, one for the
+    new organisation's domain (the stacks' domain controllers)."""
+
+    name: str  # municipality, or "target"
+    domain: str  # the AD domain's DNS name
+    address: str
+
+    @property
+    def realm(self) -> str:
+        return self.domain.upper()
+
+    @property
+    def netbios(self) -> str:
+        return m.netbios_name(self.domain)
+
+
+@dataclass(frozen=True)
+class MailHost:
+    """An IMAP server (Dovecot): one per municipality, one for the new organisation."""
+
+    name: str  # municipality, or "target"
+    address: str
 
 
 @dataclass(frozen=True)
@@ -100,6 +129,8 @@ class LabPlan:
     target_apps: list[AppService] = field(default_factory=list)
     national: list[NationalService] = field(default_factory=list)
     hub_address: str = ""
+    controllers: dict[str, DomainController] = field(default_factory=dict)  # AD + target
+    mail_hosts: dict[str, MailHost] = field(default_factory=dict)  # municipalities + target
 
     def listeners(self) -> list[tuple[str, str, int, str]]:
         """(service, address, port, protocol) for every listener, to check before starting."""
@@ -118,6 +149,11 @@ class LabPlan:
         ]
         out += [(f"national-{n.name}", n.address, n.port, "tcp") for n in self.national]
         out += [("integration-hub", self.hub_address, HUB_PORT, "tcp")]
+        for dc in self.controllers.values():
+            out += [(f"samba-{dc.name}", dc.address, port, "tcp") for port in DC_PORTS]
+            out += [(f"samba-{dc.name}", dc.address, DNS_PORT_AD, "udp")]
+        for mail in self.mail_hosts.values():
+            out += [(f"imap-{mail.name}", mail.address, port, "tcp") for port in MAIL_PORTS]
         return out
 
 
@@ -199,6 +235,17 @@ def plan_lab(programme: m.Programme, octet: int) -> LabPlan:
                 plan.zones.append(Zone(zone.name, muni.name, tuple(zone.records)))
     if org.mail_domain not in seen:
         plan.zones.append(Zone(org.mail_domain, TARGET, ()))
+
+    for i, muni in enumerate(programme.municipalities.values(), start=1):
+        if muni.ad_domain is not None:
+            plan.controllers[muni.name] = DomainController(
+                muni.name, muni.ad_domain, address(octet, "domain-controller", i)
+            )
+        plan.mail_hosts[muni.name] = MailHost(muni.name, address(octet, "mail", i))
+    plan.controllers[TARGET] = DomainController(
+        TARGET, org.ad_domain, address(octet, "domain-controller", 254)
+    )
+    plan.mail_hosts[TARGET] = MailHost(TARGET, address(octet, "mail", 254))
 
     plan.pg_source = address(octet, "database", 1)
     plan.pg_target = address(octet, "database", 254)

@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from eendracht.lab import dovecot, samba, samba_run
 from eendracht.lab.net import require_loopback
 
 
@@ -84,3 +85,23 @@ def http_status(url: str) -> int | None:
         return int(exc.code)
     except (urllib.error.URLError, OSError):
         return None
+
+
+def domain_controller_answers(address: str, probe: dict[str, str]) -> bool:
+    """An AD DC answers when an LDAPS bind as its Administrator is accepted."""
+    domain = samba.Domain(
+        probe["realm"], probe["netbios"], probe["host_name"], require_loopback(address),
+        Path(probe["directory"]),
+    )  # fmt: skip
+    return samba_run.answers(domain)
+
+
+def imap_answers(name: str, address: str, probe: dict[str, str]) -> bool:
+    """An IMAP server answers when a LOGIN over IMAPS as its first mailbox is accepted."""
+    if not probe.get("account"):
+        return False
+    user = dovecot.MailUser(probe["account"], "", "")
+    server = dovecot.MailServer(
+        name.removeprefix("imap-"), require_loopback(address), Path(probe["root"]), (user,)
+    )
+    return dovecot.answers(server)

@@ -99,12 +99,18 @@ def _recorded(domain: Domain) -> procs.Recorded | None:
     return next((r for r in procs.recorded(pids_dir(domain)) if r.name == SERVICE), None)
 
 
+def prepare_mount_points() -> None:
+    """/run/samba and /var/log/samba, which each DC's mount namespace covers with its own
+    folders (Samba's package makes both; made here if missing)."""
+    for mount_point in (RUN_SAMBA, LOG_SAMBA):
+        Path(mount_point).mkdir(mode=0o755, parents=True, exist_ok=True)
+
+
 def start(domain: Domain, timeout: float = 60.0) -> Running:
     rec = _recorded(domain)
     if rec is not None and procs.is_running(rec):
         raise LabError(f"the DC of {domain.realm} already runs (pid {rec.pid})")
-    for mount_point in (RUN_SAMBA, LOG_SAMBA):  # Samba's package makes both; mount points here
-        Path(mount_point).mkdir(mode=0o755, parents=True, exist_ok=True)
+    prepare_mount_points()
     began = time.monotonic()
     rec = procs.spawn(
         SERVICE, argv(domain), pids_dir(domain), log_file(domain), cwd=domain.directory
@@ -216,6 +222,10 @@ def client_files(domain: Domain) -> ClientFiles:
 	.{domain.dns_domain} = {realm}
 	{domain.dns_domain} = {realm}
 """
-    path = domain.directory / "krb5.conf"
+    path = krb5_conf_path(domain)
     path.write_text(text)
     return ClientFiles(path, domain.ca_cert, domain.admin_password_file)
+
+
+def krb5_conf_path(domain: Domain) -> Path:
+    return domain.directory / "krb5.conf"

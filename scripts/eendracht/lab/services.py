@@ -12,7 +12,7 @@ from eendracht.lab import probes
 @dataclass
 class Service:
     name: str  # also the name of its pid record
-    kind: str  # fileserver, directory, dns, database, application, national, hub
+    kind: str  # fileserver, directory, domain-controller, dns, database, mail, application, ...
     address: str
     port: int
     argv: list[str]
@@ -34,6 +34,10 @@ class Service:
             ok = probes.dns_answers(self.address, self.port, p["zone"])
         elif self.kind == "database":
             ok = probes.postgres_answers(self.address, self.port)
+        elif self.kind == "domain-controller":
+            ok = probes.domain_controller_answers(self.address, p)
+        elif self.kind == "mail":
+            ok = probes.imap_answers(self.name, self.address, p)
         else:
             status = probes.http_status(p["url"])
             ok = status is not None
