@@ -28,7 +28,8 @@ import string
 import subprocess
 import tempfile
 
-from ansible.module_utils.eendracht_ldif import parse_ldif
+from ansible.module_utils.eendracht_ldif import add_record as ldif_add_record
+from ansible.module_utils.eendracht_ldif import modify_record, parse_ldif
 
 PAGE = 500
 ACCOUNTDISABLE = 0x2
@@ -70,31 +71,9 @@ class AdError(Exception):
 # --- LDIF and DNs ---------------------------------------------------------------------
 
 
-def ldif_line(name, value):
-    safe = value == value.strip() and value[:1] not in (":", "<") and value.isascii()
-    if safe and not any(c in value for c in "\n\r\0"):
-        return f"{name}: {value}"
-    return f"{name}:: {base64.b64encode(value.encode()).decode()}"
-
-
 def add_record(dn, attrs):
-    lines = [ldif_line("dn", dn)]
-    for name, values in attrs.items():
-        if name == "unicodePwd":  # already base64 (UTF-16-LE)
-            lines.extend(f"unicodePwd:: {v}" for v in values)
-        else:
-            lines.extend(ldif_line(name, v) for v in values)
-    return "\n".join(lines) + "\n\n"
-
-
-def modify_record(dn, changes):
-    """changes: (op, attribute, values) with op replace/add/delete; replace with no values clears."""
-    lines = [ldif_line("dn", dn), "changetype: modify"]
-    for op, name, values in changes:
-        lines.append(f"{op}: {name}")
-        lines.extend(ldif_line(name, v) for v in values)
-        lines.append("-")
-    return "\n".join(lines) + "\n\n"
+    """An entry to add; unicodePwd is base64 already (UTF-16-LE)."""
+    return ldif_add_record(dn, attrs, encoded=("unicodePwd",))
 
 
 def rdn_value(value):

@@ -1,6 +1,7 @@
-"""LDIF as `ldapsearch -LLL -o ldif-wrap=no` prints it, read into entries.
+"""LDIF as `ldapsearch -LLL -o ldif-wrap=no` prints it, read into entries; and LDIF written
+for `ldapadd`/`ldapmodify` (records to add, changes to make).
 
-The one LDIF parser in eendracht: the directory module imports it as
+The one LDIF reader and writer in eendracht (OpenLDAP and Active Directory alike): the directory module imports it as
 `ansible.module_utils.eendracht_ldif` (Ansible ships this file with the module: `module_utils`
 in ansible.cfg), and the Python package loads this same file (`eendracht.module_utils`) to read
 the people of a source directory and to check a rehearsal's accounts.
@@ -75,3 +76,35 @@ def parse_ldif(text: str) -> list[Entry]:
         if "dn" in entry:
             entries.append(entry)
     return entries
+
+
+def ldif_line(name: str, value: str) -> str:
+    """`name: value`, or `name:: <base64>` where LDIF needs it (non-ASCII, leading or trailing
+    space, a leading `:` or `<`, line breaks, NUL)."""
+    safe = value == value.strip() and value[:1] not in (":", "<") and value.isascii()
+    if safe and not any(c in value for c in "\n\r\0"):
+        return f"{name}: {value}"
+    return f"{name}:: {base64.b64encode(value.encode()).decode()}"
+
+
+def add_record(dn: str, attrs: dict[str, list[str]], encoded: tuple[str, ...] = ()) -> str:
+    """An entry to add; the attributes named in `encoded` hold values already in base64 (AD's
+    unicodePwd, UTF-16-LE)."""
+    lines = [ldif_line("dn", dn)]
+    for name, values in attrs.items():
+        if name in encoded:
+            lines.extend(f"{name}:: {v}" for v in values)
+        else:
+            lines.extend(ldif_line(name, v) for v in values)
+    return "\n".join(lines) + "\n\n"
+
+
+def modify_record(dn: str, changes: list[tuple[str, str, list[str]]]) -> str:
+    """changes: (op, attribute, values) with op replace/add/delete; replace with no values
+    clears the attribute."""
+    lines = [ldif_line("dn", dn), "changetype: modify"]
+    for op, name, values in changes:
+        lines.append(f"{op}: {name}")
+        lines.extend(ldif_line(name, v) for v in values)
+        lines.append("-")
+    return "\n".join(lines) + "\n\n"

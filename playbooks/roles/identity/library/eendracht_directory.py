@@ -86,7 +86,6 @@ eendracht_counts:
   returned: always
 """
 
-import base64
 import json
 import os
 import random
@@ -94,36 +93,9 @@ import re
 import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.eendracht_ldif import parse_ldif
+from ansible.module_utils.eendracht_ldif import add_record, modify_record, parse_ldif
 
 ACCOUNT_CLASSES = ["inetOrgPerson", "eendrachtAccount"]
-
-
-# --- LDIF ---------------------------------------------------------------------------
-
-
-def ldif_line(name, value):
-    safe = value == value.strip() and value[:1] not in (":", "<") and value.isascii()
-    if safe and not any(c in value for c in "\n\r\0"):
-        return f"{name}: {value}"
-    return f"{name}:: {base64.b64encode(value.encode()).decode()}"
-
-
-def add_record(dn, attrs):
-    lines = [ldif_line("dn", dn)]
-    for name, values in attrs.items():
-        lines.extend(ldif_line(name, v) for v in values)
-    return "\n".join(lines) + "\n\n"
-
-
-def modify_record(dn, changes):
-    """changes: list of (op, attribute, values) with op in replace/add/delete."""
-    lines = [ldif_line("dn", dn), "changetype: modify"]
-    for op, name, values in changes:
-        lines.append(f"{op}: {name}")
-        lines.extend(ldif_line(name, v) for v in values)
-        lines.append("-")
-    return "\n".join(lines) + "\n\n"
 
 
 # --- the directory tools ------------------------------------------------------------
