@@ -1,48 +1,29 @@
 """Reading a mailbox over IMAP: folder names (modified UTF-7) and what each folder holds.
 
-The migration's checks compare these inventories of source and target: per folder the
-number of messages, the Message-IDs (a list, so duplicates show) and the total size.
+The lab's own, independent check of a mail migration: per folder the number of messages, the
+Message-IDs (a list, so duplicates show) and the total size, read here rather than with the
+mail module's reader, so a fault in that reader cannot hide itself.
 """
 
 from __future__ import annotations
 
-import base64
 import imaplib
 import re
 from collections import Counter
 from dataclasses import dataclass
 
+from eendracht.module_utils import load_module_utils
+
+_mailmove = load_module_utils("eendracht_mailmove")
+
 
 def mutf7_encode(name: str) -> str:
-    """IMAP's modified UTF-7 (RFC 3501 5.1.3), how mailbox names with non-ASCII travel."""
-    out: list[str] = []
-    pending: list[str] = []
-
-    def flush() -> None:
-        if pending:
-            raw = "".join(pending).encode("utf-16-be")
-            out.append("&" + base64.b64encode(raw).decode().rstrip("=").replace("/", ",") + "-")
-            pending.clear()
-
-    for ch in name:
-        if 0x20 <= ord(ch) <= 0x7E:
-            flush()
-            out.append("&-" if ch == "&" else ch)
-        else:
-            pending.append(ch)
-    flush()
-    return "".join(out)
+    """IMAP's modified UTF-7 (RFC 3501 5.1.3): the mail module's one implementation."""
+    return str(_mailmove.mutf7_encode(name))
 
 
 def mutf7_decode(name: str) -> str:
-    def one(match: re.Match[str]) -> str:
-        chunk = match.group(1)
-        if not chunk:
-            return "&"
-        b64 = chunk.replace(",", "/")
-        return base64.b64decode(b64 + "=" * (-len(b64) % 4)).decode("utf-16-be")
-
-    return re.sub(r"&([^-]*)-", one, name)
+    return str(_mailmove.mutf7_decode(name))
 
 
 _LIST = re.compile(rb'^\((?P<flags>[^)]*)\) (?:"(?:[^"\\]|\\.)*"|NIL) (?P<name>.*)$')
