@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from eendracht.lab.errors import LabError
 from eendracht.lab.paths import LabPaths, write_secret
 from eendracht.lab.people import lab_people
 from eendracht.programme import load_programme
+from tests.cmdline_watch import CommandLineWatch
 from tests.programmes import FIXTURES
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -42,38 +42,13 @@ BIG, KILLED, FULL, REFERENCE = "groot", "afbreek", "vol", "referentie"
 FIGURES: dict[str, float] = {}
 
 
-class CanaryWatch(threading.Thread):
-    """Scans every process's command line for the canary password while it runs."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.hits: list[str] = []
-        self.scans = 0
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        needle = CANARY.encode()
-        while not self.done.is_set():
-            for entry in Path("/proc").iterdir():
-                if not entry.name.isdigit():
-                    continue
-                try:
-                    cmdline = (entry / "cmdline").read_bytes()
-                except OSError:
-                    continue
-                if needle in cmdline:
-                    self.hits.append(cmdline.replace(b"\0", b" ").decode(errors="replace"))
-            self.scans += 1
-            time.sleep(0.01)
-
-
 @dataclass
 class MailLab:
     paths: LabPaths
     octet: int
     sources: list[dv.MailServer]
     target: dv.MailServer
-    watch: CanaryWatch
+    watch: CommandLineWatch
     records: dict[str, procs.Recorded] = field(default_factory=dict)
 
     @property
@@ -100,7 +75,7 @@ def mail_lab() -> Iterator[MailLab]:
     paths.lab.mkdir()
     octet = _claim(state)
     people = lab_people(load_programme(FIXTURES / "mini"), "small", SEED)
-    watch = CanaryWatch()
+    watch = CommandLineWatch(CANARY.encode())
     watch.start()
     sources = []
     for n, (name, persons) in enumerate(sorted(people.items()), start=1):
@@ -147,7 +122,7 @@ def mail_lab() -> Iterator[MailLab]:
             publish_shared(server)
         yield lab
     finally:
-        watch.done.set()
+        watch.stop()
         for server in (*sources, target):
             dv.stop(server, paths.pids)
         claims.release(octet, state)

@@ -8,12 +8,10 @@ process's command line from before provisioning until the DCs are stopped.
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +23,7 @@ from eendracht.lab import claims, net, samba, samba_run, samba_seed
 from eendracht.lab.errors import LabError
 from eendracht.lab.paths import write_secret
 from eendracht.module_utils import load_module_utils
+from tests.cmdline_watch import CommandLineWatch
 
 pytestmark = pytest.mark.lab
 
@@ -41,27 +40,6 @@ T = 30  # seconds, for every client call
 dns_batch = load_module_utils("eendracht_dns")
 
 
-class CmdlineWatch(threading.Thread):
-    """Scans /proc/*/cmdline for secrets until stopped; remembers any process showing one."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.secrets: list[bytes] = []
-        self.hits: list[str] = []
-        self.scans = 0
-        self.halt = threading.Event()
-
-    def run(self) -> None:
-        while not self.halt.is_set():
-            for entry in Path("/proc").iterdir():
-                if entry.name.isdigit():
-                    with contextlib.suppress(OSError):
-                        raw = (entry / "cmdline").read_bytes()
-                        self.hits += [entry.name for s in self.secrets if s and s in raw]
-            self.scans += 1
-            time.sleep(0.01)
-
-
 @dataclass
 class Lab:
     state: Path
@@ -70,7 +48,7 @@ class Lab:
     data_a: samba_seed.SeedData
     data_b: samba_seed.SeedData
     canary: str
-    watch: CmdlineWatch
+    watch: CommandLineWatch
     figures: dict[str, object] = field(default_factory=dict)
     outside_before: dict[Path, set[str]] = field(default_factory=dict)
 
@@ -100,8 +78,7 @@ def lab() -> Iterator[Lab]:
     (state / "lab").mkdir()  # a claim counts as live while its state has a lab folder
     octet = _claim(state)
     canary = f"Kanarie-{os.urandom(6).hex()}-Aa1"
-    watch = CmdlineWatch()
-    watch.secrets.append(canary.encode())
+    watch = CommandLineWatch(canary.encode())
     watch.start()
     admin = write_secret(state / "admin.password", canary)
     a = samba.Domain("HEUSDEN.LAB", "HEUSDEN", "dc1", f"127.{octet}.8.1", state / "heusden")
@@ -127,7 +104,7 @@ def lab() -> Iterator[Lab]:
         lab.figures[f"seed {seeded.users} users, {seeded.groups} groups (s)"] = seeded.seconds
         samba_seed.seed(b, data_b)
         for d, data in ((a, data_a), (b, data_b)):
-            watch.secrets += [d.password_file(u.sam).read_bytes() for u in data.users[:50]]
+            watch.secrets.update(d.password_file(u.sam).read_bytes() for u in data.users[:50])
         started = [samba_run.start(d) for d in (a, b)]
         lab.figures["DC start until LDAPS bind (s)"] = [round(r.seconds, 2) for r in started]
         lab.figures["memory of one DC"] = samba_run.memory(a)
@@ -137,8 +114,7 @@ def lab() -> Iterator[Lab]:
     finally:
         for d in (a, b):
             samba_run.stop(d)
-        watch.halt.set()
-        watch.join(timeout=5)
+        watch.stop()
         claims.release(octet, state)
         shutil.rmtree(state, ignore_errors=True)
 

@@ -19,14 +19,14 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.cmdline_watch import CommandLineWatch
 from wave_support import REPO
 
 from eendracht.identity.models import Identity
@@ -51,35 +51,23 @@ RUN_MODULE = (
 )
 
 
-class CmdlineWatch(threading.Thread):
-    """Scans /proc/*/cmdline until stopped; the secrets to look for are read from a JSON
-    hand-over file as soon as it appears (the passwords exist nowhere else)."""
+def handover_secrets(handover: Path) -> Callable[[], list[bytes]]:
+    """The initial passwords of a hand-over file (plain and as unicodePwd), once it exists."""
 
-    def __init__(self, handover: Path) -> None:
-        super().__init__(daemon=True)
-        self.handover = handover
-        self.secrets: set[bytes] = set()
-        self.hits: list[str] = []
-        self.scans = 0
-        self.halt = threading.Event()
-
-    def _read_secrets(self) -> None:
+    def read() -> list[bytes]:
         with contextlib.suppress(OSError, ValueError):
-            data = json.loads(self.handover.read_text(encoding="utf-8"))
-            for a in data["accounts"]:
-                self.secrets.add(a["initial_password"].encode())
-                self.secrets.add(ad.unicode_pwd(a["initial_password"]).encode())
+            data = json.loads(handover.read_text(encoding="utf-8"))
+            return [
+                secret
+                for a in data["accounts"]
+                for secret in (
+                    a["initial_password"].encode(),
+                    ad.unicode_pwd(a["initial_password"]).encode(),
+                )
+            ]
+        return []
 
-    def run(self) -> None:
-        while not self.halt.is_set():
-            self._read_secrets()
-            for entry in Path("/proc").iterdir():
-                if entry.name.isdigit():
-                    with contextlib.suppress(OSError):
-                        raw = (entry / "cmdline").read_bytes()
-                        self.hits += [entry.name for s in self.secrets if s in raw]
-            self.scans += 1
-            time.sleep(0.01)
+    return read
 
 
 @dataclass
@@ -90,7 +78,8 @@ class Domains:
     data: samba_seed.SeedData
     identities: list[dict[str, Any]]
     unused_address: str
-    watch: CmdlineWatch
+    watch: CommandLineWatch
+    handover: Path
     outputs: list[str] = field(default_factory=list)  # every module stdout and stderr
     figures: dict[str, object] = field(default_factory=dict)
 
@@ -154,17 +143,19 @@ def domains() -> Iterator[Domains]:
     source = samba.Domain("HEUSDEN.LAB", "HEUSDEN", "dc1", f"127.{octet}.8.1", state / "heusden")
     target = samba.Domain("EENDRACHT.LAB", "EENDRACHT", "dc1", f"127.{octet}.8.2", state / "tgt")
     data = samba_seed.from_people(samba_seed.synthetic_people(PEOPLE, 1795, "heusden.nl"))
-    watch = CmdlineWatch(state / "handover" / f"{MUNI}.json")
+    handover = state / "handover" / f"{MUNI}.json"
+    watch = CommandLineWatch(more=handover_secrets(handover))
     try:
         samba.provision_all([(source, admin), (target, admin)], state / "cache")
         samba_seed.seed(source, data)
         for d in (source, target):
             samba_run.start(d)
         watch.start()
-        yield Domains(state, source, target, data, identities_of(data), f"127.{octet}.8.3", watch)
+        yield Domains(
+            state, source, target, data, identities_of(data), f"127.{octet}.8.3", watch, handover
+        )
     finally:
-        watch.halt.set()
-        watch.join(timeout=5)
+        watch.stop()
         for d in (source, target):
             samba_run.stop(d)
         claims.release(octet, state)
@@ -207,7 +198,7 @@ def args(doms: Domains, state: str, **extra: Any) -> dict[str, Any]:
         "source": source_spec(doms),
         "target": spec(doms.target),
         "record_file": str(doms.state / "rollback" / "identity_source_enabled.json"),
-        "handover_file": str(doms.watch.handover),
+        "handover_file": str(doms.handover),
         "timeout": 120,
         **extra,
     }
@@ -270,7 +261,7 @@ def bind(d: samba.Domain, who: str, password: str, tmp: Path) -> str:
 
 
 def handover(doms: Domains) -> dict[str, str]:
-    data = json.loads(doms.watch.handover.read_text(encoding="utf-8"))
+    data = json.loads(doms.handover.read_text(encoding="utf-8"))
     return {a["sam"]: a["initial_password"] for a in data["accounts"]}
 
 
@@ -332,7 +323,7 @@ def test_rdn_values_are_escaped() -> None:
 def _nothing_written(doms: Domains) -> None:
     assert people(doms.target) == []
     assert search(doms.target, "(|(ou=Medewerkers)(ou=Groepen))", "1.1") == []
-    assert not doms.watch.handover.exists()
+    assert not doms.handover.exists()
 
 
 def test_bad_inputs_fail_naming_the_object_and_write_nothing(domains: Domains) -> None:
@@ -431,7 +422,7 @@ def test_accounts_groups_and_nesting_as_the_mapping_and_the_source_say(domains: 
     assert not search(
         doms.target, "(cn=heusden-GG-Serviceaccounts)", "1.1"
     )  # nobody migrated in it
-    assert doms.watch.handover.stat().st_mode & 0o777 == 0o600
+    assert doms.handover.stat().st_mode & 0o777 == 0o600
 
 
 def test_a_rerun_changes_nothing(domains: Domains) -> None:

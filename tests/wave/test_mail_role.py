@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.cmdline_watch import CommandLineWatch
 from wave_support import REPO
 
 from eendracht.lab import claims, net, procs
@@ -66,31 +66,6 @@ def new_user(account: str) -> str:
     return f"{account[0]}.{account[1:]}"
 
 
-class CanaryWatch(threading.Thread):
-    """Scans every process's command line for the canaries while the tests run."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.hits: list[str] = []
-        self.scans = 0
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        needles = (CANARY.encode(), WRONG.encode())
-        while not self.done.is_set():
-            for entry in Path("/proc").iterdir():
-                if not entry.name.isdigit():
-                    continue
-                try:
-                    cmdline = (entry / "cmdline").read_bytes()
-                except OSError:
-                    continue
-                if any(n in cmdline for n in needles):
-                    self.hits.append(cmdline.replace(b"\0", b" ").decode(errors="replace"))
-            self.scans += 1
-            time.sleep(0.01)
-
-
 @dataclass
 class MailPair:
     paths: LabPaths
@@ -99,7 +74,7 @@ class MailPair:
     target: dv.MailServer
     work: Path
     mapping: Path
-    watch: CanaryWatch
+    watch: CommandLineWatch
     records: dict[str, procs.Recorded] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)  # every result and output, for the canary
 
@@ -195,7 +170,7 @@ def pair() -> Iterator[MailPair]:
     paths = LabPaths(state)
     paths.lab.mkdir()
     octet = _claim(state)
-    watch = CanaryWatch()
+    watch = CommandLineWatch(CANARY.encode(), WRONG.encode())
     watch.start()
     people = [dv.MailUser(a, f"{a}@{MUNI}.nl", n) for a, n in PEOPLE]
     readers = tuple(a for a, _ in PEOPLE)
@@ -245,7 +220,7 @@ def pair() -> Iterator[MailPair]:
         publish_shared(source)
         yield mail
     finally:
-        watch.done.set()
+        watch.stop()
         for server in (source, target):
             dv.stop(server, paths.pids)
         claims.release(octet, state)
