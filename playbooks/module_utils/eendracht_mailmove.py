@@ -441,18 +441,20 @@ def _rows(text):
 STATUS_FIELDS = "messages uidvalidity uidnext highestmodseq vsize guid"
 
 
+def _target_rows(params, args, what, creds):
+    """The rows of one doveadm command about a user of the target (`-f tab`)."""
+    return _rows(doveadm(params["target"]["config"], args, params["command_timeout"], what, creds))
+
+
 def target_status(params, user, creds):
     """Per folder of the target user: messages, uidvalidity, uidnext, highestmodseq, vsize,
     guid (doveadm mailbox status): what a move changed is the difference before and after."""
-    out = doveadm(
-        params["target"]["config"],
-        ["mailbox", "status", "-u", user, STATUS_FIELDS, "*"],
-        params["command_timeout"],
-        f"reading the folders of {user} on the target",
-        creds,
-    )
+    rows = _target_rows(
+        params, ["mailbox", "status", "-u", user, STATUS_FIELDS, "*"],
+        f"reading the folders of {user} on the target", creds,
+    )  # fmt: skip
     status = {}
-    for row in _rows(out):
+    for row in rows:
         name = row.get("mailbox", "")
         if name and not excluded(name, params["exclude"]):
             status[name] = {k: row.get(k, "") for k in STATUS_FIELDS.split()}
@@ -461,14 +463,11 @@ def target_status(params, user, creds):
 
 def quota_limit_kib(params, user, creds):
     """The target mailbox's storage limit in KiB (doveadm quota get), None if unlimited."""
-    out = doveadm(
-        params["target"]["config"],
-        ["quota", "get", "-u", user],
-        params["command_timeout"],
-        f"reading the quota of {user} on the target",
-        creds,
-    )
-    for row in _rows(out):
+    rows = _target_rows(
+        params, ["quota", "get", "-u", user],
+        f"reading the quota of {user} on the target", creds,
+    )  # fmt: skip
+    for row in rows:
         if row.get("Type") == "STORAGE" and (row.get("Limit") or "").isdigit():
             limit = int(row["Limit"])
             return limit or None
@@ -478,15 +477,12 @@ def quota_limit_kib(params, user, creds):
 def target_messages(params, user, creds):
     """Per folder of the target user: Counter of Message-IDs and size total, read with
     doveadm fetch (check mode: what a move would copy, without the user's password)."""
-    out = doveadm(
-        params["target"]["config"],
-        ["fetch", "-u", user, "mailbox hdr.message-id size.virtual", "all"],
-        params["command_timeout"],
-        f"reading the messages of {user} on the target",
-        creds,
-    )
+    rows = _target_rows(
+        params, ["fetch", "-u", user, "mailbox hdr.message-id size.virtual", "all"],
+        f"reading the messages of {user} on the target", creds,
+    )  # fmt: skip
     folders = {}
-    for row in _rows(out):
+    for row in rows:
         name = row.get("mailbox", "")
         if not name or excluded(name, params["exclude"]):
             continue
@@ -733,15 +729,12 @@ def _source_inventory(params, move, creds, ids=True):
 
 def target_uids(params, user, creds):
     """Per folder of the target user: the set of UIDs (doveadm fetch)."""
-    out = doveadm(
-        params["target"]["config"],
-        ["fetch", "-u", user, "mailbox uid", "all"],
-        params["command_timeout"],
-        f"reading the messages of {user} on the target",
-        creds,
-    )
+    rows = _target_rows(
+        params, ["fetch", "-u", user, "mailbox uid", "all"],
+        f"reading the messages of {user} on the target", creds,
+    )  # fmt: skip
     folders = {}
-    for row in _rows(out):
+    for row in rows:
         if (row.get("uid") or "").isdigit():
             folders.setdefault(row.get("mailbox", ""), set()).add(int(row["uid"]))
     return folders
