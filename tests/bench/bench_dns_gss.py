@@ -23,7 +23,7 @@ from typing import Any
 
 from tests.bench.lab_bench import show, timed
 
-from eendracht.lab import claims, net, samba, samba_run
+from eendracht.lab import claims, samba, samba_run
 from eendracht.lab.paths import write_secret
 from eendracht.module_utils import load_module_utils
 
@@ -34,13 +34,9 @@ dns_batch = load_module_utils("eendracht_dns")
 
 
 def claimed(state: Path) -> int:
-    for attempt in range(100):
-        octet = net.lab_octet(state, attempt)
-        if claims.claim(octet, state):
-            if all(net.tcp_free(f"127.{octet}.8.1", p) for p in (53, 88, 389, 636)):
-                return octet
-            claims.release(octet, state)
-    raise RuntimeError("no free 127.<lab>.8.x range")
+    return claims.claim_free(
+        state, lambda o: [(f"127.{o}.8.1", p) for p in samba_run.PORTS.values()]
+    )
 
 
 def bench(d: samba.Domain, work: Path) -> dict[str, Any]:

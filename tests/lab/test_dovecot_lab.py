@@ -57,14 +57,12 @@ class MailLab:
 
 
 def _claim(state: Path) -> int:
-    for attempt in range(net.LAB_OCTETS):
-        octet = net.lab_octet(state, attempt)
-        addresses = [dv.mail_address(octet, n) for n in (1, 2, 254)]
-        ports = (dv.IMAP_PORT, dv.IMAPS_PORT)
-        free = all(net.tcp_free(a, p) for a in addresses for p in ports)
-        if free and claims.claim(octet, state):
-            return octet
-    raise LabError("no free lab range for the mail servers")
+    return claims.claim_free(
+        state,
+        lambda o: [
+            (dv.mail_address(o, n), p) for n in (1, 2, 254) for p in (dv.IMAP_PORT, dv.IMAPS_PORT)
+        ],
+    )
 
 
 @pytest.fixture(scope="module")

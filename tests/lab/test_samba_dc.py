@@ -58,15 +58,9 @@ def _listing() -> dict[Path, set[str]]:
 
 
 def _claim(state: Path) -> int:
-    for attempt in range(100):
-        octet = net.lab_octet(state, attempt)
-        if not claims.claim(octet, state):
-            continue
-        addrs = [f"127.{octet}.8.{n}" for n in (1, 2)]
-        if all(net.tcp_free(a, p) for a in addrs for p in (53, 88, 389, 445, 636)):
-            return octet
-        claims.release(octet, state)
-    pytest.fail("no free 127.<lab>.8.x range to claim")
+    return claims.claim_free(
+        state, lambda o: [(f"127.{o}.8.{n}", p) for n in (1, 2) for p in samba_run.PORTS.values()]
+    )
 
 
 @pytest.fixture(scope="module")

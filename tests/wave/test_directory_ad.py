@@ -30,7 +30,7 @@ from tests.cmdline_watch import CommandLineWatch
 from wave_support import REPO
 
 from eendracht.identity.models import Identity
-from eendracht.lab import claims, net, samba, samba_run, samba_seed
+from eendracht.lab import claims, samba, samba_run, samba_seed
 from eendracht.lab.paths import write_secret
 from eendracht.lab.people import ascii_fold
 from eendracht.module_utils import load_module_utils
@@ -85,15 +85,10 @@ class Domains:
 
 
 def _claim(state: Path) -> int:
-    for attempt in range(100):
-        octet = net.lab_octet(state, attempt)
-        if not claims.claim(octet, state):
-            continue
-        addrs = [f"127.{octet}.8.{n}" for n in (1, 2, 3)]
-        if all(net.tcp_free(a, p) for a in addrs for p in (53, 88, 389, 445, 636)):
-            return octet
-        claims.release(octet, state)
-    pytest.fail("no free 127.<lab>.8.x range to claim")
+    return claims.claim_free(
+        state,
+        lambda o: [(f"127.{o}.8.{n}", p) for n in (1, 2, 3) for p in samba_run.PORTS.values()],
+    )
 
 
 def _username(user: samba_seed.AdUser, taken: set[str]) -> str:

@@ -27,7 +27,7 @@ import yaml
 from tests.cmdline_watch import CommandLineWatch
 from wave_support import REPO
 
-from eendracht.lab import claims, net, procs
+from eendracht.lab import claims, procs
 from eendracht.lab import dovecot as dv
 from eendracht.lab.dovecot_conf import MailIds
 from eendracht.lab.dovecot_seed import maildir_folder, publish_shared, seed_user
@@ -126,14 +126,12 @@ class MailPair:
 
 
 def _claim(state: Path) -> int:
-    for attempt in range(net.LAB_OCTETS):
-        octet = net.lab_octet(state, attempt)
-        addresses = [dv.mail_address(octet, n) for n in (1, 254)]
-        ports = (dv.IMAP_PORT, dv.IMAPS_PORT)
-        free = all(net.tcp_free(a, p) for a in addresses for p in ports)
-        if free and claims.claim(octet, state):
-            return octet
-    raise AssertionError("no free lab range for the mail servers")
+    return claims.claim_free(
+        state,
+        lambda o: [
+            (dv.mail_address(o, n), p) for n in (1, 254) for p in (dv.IMAP_PORT, dv.IMAPS_PORT)
+        ],
+    )
 
 
 def _identity_map(path: Path) -> None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
+
+from eendracht.lab import net
+from eendracht.lab.errors import LabError
 
 CLAIMS = Path("/run/eendracht-lab")
 
@@ -47,3 +51,16 @@ def release(octet: int, state: Path) -> None:
     if _holder(octet) == state:
         with contextlib.suppress(FileNotFoundError):
             _claim_file(octet).unlink()
+
+
+def claim_free(state: Path, listeners: Callable[[int], Iterable[tuple[str, int]]]) -> int:
+    """The first lab range (second octet) for this state that is claimed for it and where
+    every (address, TCP port) `listeners(octet)` names is free; LabError if none is."""
+    for attempt in range(net.LAB_OCTETS):
+        octet = net.lab_octet(state, attempt)
+        if not claim(octet, state):
+            continue
+        if all(net.tcp_free(address, port) for address, port in listeners(octet)):
+            return octet
+        release(octet, state)
+    raise LabError("no free range of loopback addresses for the lab (127.100-199.x.x all busy)")
