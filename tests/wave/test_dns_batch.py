@@ -431,3 +431,29 @@ def test_update_lines_are_those_nsupdate_takes_and_answers_are_signed_or_refused
     bad_key = dnspython_message.make_response(received, tsig_error=dnspython_rcode.BADKEY)
     with pytest.raises(dns.DnsBatchError, match=r"refused the TSIG key k\. \(BADKEY\)"):
         dns.check_answer(request, read(bad_key.to_wire()), key, "update")
+
+
+@pytest.mark.parametrize(
+    ("key_file", "kerberos", "message"),
+    [
+        ("/k.key", {"principal": "a@B"}, "not both"),
+        ("", {}, "no key to sign with"),
+        ("", {"principal": "a@B"}, "kerberos needs principal and server_name"),
+        ("", {"server_name": "dc1"}, "kerberos needs principal and server_name"),
+        ("", {"principal": "a@B", "server_name": "dc1", "realm": "B"}, "unknown: realm"),
+    ],
+)
+def test_a_key_is_a_tsig_file_or_kerberos_settings_never_both_or_half(
+    key_file: str, kerberos: dict[str, str], message: str
+) -> None:
+    params = {"server": "127.0.0.1", "port": 53, "timeout": 1,
+              "key_file": key_file, "kerberos": kerberos}  # fmt: skip
+    with pytest.raises(dns.DnsBatchError, match=message):
+        dns.signing_key(params)
+
+
+def test_a_gss_keytab_that_is_not_there_is_named(tmp_path: Path) -> None:
+    kerberos = {"principal": "svc@LAB", "server_name": "dc1.lab", "keytab": str(tmp_path / "x")}
+    params = {"server": "127.0.0.1", "port": 53, "timeout": 1, "key_file": "", "kerberos": kerberos}
+    with pytest.raises(dns.DnsBatchError, match=f"keytab {tmp_path / 'x'}: no such file"):
+        dns.signing_key(params)
