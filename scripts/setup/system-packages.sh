@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the lab and the tests need: real sshd, rsync, OpenLDAP,
 # BIND and PostgreSQL, Samba as Active Directory domain controller with the Kerberos and SMB
-# clients, Dovecot for IMAP, and the ACL tools the lab's share trees are seeded with (setfacl).
+# clients, Dovecot for IMAP (with its LDAP driver: the target finds its users in the new
+# directory), and the ACL tools the lab's share trees are seeded with (setfacl).
 # gcc and libkrb5-dev build the `gssapi` package (Kerberos for GSS-TSIG DNS updates): PyPI has
 # no Linux wheel of it; uv builds it once and keeps the wheel in its cache.
 # Idempotent: when every package is present it does nothing.
@@ -16,7 +17,7 @@ packages=(
   postgresql postgresql-client
   sqlite3 openssl
   samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind krb5-user smbclient ldb-tools
-  dovecot-core dovecot-imapd
+  dovecot-core dovecot-imapd dovecot-ldap
   gcc libkrb5-dev
 )
 
