@@ -81,6 +81,7 @@ def fake_environment(
                 "password": {"file": "secrets/directory.password"},
             },
             "databases": {"user": "eendracht"},
+            "mail": {"kind": "exchange_online"},
         },
         "municipalities": municipalities,
     }

@@ -178,8 +178,16 @@ def _needs(
     mu = programme.municipality(municipality)
     if services.directory is None:
         check.add(env, f"{where}.directory", "required: the municipality's source directory")
+    elif services.directory.kind != spec.target.directory.kind:
+        check.add(
+            env,
+            f"{where}.directory.kind",
+            f"{services.directory.kind}, but the target directory is "
+            f"{spec.target.directory.kind}: the identity step moves between directories of one kind",
+        )
     if any(z.records for z in mu.dns.zones) and services.dns is None:
         check.add(env, f"{where}.dns", "required: the server that takes the zones' signed updates")
+    _mail_needs(check, spec, mu, services)
     moving = [a for a in mu.applications if a.disposition is not m.Disposition.RETIRE]
     with_pg = [
         a for a in moving if any(d.engine is m.DatabaseEngine.POSTGRESQL for d in a.databases)
@@ -222,6 +230,26 @@ def _needs(
             break
 
 
+def _mail_needs(
+    check: _Checker, spec: EnvironmentSpec, mu: m.Municipality, services: MunicipalityServices
+) -> None:
+    if not mu.mailboxes:
+        return
+    target = spec.target.mail
+    if target is None:
+        check.add(
+            ENVIRONMENT_FILE,
+            "target.mail",
+            f"required: {mu.name} has mailboxes; where they move (kind dovecot or exchange_online)",
+        )
+    elif target.kind == "dovecot" and services.mail is None:
+        check.add(
+            ENVIRONMENT_FILE,
+            f"municipalities.{mu.name}.mail",
+            "required: the IMAP server the mailboxes are moved from",
+        )
+
+
 def _host_needs(
     check: _Checker,
     hosts: dict[str, dict[str, dict[str, Any]]],
@@ -251,17 +279,59 @@ def _host_needs(
         )
 
 
+def _mail_host(
+    check: _Checker,
+    hosts: dict[str, dict[str, dict[str, Any]]],
+    spec: EnvironmentSpec,
+    mu: m.Municipality,
+) -> None:
+    mail = spec.target.mail
+    if not mu.mailboxes or mail is None or mail.kind != "dovecot":
+        return
+    if mail.server not in {h for g in hosts.values() for h in g}:
+        check.add(
+            HOSTS_FILE,
+            f"all.children.*.hosts.{mail.server}",
+            "required: the target mail server (target.mail.server) runs the mailbox moves",
+        )
+
+
 def secret_refs(spec: EnvironmentSpec, municipality: str) -> dict[str, SecretRef]:
     """The secrets a wave of `municipality` uses, by the key that names them in environment.yml."""
     refs: dict[str, SecretRef] = {"target.directory.password": spec.target.directory.password}
     if spec.postgres_passfile is not None:
         refs["postgres_passfile"] = spec.postgres_passfile
+    mail = spec.target.mail
+    if mail is not None and mail.imap is not None and mail.imap.master_password is not None:
+        refs["target.mail.imap.master_password"] = mail.imap.master_password
     for name, services in spec.municipalities.items():
         if services.directory is not None:
             refs[f"municipalities.{name}.directory.password"] = services.directory.password
-        if name == municipality and services.dns is not None:
-            refs[f"municipalities.{name}.dns.tsig_key"] = services.dns.tsig_key
+        if name != municipality:
+            continue
+        if services.directory is not None:
+            for n, probe in enumerate(services.directory.probes):
+                refs[f"municipalities.{name}.directory.probes.{n}.password"] = probe.password
+        if services.dns is not None:
+            if services.dns.tsig_key is not None:
+                refs[f"municipalities.{name}.dns.tsig_key"] = services.dns.tsig_key
+            if services.dns.kerberos is not None:
+                refs[f"municipalities.{name}.dns.kerberos.keytab"] = services.dns.kerberos.keytab
+        if services.mail is not None and services.mail.master_password is not None:
+            refs[f"municipalities.{name}.mail.master_password"] = services.mail.master_password
     return refs
+
+
+def password_dirs(spec: EnvironmentSpec, municipality: str) -> dict[str, str]:
+    """The folders of per-mailbox password files a wave of `municipality` reads."""
+    out: dict[str, str] = {}
+    source = spec.municipalities.get(municipality)
+    if source is not None and source.mail is not None and source.mail.password_dir:
+        out[f"municipalities.{municipality}.mail.password_dir"] = source.mail.password_dir
+    target = spec.target.mail
+    if target is not None and target.imap is not None and target.imap.password_dir:
+        out["target.mail.imap.password_dir"] = target.imap.password_dir
+    return out
 
 
 def _secrets(check: _Checker, spec: EnvironmentSpec, municipality: str) -> dict[str, str]:
@@ -294,6 +364,18 @@ def _secrets(check: _Checker, spec: EnvironmentSpec, municipality: str) -> dict[
                 f"{path} is readable by others (mode {stat.S_IMODE(path.stat().st_mode):04o}); "
                 "a secret file must be 0600",
             )
+    for key, folder in password_dirs(spec, municipality).items():
+        path = Path(folder).expanduser()
+        path = path if path.is_absolute() else check.root / path
+        if not path.is_dir():
+            check.add(ENVIRONMENT_FILE, key, f"{path} is not a folder of password files")
+        elif path.stat().st_mode & 0o077:
+            check.add(
+                ENVIRONMENT_FILE,
+                key,
+                f"{path} is open to others (mode {stat.S_IMODE(path.stat().st_mode):04o}); "
+                "a folder of password files must be 0700",
+            )
     return vault
 
 
@@ -318,6 +400,8 @@ def load_environment(root: Path, programme: m.Programme, municipality: str) -> E
         vault = _secrets(check, spec, municipality)
     if hosts:
         _host_needs(check, hosts, outputs, programme, municipality)
+        if spec is not None:
+            _mail_host(check, hosts, spec, programme.municipality(municipality))
     if check.problems or spec is None:
         raise ProblemsFound(check.problems)
     return Environment(root.resolve(), spec, hosts, outputs, vault)

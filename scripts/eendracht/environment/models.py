@@ -8,7 +8,7 @@ and where each secret is kept. Secrets are never values here, only references: a
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -35,14 +35,29 @@ class SecretRef(Model):
         return self
 
 
+DirectoryKind = Literal["openldap", "active_directory"]
+
+
+class BindProbe(Model):
+    """A source account whose password is known (a test account): after cutover its bind must
+    be refused as disabled, after rollback it must succeed again."""
+
+    account: Text  # sAMAccountName, UPN or DN
+    password: SecretRef
+
+
 class SourceDirectory(Model):
     """The municipality's directory: people are read from it, its accounts are disabled."""
 
+    kind: DirectoryKind = "openldap"
     uri: Text
     base_dn: Text
-    bind_dn: Text
+    bind_dn: Text  # a DN, or on Active Directory also a UPN
     password: SecretRef
     people_dn: str = ""  # where the people are, when not directly under base_dn
+    groups_dn: str = ""  # Active Directory: where its groups are read; default base_dn
+    ca_file: str = ""  # the CA that signed the LDAPS certificate; default the system's
+    probes: tuple[BindProbe, ...] = ()
 
     @field_validator("uri")
     @classmethod
@@ -51,22 +66,90 @@ class SourceDirectory(Model):
             raise ValueError(f"not an LDAP URI (ldap:// or ldaps://): {value!r}")
         return value
 
+    @model_validator(mode="after")
+    def _ldaps_for_ad(self) -> SourceDirectory:
+        if self.kind == "active_directory" and not self.uri.startswith("ldaps://"):
+            raise ValueError("an Active Directory source is read over LDAPS (ldaps://)")
+        return self
+
 
 class TargetDirectory(Model):
     """The migration account in the target directory (its URI is the stack output)."""
 
+    kind: DirectoryKind = "openldap"
     bind_dn: Text
     password: SecretRef
-    people_dn: str = ""  # default ou=medewerkers,<directory_base_dn>
-    groups_dn: str = ""  # default ou=groepen,<directory_base_dn>
+    people_dn: str = ""  # default ou=medewerkers,<directory_base_dn> (AD: OU=Medewerkers,...)
+    groups_dn: str = ""  # default ou=groepen,<directory_base_dn> (AD: OU=Groepen,...)
+    ca_file: str = ""  # the CA of the LDAPS certificate (AD: passwords are set over LDAPS)
+
+
+class Kerberos(Model):
+    """A service account's Kerberos credentials for GSS-TSIG (AD-integrated zones)."""
+
+    principal: Text  # e.g. svc-eendracht@WOUDRICHEM.LOCAL
+    keytab: SecretRef
+    krb5_conf: str = ""  # default the system's /etc/krb5.conf
+    server_name: str = ""  # the DC's host name (its DNS/<name> principal); default `server`
 
 
 class DnsServer(Model):
-    """The authoritative server of the municipality's zones that takes signed updates."""
+    """The authoritative server of the municipality's zones that takes signed updates: a TSIG
+    key (BIND) or a Kerberos service account (AD-integrated zones, GSS-TSIG)."""
 
     server: Text
     port: Port = 53
-    tsig_key: SecretRef
+    tsig_key: SecretRef | None = None
+    kerberos: Kerberos | None = None
+
+    @model_validator(mode="after")
+    def _one_key(self) -> DnsServer:
+        if (self.tsig_key is None) == (self.kerberos is None):
+            raise ValueError(
+                "give exactly one of `tsig_key` (BIND) or `kerberos` (AD-integrated zones)"
+            )
+        return self
+
+
+class ImapLogin(Model):
+    """How the migration logs on to an IMAP server: per mailbox, a 0600 file
+    `<login>.password` in `password_dir` (as Exchange Online's IMAP migration CSV has a
+    password per mailbox), or one master/admin user that may log on as every mailbox."""
+
+    host: Text
+    port: Port = 993
+    tls: Literal["imaps", "starttls"] = "imaps"
+    ca_file: str = ""
+    login: Literal["name", "address"] = "name"  # the old account name, or the mail address
+    password_dir: str = ""
+    master_user: str = ""
+    master_password: SecretRef | None = None
+
+    @model_validator(mode="after")
+    def _one_login(self) -> ImapLogin:
+        if bool(self.password_dir) == bool(self.master_user):
+            raise ValueError("give exactly one of `password_dir` or `master_user`")
+        if self.master_user and self.master_password is None:
+            raise ValueError("`master_user` needs `master_password`")
+        return self
+
+
+class TargetMail(Model):
+    """The new organisation's mail: a Dovecot the mailboxes move into over IMAP, or Exchange
+    Online (the migration batches are written as files to import)."""
+
+    kind: Literal["dovecot", "exchange_online"]
+    server: str = ""  # dovecot: the inventory host the moves run on (the mail server)
+    config: str = ""  # dovecot: its dovecot.conf on that host
+    user_field: Literal["username", "mail", "upn"] = "username"  # names the target user
+    shared_user: str = ""  # a function mailbox's target user: {local}, {municipality}, {domain}
+    imap: ImapLogin | None = None  # dovecot: where verification reads the moved mailboxes
+
+    @model_validator(mode="after")
+    def _dovecot(self) -> TargetMail:
+        if self.kind == "dovecot" and not (self.server and self.config and self.imap):
+            raise ValueError("a dovecot target needs `server`, `config` and `imap`")
+        return self
 
 
 class SourceDatabases(Model):
@@ -102,6 +185,7 @@ class ApplicationEndpoints(Model):
 class MunicipalityServices(Model):
     directory: SourceDirectory | None = None
     dns: DnsServer | None = None
+    mail: ImapLogin | None = None
     databases: SourceDatabases | None = None
     applications: dict[str, ApplicationEndpoints] = Field(default_factory=dict)
 
@@ -109,6 +193,7 @@ class MunicipalityServices(Model):
 class Target(Model):
     directory: TargetDirectory
     databases: TargetDatabases | None = None
+    mail: TargetMail | None = None
 
 
 class EnvironmentSpec(Model):

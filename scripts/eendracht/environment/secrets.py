@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
-from eendracht.environment.load import Environment, secret_refs
+from eendracht.environment.load import Environment, password_dirs, secret_refs
 
 MIN_SECRET_LENGTH = 6
 
@@ -71,6 +71,8 @@ class SecretFiles:
         self.refs = secret_refs(env.spec, municipality)
         self.dir: Path | None = None
         self.paths: dict[str, str] = {}
+        # Folders of per-mailbox password files: handed over as paths, their files redacted.
+        self.dirs = {k: str(env.path(v)) for k, v in password_dirs(env.spec, municipality).items()}
 
     def __enter__(self) -> SecretFiles:
         for key, ref in self.refs.items():
@@ -113,7 +115,13 @@ class SecretFiles:
         secrets of the credential files and the vault's values (all of them, used or not),
         and the vault's password."""
         found: set[str] = set()
-        for path in self.paths.values():
+        files = list(self.paths.values())
+        for folder in self.dirs.values():
+            try:
+                files += [str(p) for p in Path(folder).iterdir() if p.suffix == ".password"]
+            except OSError:
+                continue
+        for path in files:
             try:
                 found |= secret_values_of(Path(path).read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError):
