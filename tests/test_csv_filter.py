@@ -1,4 +1,4 @@
-"""The import files of workstations_mail: every field quoted, formula prefixes neutralised
+"""The import files of workstations: every field quoted, formula prefixes neutralised
 (OWASP CSV injection), by the role's filter plugin."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import pytest
 
 from tests.wave.wave_support import role_file
 
-ROLE = Path(__file__).resolve().parents[1] / "playbooks" / "roles" / "workstations_mail"
+ROLES = Path(__file__).resolve().parents[1] / "playbooks" / "roles"
 
 
-plugin = role_file("workstations_mail", "filter_plugins", "eendracht_csv")
+plugin = role_file("workstations", "filter_plugins", "eendracht_csv")
 
 
 @pytest.mark.parametrize(
@@ -46,9 +46,11 @@ def test_a_row_reads_back_with_every_value_as_text() -> None:
     assert plugin.FilterModule().filters()["eendracht_csv_row"] is plugin.csv_row
 
 
-def _render(template: str, **values: object) -> str:
+def _render(role: str, template: str, **values: object) -> str:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(ROLE / "templates"), autoescape=False, trim_blocks=True
+        loader=jinja2.FileSystemLoader(ROLES / role / "templates"),
+        autoescape=False,
+        trim_blocks=True,
     )
     env.filters.update(plugin.FilterModule().filters())
     return env.get_template(template).render(**values)
@@ -56,21 +58,31 @@ def _render(template: str, **values: object) -> str:
 
 def test_the_templates_quote_and_neutralise_every_field() -> None:
     devices = _render(
+        "workstations",
         "autopilot-devices.csv.j2",
         devices=[{"serial": "5CG1", "group_tag": "=cmd|' /C calc'!A0", "assigned_user": "jan"}],
-        workstations_mail_people={"jan": "@jan"},
+        workstations_people={"jan": "@jan"},
     )
     rows = list(csv.reader(io.StringIO(devices)))
     assert rows[0][0] == "Device Serial Number"
     assert rows[1] == ["5CG1", "", "", "'=cmd|' /C calc'!A0", "'@jan"]
     assert all(line.startswith('"') for line in devices.splitlines())
     batch = _render(
+        "mail",
         "exchange-batch.csv.j2",
-        item=[{"address": "info@x.nl", "kind": "shared", "size_gb": 2.0}],
+        item=[
+            {"address": "info@x.nl", "kind": "shared", "size_gb": 2.0},
+            {"address": "=jan@x.nl", "owner": "-jan", "kind": "user"},
+        ],
         municipality="noordwaard",
-        workstations_mail_domain="+waardstad.nl",
-        workstations_mail_addresses={},
+        batch_index=0,
+        mail_domain="+waardstad.nl",
+        mail_source={"login": "name"},
+        mail_new_addresses={"-jan": "@jan@waardstad.nl"},
     )
-    rows = list(csv.reader(io.StringIO(batch)))
-    assert rows[1] == ["info.noordwaard@+waardstad.nl", "info@x.nl", "shared", "2.0"]
-    assert all(line.startswith('"') for line in batch.splitlines())
+    rows = list(csv.reader(io.StringIO(batch.split("\n", 1)[1])))
+    assert rows[0] == ["EmailAddress", "UserName", "Password"]
+    assert rows[1] == ["info.noordwaard@+waardstad.nl", "info@x.nl", ""]
+    assert rows[2] == ["'@jan@waardstad.nl", "'-jan", ""]
+    assert batch.startswith("# eendracht import file, NOT executed")
+    assert all(line.startswith('"') for line in batch.splitlines()[1:])

@@ -127,10 +127,12 @@ def test_every_step_has_a_unique_id_its_phase_playbook_and_a_tag(mini: m.Program
         "preflight.dns",
         "preflight.identity",
         "preflight.applications",
+        "preflight.mail",
         "presync.files.burgerzaken",
         "presync.files.sociaal-domein",
         "presync.dns",
         "presync.identity",
+        "presync.mail",
         "freeze.files",
         "freeze.applications",
         "final_sync.files.burgerzaken",
@@ -147,6 +149,7 @@ def test_every_step_has_a_unique_id_its_phase_playbook_and_a_tag(mini: m.Program
         "verify.files",
         "verify.identity",
         "verify.dns",
+        "verify.mail",
         "verify.applications",
     ]
 
@@ -252,7 +255,8 @@ def test_mx_records_switch_in_their_own_step_after_the_mail_step(
     ids = [s.id for s in runbook.steps()]
     mx = runbook.step("cutover.dns.mx")
     assert ids.index("cutover.mail") < ids.index("cutover.dns.mx")
-    assert all(ids.index(s.id) < ids.index(mx.id) for s in runbook.steps() if s.touches.mailboxes)
+    cutover = next(p for p in runbook.phases if p.name is m.PhaseName.CUTOVER).steps
+    assert all(ids.index(s.id) < ids.index(mx.id) for s in cutover if s.touches.mailboxes)
     assert mx.tags == ["dns_cutover"] and mx.extra_vars == {"wave_record_types": ["MX"]}
     assert "mailboxes are moved before the MX records change" in mx.actions[0]
     assert any(a.startswith("@.") and " MX: " in a for a in mx.actions)
@@ -260,7 +264,8 @@ def test_mx_records_switch_in_their_own_step_after_the_mail_step(
     assert "MX" not in rest.extra_vars["wave_record_types"]
     assert not any(" MX: " in a for a in rest.actions)
     mail = runbook.step("cutover.mail")
-    assert any("mailboxes are moved before the MX records change" in a for a in mail.actions)
+    assert any("the MX records switch only after this step passed" in a for a in mail.actions)
+    assert any("compare every mailbox per folder" in a for a in mail.actions)
 
 
 def test_without_mailboxes_the_mx_switch_still_follows_the_mail_and_cutover_steps(

@@ -23,7 +23,7 @@ from eendracht.plan.models import (
 )
 from eendracht.plan.order import application_order
 from eendracht.plan.schedule import phase_start, when
-from eendracht.plan.steps import applications, dns, files, identity, preflight, workplace
+from eendracht.plan.steps import applications, dns, files, identity, mail, preflight, workplace
 from eendracht.plan.timeouts import ROLLBACK, step_timeout
 from eendracht.programme.models import PHASE_ORDER, Phase, PhaseName, Programme
 
@@ -33,8 +33,8 @@ StepBuilder = Callable[[Context], list[Step]]
 # applications behind them answer; devices and mailboxes follow the accounts they belong to;
 # the MX records switch last, after the mail step: mailboxes are moved before MX changes.
 PHASE_STEPS: dict[PhaseName, tuple[StepBuilder, ...]] = {
-    PhaseName.PREFLIGHT: (preflight.steps,),
-    PhaseName.PRESYNC: (files.presync, dns.presync, identity.presync),
+    PhaseName.PREFLIGHT: (preflight.steps, mail.preflight),
+    PhaseName.PRESYNC: (files.presync, dns.presync, identity.presync, mail.presync),
     PhaseName.FREEZE: (files.freeze, applications.freeze),
     PhaseName.FINAL_SYNC: (files.final_sync,),
     PhaseName.CUTOVER: (
@@ -42,9 +42,10 @@ PHASE_STEPS: dict[PhaseName, tuple[StepBuilder, ...]] = {
         applications.cutover,
         dns.cutover,
         workplace.cutover,
+        mail.cutover,
         dns.cutover_mail,
     ),
-    PhaseName.VERIFY: (files.verify, identity.verify, dns.verify, applications.verify),
+    PhaseName.VERIFY: (files.verify, identity.verify, dns.verify, mail.verify, applications.verify),
 }
 
 

@@ -26,7 +26,9 @@ ZONE_SECONDS = 120.0  # one zone transfer and one nsupdate message per zone serv
 HOST_SECONDS = 30.0  # one server reached and measured
 APPLICATION_SECONDS = 120.0  # stop or start, repoint and reload one application
 CHAIN_TEST_SECONDS = 30.0  # one health check or koppeling chain test
-IMPORT_ROW_SECONDS = 0.01  # one device or mailbox written to an import file
+IMPORT_ROW_SECONDS = 0.01  # one device written to an import file
+IMAP_BYTES_PER_S = 5_000_000  # a mailbox read over IMAP (Exchange throttles harder than disks)
+MAILBOX_SECONDS = 10.0  # one mailbox: a login, its folders listed, a lock, a quota lookup
 
 ROLLBACK = "rollback"
 
@@ -56,6 +58,23 @@ def _applications(phase: str, t: Touches) -> float:
             return tests + databases
 
 
+def _mail(phase: str, t: Touches) -> float:
+    each = t.mailboxes * MAILBOX_SECONDS
+    match phase:
+        case "presync":  # every message once
+            return t.bytes / IMAP_BYTES_PER_S + each
+        case "cutover":  # a week of new mail, then both sides read for the comparison
+            return (
+                t.bytes * CHANGED_FRACTION / IMAP_BYTES_PER_S
+                + 2 * each
+                + 2 * t.bytes / (IMAP_BYTES_PER_S * 10)
+            )
+        case "verify":  # both sides listed per folder (headers only, not the bodies)
+            return 2 * t.bytes / (IMAP_BYTES_PER_S * 10) + 2 * each
+        case _:  # preflight: a login at both sides per mailbox
+            return 2 * each
+
+
 def _work(phase: str, concern: str, t: Touches) -> float:
     """Seconds the step's work takes at the rates above (before the margin)."""
     zones = max(1, len(t.hosts)) * ZONE_SECONDS
@@ -68,8 +87,10 @@ def _work(phase: str, concern: str, t: Touches) -> float:
             return t.accounts * ACCOUNT_SECONDS
         case "applications":
             return _applications(phase, t)
-        case "workstations" | "mail":
-            return (t.devices + t.mailboxes) * IMPORT_ROW_SECONDS
+        case "workstations":
+            return t.devices * IMPORT_ROW_SECONDS
+        case "mail":
+            return _mail(phase, t)
         case "reachability" | "capacity":
             return (len(t.hosts) + len(t.targets)) * HOST_SECONDS
         case "source_check":  # every concern's check of the source side, one after the other

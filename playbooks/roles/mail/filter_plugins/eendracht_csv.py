@@ -1,1 +1,1 @@
-../../workstations_mail/filter_plugins/eendracht_csv.py
+../../workstations/filter_plugins/eendracht_csv.py

@@ -112,9 +112,8 @@ def cutover_mail(ctx: Context) -> list[Step]:
             item="mx",
             extra_vars={EXTRA_RECORD_TYPES: [MAIL_RECORD.value]},
             actions=[
-                f"first: the {mailboxes} mailboxes of {ctx.name} are moved to Exchange Online "
-                "and verified (the migration batches of cutover.mail have completed); mailboxes "
-                "are moved before the MX records change",
+                f"first: the {mailboxes} mailboxes of {ctx.name} are moved and verified "
+                "(cutover.mail passed); mailboxes are moved before the MX records change",
                 "one RFC 2136 update with TSIG per zone, the MX records only:",
                 *_changes(moving),
             ],
