@@ -42,18 +42,25 @@ def prepare(
         pending.append((domain_of(paths, dc), admin))
     samba.provision_all(pending, cache_dir(paths))
     data = {name: samba_seed.from_people(list(people.get(name, ()))) for name in plan.controllers}
-    # One ldbadd per domain, mostly password hashing: two at a time on two cores.
+    # One ldbadd per domain, mostly password hashing, then the DNS account (every DC, the
+    # target's too) and its keytab: two domains at a time on two cores.
     with ThreadPoolExecutor(max_workers=2) as pool:
         seeded = {
-            name: pool.submit(samba_seed.seed, domain, data[name])
+            name: pool.submit(_seed, domain, data[name])
             for (domain, _), name in zip(pending, plan.controllers, strict=True)
-            if data[name].users
         }
-        counts = {name: future.result().users for name, future in seeded.items()}
+        counts = {name: users for name, f in seeded.items() if (users := f.result())}
     for domain, _ in pending:
         samba_run.client_files(domain)  # the krb5.conf of its realm
     samba_run.prepare_mount_points()
     return counts
+
+
+def _seed(domain: samba.Domain, data: samba_seed.SeedData) -> int:
+    """Seed the stopped DC's people (if any) and add the DNS account; returns people seeded."""
+    users = samba_seed.seed(domain, data).users if data.users else 0
+    samba_seed.add_dns_account(domain)
+    return users
 
 
 def services(paths: LabPaths, plan: LabPlan) -> list[Service]:

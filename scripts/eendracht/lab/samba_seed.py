@@ -11,15 +11,23 @@ import base64
 import random
 import secrets
 import string
+import subprocess
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from eendracht.lab.errors import LabError
 from eendracht.lab.paths import write_secret
 from eendracht.lab.people import COLLIDING, GIVEN, SURNAMES, LabPerson, ascii_fold
-from eendracht.lab.samba import Domain, ldb_apply, unicode_pwd
+from eendracht.lab.samba import LDBMODIFY, SAMBA_TOOL, TIMEOUT, Domain, ldb_apply, unicode_pwd
 
 LDBADD = "/usr/bin/ldbadd"
+# The migration's DNS account (GSS-TSIG updates of AD-integrated zones), in every DC. Member of
+# DnsAdmins: the zones' ACL grants that group full control of every record (inherited), so
+# it may change records someone else (Administrator, a DHCP server) created.
+DNS_ACCOUNT = "svc-eendracht"
+DNS_ADMINS = "DnsAdmins"
 NORMAL_ACCOUNT = 512
 ACCOUNTDISABLE = 2
 DONT_EXPIRE_PASSWORD = 65536
@@ -239,3 +247,65 @@ def seed(domain: Domain, data: SeedData) -> Seeded:
     ldif = "".join(seed_ldif(domain, data, passwords))
     ldb_apply(domain, LDBADD, ldif, f"seeding {domain.realm}", list(passwords.values()))
     return Seeded(len(data.users), len(data.groups), time.monotonic() - began)
+
+
+def dns_account_dn(domain: Domain) -> str:
+    return f"CN={DNS_ACCOUNT},CN=Users,{domain.base_dn}"
+
+
+def dns_keytab_file(domain: Domain) -> Path:
+    return domain.secrets / f"{DNS_ACCOUNT}.keytab"
+
+
+def dns_account_ldif(domain: Domain, password: str) -> str:
+    """The DNS account (enabled, password never expires) and its DnsAdmins membership: one
+    ldbmodify, as changetype add and modify."""
+    dn = dns_account_dn(domain)
+    account = _entry(
+        dn,
+        [
+            ("changetype", "add"),
+            ("objectClass", "user"),
+            ("sAMAccountName", DNS_ACCOUNT),
+            ("userPrincipalName", f"{DNS_ACCOUNT}@{domain.dns_domain}"),
+            ("description", "eendracht: DNS updates of the migration (GSS-TSIG)"),
+            ("userAccountControl", str(NORMAL_ACCOUNT | DONT_EXPIRE_PASSWORD)),
+            ("unicodePwd", ""),
+        ],
+    ).replace("unicodePwd: \n", f"unicodePwd:: {unicode_pwd(password)}\n")
+    member = _entry(
+        f"CN={DNS_ADMINS},CN=Users,{domain.base_dn}",
+        [("changetype", "modify"), ("add", "member"), ("member", dn)],
+    )
+    return account + member.replace("\n\n", "\n-\n\n")
+
+
+def export_keytab(domain: Domain, principal: str, path: Path) -> Path:
+    """The principal's keys from the DC's sam.ldb into `path` (0600); works on a stopped DC.
+    exportkeytab appends to an existing file, so any earlier one is replaced."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.unlink(missing_ok=True)
+    done = subprocess.run(
+        [SAMBA_TOOL, "domain", "exportkeytab", str(path), f"--principal={principal}",
+         "-s", str(domain.smb_conf)],
+        capture_output=True, text=True, check=False, timeout=TIMEOUT, umask=0o077,
+    )  # fmt: skip
+    if done.returncode != 0 or not path.is_file():
+        detail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+        raise LabError(f"exporting the keytab of {principal} failed: {detail}")
+    path.chmod(0o600)
+    return path
+
+
+def add_dns_account(domain: Domain) -> Path:
+    """Add the DNS account to the stopped DC (password in a 0600 file, kept if it exists; on
+    stdin only), make it a DnsAdmins member, and export its keytab; returns the keytab."""
+    password_file = domain.password_file(DNS_ACCOUNT)
+    if password_file.exists():
+        password = password_file.read_text(encoding="utf-8")
+    else:
+        password = new_password()
+        write_secret(password_file, password)
+    ldif = dns_account_ldif(domain, password)
+    ldb_apply(domain, LDBMODIFY, ldif, f"adding {DNS_ACCOUNT} to {domain.realm}", [password])
+    return export_keytab(domain, f"{DNS_ACCOUNT}@{domain.realm}", dns_keytab_file(domain))
