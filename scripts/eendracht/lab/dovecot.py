@@ -5,6 +5,8 @@ certificate, state, logs and Maildir storage under one folder, like the lab's sl
 the migration must be able to freeze or lose one municipality's mail server alone.
 Passwords are generated into 0600 files (kept if present, so a test can plant its own) and
 only their {SSHA512} hashes go into the passwd-file; no password is ever an argument.
+A server with a `directory` (the target) also finds its people there (see dovecot_conf): the
+directory's bind password is copied into the 0600 LDAP settings file and nowhere else.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import imaplib
 import os
 import secrets
+import shutil
 import ssl
 import time
 from collections.abc import Sequence
@@ -19,7 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eendracht.lab import net, procs
-from eendracht.lab.dovecot_conf import ConfigPaths, MailIds, config_text, passwd_line, ssha512
+from eendracht.lab.dovecot_conf import (
+    ConfigPaths,
+    LdapUsers,
+    MailIds,
+    config_text,
+    ldap_conf_text,
+    passwd_line,
+    ssha512,
+)
 from eendracht.lab.errors import LabError
 from eendracht.lab.paths import LabPaths, write_secret
 from eendracht.lab.people import LabPerson
@@ -48,6 +59,7 @@ class MailServer:
     users: tuple[MailUser, ...] = field(default_factory=tuple)
     imap_port: int = IMAP_PORT
     imaps_port: int = IMAPS_PORT
+    directory: LdapUsers | None = None  # where the people are; None: the passwd-file only
 
     @property
     def files(self) -> ConfigPaths:
@@ -127,6 +139,21 @@ def _certificate(server: MailServer) -> None:
     f.cert.chmod(0o644)  # read by doveadm moves after they dropped to the mail uid
 
 
+def _directory_files(server: MailServer) -> None:
+    """The LDAP settings (0600 root: they hold the bind password) and the directory's CA."""
+    users, f = server.directory, server.files
+    if users is None:
+        f.ldap_conf.unlink(missing_ok=True)
+        return
+    if users.ca_file is not None:
+        f.directory_ca.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(users.ca_file, f.directory_ca)
+        f.directory_ca.chmod(0o644)  # a certificate; the auth process reads it as `dovecot`
+    password = users.password_file.read_text(encoding="utf-8").rstrip("\r\n")
+    write_secret(f.ldap_conf, ldap_conf_text(users, f, MailIds.of_mail_user(), password))
+    os.chown(f.ldap_conf, 0, 0)
+
+
 def prepare(server: MailServer) -> Path:
     """Configuration, passwd-file, password files, certificate and folders; returns the config."""
     net.require_loopback(server.address)
@@ -155,8 +182,17 @@ def prepare(server: MailServer) -> Path:
     os.chown(f.users, 0, ids.gid)  # the auth process (dovecot) reads it; hashes only
     f.users.chmod(0o640)
     _certificate(server)
+    _directory_files(server)
     f.config.write_text(
-        config_text(server.name, server.address, server.imap_port, server.imaps_port, f, ids)
+        config_text(
+            server.name,
+            server.address,
+            server.imap_port,
+            server.imaps_port,
+            f,
+            ids,
+            directory=server.directory is not None,
+        )
     )
     return f.config
 

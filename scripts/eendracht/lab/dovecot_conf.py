@@ -1,8 +1,15 @@
-"""The text of a lab Dovecot's files: its configuration and its passwd-file.
+"""The text of a lab Dovecot's files: its configuration, its passwd-file and, for the target,
+its LDAP settings.
 
 Every path is under the server's own folder; nothing uses /etc/dovecot or /var/run/dovecot.
 Mail processes run as the Debian `dovecot` user (mail_uid), so first/last_valid_uid are
 pinned to that one uid: a passwd-file entry with any other uid is refused by Dovecot itself.
+
+The target Dovecot knows its people from the new organisation's directory, as a Dovecot in an
+AD shop does: `passdb ldap` with auth_bind (the directory checks the password, so a disabled
+AD account cannot log in) and `userdb ldap` (a user exists for doveadm as soon as the identity
+step created the account, disabled or not). Its function mailboxes are not directory persons
+and stay in the passwd-file, the first passdb/userdb.
 """
 
 from __future__ import annotations
@@ -34,6 +41,45 @@ def ssha512(password: str, salt: bytes | None = None) -> str:
     salt = os.urandom(16) if salt is None else salt
     digest = hashlib.sha512(password.encode() + salt).digest()
     return "{SSHA512}" + base64.b64encode(digest + salt).decode()
+
+
+@dataclass(frozen=True)
+class LdapUsers:
+    """Where a Dovecot finds its people in a directory, and how a person's name is matched.
+
+    `name_attribute` is the login: userPrincipalName (AD) or uid (OpenLDAP); `persons` the
+    filter of person entries; `login_condition` a further filter a login must meet (OpenLDAP
+    has no disabled state the bind itself refuses; AD's bind refuses a disabled account)."""
+
+    uri: str  # ldaps://<DC address> or ldap://<slapd address>:<port>
+    base_dn: str
+    bind_dn: str
+    password_file: Path  # 0600; its text goes only into the 0600 LDAP settings file
+    name_attribute: str
+    persons: str
+    ca_file: Path | None = None  # verify the server against it (LDAPS)
+    login_condition: str = ""
+
+    @property
+    def by_address(self) -> bool:
+        """Names are user@domain (a UPN): homes are <mail>/<domain>/<local>."""
+        return self.name_attribute.lower() == "userprincipalname"
+
+    def user_filter(self) -> str:
+        return f"(&{self.persons}({self.name_attribute}=%u))"
+
+    def pass_filter(self) -> str:
+        return f"(&{self.persons}({self.name_attribute}=%u){self.login_condition})"
+
+
+def home_of(mail: Path, name: str) -> Path:
+    """A target user's home, as the LDAP userdb's home template makes it (lower case):
+    <mail>/<domain>/<local> for user@domain, <mail>/<name> otherwise."""
+    name = name.lower()
+    if "@" in name:
+        local, domain = name.rsplit("@", 1)
+        return mail / domain / local
+    return mail / name
 
 
 def passwd_line(account: str, hashed: str, ids: MailIds, home: Path, quota_kib: int | None) -> str:
@@ -102,13 +148,100 @@ class ConfigPaths:
     def moves(self) -> Path:
         return self.root / "moves"
 
+    @property
+    def ldap_conf(self) -> Path:
+        # Holds the directory's bind password: 0600 root, read by the auth process while it
+        # still runs as root (Dovecot reads passdb/userdb args before dropping privileges).
+        return self.root / "dovecot-ldap.conf.ext"
+
+    @property
+    def directory_ca(self) -> Path:
+        # A copy of the directory's CA: the DC keeps its own in a root-only folder, and
+        # libldap loads it at the first connection, after the auth process became `dovecot`.
+        return self.root / "tls" / "directory-ca.pem"
+
     def home(self, account: str) -> Path:
-        return self.mail / account
+        """Where `account`'s mail lives: <mail>/<account>, or for a name with a domain (a
+        target UPN) <mail>/<domain>/<local>, as the target's LDAP userdb puts it."""
+        return home_of(self.mail, account) if "@" in account else self.mail / account
+
+
+def ldap_conf_text(users: LdapUsers, p: ConfigPaths, ids: MailIds, password: str) -> str:
+    """The LDAP settings file both the passdb and the userdb read (one connection)."""
+    if any(c in password for c in "\n\r\0"):
+        raise ValueError("a directory password cannot hold a line break")
+    home = f"{p.mail}/%Ld/%Ln" if users.by_address else f"{p.mail}/%Lu"
+    tls = (
+        [f"tls_ca_cert_file = {p.directory_ca}", "tls_require_cert = demand"]
+        if users.ca_file is not None
+        else []
+    )
+    lines = [
+        "# eendracht lab: the target's people, from the new organisation's directory",
+        f"uris = {users.uri}",
+        *tls,
+        "ldap_version = 3",
+        f"dn = {users.bind_dn}",
+        f"dnpass = {quoted(password, expanded=False)}",
+        f"base = {users.base_dn}",
+        "scope = subtree",
+        "deref = never",
+        # The user's own bind checks the password: AD refuses a disabled account's bind.
+        "auth_bind = yes",
+        f"pass_filter = {users.pass_filter()}",
+        "pass_attrs =",
+        f"user_filter = {users.user_filter()}",
+        f"user_attrs = =home={home}, =uid={ids.uid}, =gid={ids.gid}",
+        f"iterate_filter = (&{users.persons}({users.name_attribute}=*))",
+        f"iterate_attrs = {users.name_attribute}=user",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _auth_text(p: ConfigPaths, directory: bool) -> str:
+    """passdb/userdb: the passwd-file; for a target with a directory, the directory after it."""
+    local = f"""\
+passdb {{
+  driver = passwd-file
+  args = {p.users}
+}}
+userdb {{
+  driver = passwd-file
+  args = {p.users}
+}}
+"""
+    if not directory:
+        return local
+    return f"""\
+# One name per person whatever its case (AD matches names case-insensitively).
+auth_username_format = %Lu
+# Each refused login says why in the log (never with its password): a disabled account, a
+# wrong password and an unknown name look the same to the client.
+auth_verbose = yes
+# Function mailboxes (not persons in the directory) and postmaster.
+{local}# The new organisation's people.
+passdb {{
+  driver = ldap
+  args = {p.ldap_conf}
+}}
+userdb {{
+  driver = ldap
+  args = {p.ldap_conf}
+}}
+"""
 
 
 def config_text(
-    name: str, address: str, imap_port: int, imaps_port: int, p: ConfigPaths, ids: MailIds
+    name: str,
+    address: str,
+    imap_port: int,
+    imaps_port: int,
+    p: ConfigPaths,
+    ids: MailIds,
+    directory: bool = False,
 ) -> str:
+    """The dovecot.conf; `directory`: also find users through `p.ldap_conf` (see
+    `ldap_conf_text`), after the passwd-file."""
     return f"""\
 # eendracht lab: IMAP server {name} (dovecot -c {p.config} -F)
 instance_name = eendracht-{name}
@@ -136,15 +269,7 @@ ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 
-passdb {{
-  driver = passwd-file
-  args = {p.users}
-}}
-userdb {{
-  driver = passwd-file
-  args = {p.users}
-}}
-
+{_auth_text(p, directory)}
 namespace inbox {{
   type = private
   separator = /
