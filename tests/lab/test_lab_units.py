@@ -11,7 +11,7 @@ from eendracht.lab.errors import LabError
 from eendracht.lab.named import zone_text
 from eendracht.lab.net import lab_octet, require_loopback
 from eendracht.lab.people import colliding_names, lab_people
-from eendracht.lab.plan import TARGET, TARGET_FILES, Zone, plan_lab
+from eendracht.lab.plan import TARGET, TARGET_FILES, TARGET_MAIL, Zone, plan_lab
 from eendracht.lab.residents import elfproef, residents
 from eendracht.lab.sharetree import budgets, seed_share, share_root
 from eendracht.outputs import STACK_OUTPUTS
@@ -35,8 +35,11 @@ def test_every_planned_listener_is_loopback_and_unique() -> None:
     pairs = [(addr, port, proto) for _, addr, port, proto in listeners]
     assert len(pairs) == len(set(pairs))
     hosts = {f.host for f in plan.fileservers}
-    assert hosts == {"nw-srv01", "zw-srv01", TARGET_FILES}
+    assert hosts == {"nw-srv01", "zw-srv01", TARGET_FILES, TARGET_MAIL}
+    # Without Active Directory in the programme: OpenLDAP and BIND, no domain controller.
     assert set(plan.directories) == {"noordwaard", "zuidwaard", TARGET}
+    assert plan.controllers == {} and not plan.active_directory
+    assert plan.named_zones == plan.zones
     assert plan.directories[TARGET].suffix == "dc=waardstad,dc=nl"
     assert {z.name for z in plan.zones} == {"noordwaard.nl", "zuidwaard.nl", "waardstad.nl"}
     assert {n.name for n in plan.national} == {"BRP", "BAG", "DSO"}
@@ -48,6 +51,17 @@ def test_every_planned_listener_is_loopback_and_unique() -> None:
         "vergunningen",
         "cad",
     }
+
+
+def test_a_programme_with_active_directory_gets_domain_controllers_and_no_openldap_or_bind() -> None:
+    altena = load_programme(Path(__file__).parents[2] / "inventory" / "altena")
+    plan = plan_lab(altena, lab_octet(Path("/tmp/x")))
+    assert set(plan.controllers) == {*altena.municipalities, TARGET} and plan.active_directory
+    assert plan.directories == {}
+    assert plan.named_zones == [] and plan.zones
+    assert not any(name == "named" for name, _, _, _ in plan.listeners())
+    for zone in plan.zones:
+        assert zone.owner in plan.controllers
 
 
 def test_small_people_keep_collisions_and_departments_full_fills_head_count() -> None:

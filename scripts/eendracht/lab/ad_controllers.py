@@ -29,9 +29,14 @@ def cache_dir(paths: LabPaths) -> Path:
 
 
 def prepare(
-    paths: LabPaths, plan: LabPlan, people: Mapping[str, Sequence[LabPerson]]
+    paths: LabPaths,
+    plan: LabPlan,
+    people: Mapping[str, Sequence[LabPerson]],
+    departments: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, int]:
-    """Provision every DC (in parallel) and seed its people; returns accounts per domain."""
+    """Provision every DC (in parallel) and seed its people (POSIX numbers by the
+    municipality's `departments`, as its share trees have them); returns accounts per domain."""
+    departments = departments or {}
     pending = []
     for name, dc in plan.controllers.items():
         admin = write_secret(
@@ -41,7 +46,10 @@ def prepare(
         )
         pending.append((domain_of(paths, dc), admin))
     samba.provision_all(pending, cache_dir(paths))
-    data = {name: samba_seed.from_people(list(people.get(name, ()))) for name in plan.controllers}
+    data = {
+        name: samba_seed.from_people(list(people.get(name, ())), departments.get(name, ()))
+        for name in plan.controllers
+    }
     # One ldbadd per domain, mostly password hashing, then the DNS account (every DC, the
     # target's too) and its keytab: two domains at a time on two cores.
     with ThreadPoolExecutor(max_workers=2) as pool:

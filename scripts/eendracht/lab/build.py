@@ -10,6 +10,7 @@ from typing import Any
 
 from eendracht.lab import (
     ad_controllers,
+    ad_dns,
     aliases,
     apps,
     claims,
@@ -79,17 +80,18 @@ def _services(paths: LabPaths, plan: LabPlan, programme: m.Programme) -> list[Se
                 probe={"uri": d.uri, "bind_dn": d.bind_dn, "base_dn": d.suffix},
             )
         )
-    out.append(
-        Service(
-            "named",
-            "dns",
-            plan.dns_address,
-            DNS_PORT,
-            named.argv(paths.dns / "named.conf"),
-            credentials_file=str(named.tsig_key_file(paths)),
-            probe={"zone": programme.settings.organisation.mail_domain},
+    if plan.named_zones:
+        out.append(
+            Service(
+                "named",
+                "dns",
+                plan.dns_address,
+                DNS_PORT,
+                named.argv(paths.dns / "named.conf"),
+                credentials_file=str(named.tsig_key_file(paths)),
+                probe={"zone": plan.named_zones[0].name},
+            )
         )
-    )
     for side, address in (("source", plan.pg_source), ("target", plan.pg_target)):
         c = postgres.cluster(paths, side, address)
         out.append(
@@ -148,8 +150,9 @@ def _seed_files(
     for f in plan.fileservers:
         root = paths.host_root(f.host)
         root.mkdir(parents=True, exist_ok=True)
-        if f.host == TARGET_FILES:
-            environment.target_share_root(paths).mkdir(parents=True, exist_ok=True)
+        if f.group == TARGET:
+            if f.host == TARGET_FILES:
+                environment.target_share_root(paths).mkdir(parents=True, exist_ok=True)
             continue
         muni = programme.municipalities[f.group]
         for share in muni.shares:
@@ -213,12 +216,14 @@ def build(
             else:
                 departments = programme.municipalities[name].info.departments
                 slapd.prepare(paths, directory, people[name], list(departments))
-        progress("DNS zones")
-        serial = int(dt.date.today().strftime("%Y%m%d")) * 100 + 1
-        named.prepare(paths, plan.zones, plan.dns_address, serial)
+        if plan.named_zones:
+            progress("DNS zones (BIND)")
+            serial = int(dt.date.today().strftime("%Y%m%d")) * 100 + 1
+            named.prepare(paths, plan.named_zones, plan.dns_address, serial)
         pg_ready.result()
     progress("Active Directory domain controllers")
-    accounts = ad_controllers.prepare(paths, plan, people)
+    by_municipality = {n: list(mu.info.departments) for n, mu in programme.municipalities.items()}
+    accounts = ad_controllers.prepare(paths, plan, people, by_municipality)
     progress("mail servers")
     messages = mail_servers.prepare(paths, plan, people, scale, seed)
 
@@ -228,12 +233,17 @@ def build(
     wanted.services = daemons
     wanted.write(paths.manifest)  # before starting: `down` can always find what was meant
     progress("starting sshd, slapd, samba, dovecot, named, postgres")
-    aliases.add(plan.dns_address, paths.lab / ALIASES_FILE)
+    if plan.named_zones:
+        aliases.add(plan.dns_address, paths.lab / ALIASES_FILE)
     for s in daemons:
         spawn(paths, s)
     wanted.write(paths.manifest)
-    wait_answering(paths, [s for s in daemons if s.kind in ("database", "mail")])
+    wait_answering(
+        paths, [s for s in daemons if s.kind in ("database", "mail", "domain-controller")]
+    )
     mail_servers.publish_shared(paths, plan, people)
+    progress("AD-integrated DNS zones")
+    dc_zones = ad_dns.load_all(paths, plan)
 
     progress("application databases")
     databases: dict[str, dict[str, int]] = {}
@@ -264,6 +274,7 @@ def build(
         "residents": {n: len(rs) for n, rs in resident_lists.items()},
         "shares": files,
         "zones": {z.name: len(z.records) for z in plan.zones},
+        "zones_on_domain_controllers": dc_zones,
         "ad_accounts": accounts,
         "mail_messages": messages,
         "databases": databases,

@@ -11,15 +11,27 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from eendracht.lab import ad_controllers, apps, mail_servers, named, postgres, slapd
+from eendracht.lab import (
+    ad_controllers,
+    ad_dns,
+    apps,
+    mail_servers,
+    named,
+    postgres,
+    samba_seed,
+    slapd,
+)
 from eendracht.lab.paths import LabPaths
+from eendracht.lab.people import LabPerson, lab_people
 from eendracht.lab.plan import (
     DNS_PORT,
+    DNS_PORT_AD,
     HUB_PORT,
     PG_PORT,
     TARGET,
@@ -79,11 +91,77 @@ def _endpoint(paths: LabPaths, app: AppService, side: str) -> dict[str, str]:
     }
 
 
-def environment_yml(paths: LabPaths, plan: LabPlan, programme: m.Programme) -> dict[str, Any]:
+PROBES = 3  # source accounts per municipality whose binds verify and rollback try
+
+
+def _source_directory(
+    paths: LabPaths, plan: LabPlan, name: str, people: Sequence[LabPerson]
+) -> dict[str, Any]:
+    if name not in plan.controllers:
+        directory = plan.directories[name]
+        return {
+            "uri": directory.uri,
+            "base_dn": directory.suffix,
+            "people_dn": directory.people_dn,
+            "bind_dn": directory.bind_dn,
+            "password": {"file": str(slapd.password_file(paths, directory))},
+        }
+    domain = ad_controllers.domain_of(paths, plan.controllers[name])
+    probes = [p.account[:20] for p in people if p.enabled][:PROBES]
+    return {
+        "kind": "active_directory",
+        "uri": f"ldaps://{domain.address}",
+        "base_dn": domain.base_dn,
+        "people_dn": f"OU={samba_seed.PEOPLE_OU},{domain.base_dn}",
+        "bind_dn": domain.admin_principal,
+        "password": {"file": str(domain.admin_password_file)},
+        "ca_file": str(domain.ca_cert),
+        "probes": [
+            {"account": sam, "password": {"file": str(domain.password_file(sam))}} for sam in probes
+        ],
+    }
+
+
+def _dns(paths: LabPaths, plan: LabPlan, name: str) -> dict[str, Any]:
+    """The server of the municipality's zones: its DC (GSS-TSIG) or the lab's BIND (TSIG)."""
+    if name in plan.controllers:
+        dc = plan.controllers[name]
+        return {"server": dc.address, "port": DNS_PORT_AD, "kerberos": ad_dns.kerberos(paths, dc)}
+    return {
+        "server": plan.dns_address,
+        "port": DNS_PORT,
+        "tsig_key": {"file": str(named.tsig_key_file(paths))},
+    }
+
+
+def _target_directory(paths: LabPaths, plan: LabPlan) -> dict[str, Any]:
+    if plan.active_directory:
+        domain = ad_controllers.domain_of(paths, plan.controllers[TARGET])
+        return {
+            "kind": "active_directory",
+            "bind_dn": domain.admin_principal,
+            "people_dn": f"OU=Medewerkers,{domain.base_dn}",
+            "groups_dn": f"OU=Groepen,{domain.base_dn}",
+            "password": {"file": str(domain.admin_password_file)},
+            "ca_file": str(domain.ca_cert),
+        }
     target = plan.directories[TARGET]
+    return {
+        "bind_dn": target.bind_dn,
+        "people_dn": target.people_dn,
+        "groups_dn": target.groups_dn,
+        "password": {"file": str(slapd.password_file(paths, target))},
+    }
+
+
+def environment_yml(
+    paths: LabPaths,
+    plan: LabPlan,
+    programme: m.Programme,
+    people: Mapping[str, Sequence[LabPerson]],
+) -> dict[str, Any]:
     municipalities: dict[str, Any] = {}
     for name, mu in programme.municipalities.items():
-        directory = plan.directories[name]
         endpoints: dict[str, dict[str, Any]] = {}
         for app in plan.apps:
             if app.municipality == name:
@@ -92,18 +170,8 @@ def environment_yml(paths: LabPaths, plan: LabPlan, programme: m.Programme) -> d
             if app.municipality == name:
                 endpoints.setdefault(app.name, {})["target"] = _endpoint(paths, app, "target")
         municipalities[name] = {
-            "directory": {
-                "uri": directory.uri,
-                "base_dn": directory.suffix,
-                "people_dn": directory.people_dn,
-                "bind_dn": directory.bind_dn,
-                "password": {"file": str(slapd.password_file(paths, directory))},
-            },
-            "dns": {
-                "server": plan.dns_address,
-                "port": DNS_PORT,
-                "tsig_key": {"file": str(named.tsig_key_file(paths))},
-            },
+            "directory": _source_directory(paths, plan, name, people.get(name, ())),
+            "dns": _dns(paths, plan, name),
             "databases": {
                 "host": plan.pg_source,
                 "port": PG_PORT,
@@ -124,16 +192,20 @@ def environment_yml(paths: LabPaths, plan: LabPlan, programme: m.Programme) -> d
         "waves_dir": str(paths.lab / "waves"),
         "postgres_passfile": {"file": str(postgres.pgpass_file(paths))},
         "target": {
-            "directory": {
-                "bind_dn": target.bind_dn,
-                "people_dn": target.people_dn,
-                "groups_dn": target.groups_dn,
-                "password": {"file": str(slapd.password_file(paths, target))},
-            },
+            "directory": _target_directory(paths, plan),
             "databases": {"port": PG_PORT, "user": postgres.SUPERUSER},
         },
         "municipalities": municipalities,
     }
+
+
+def _directory_outputs(paths: LabPaths, plan: LabPlan) -> dict[str, str]:
+    """The stacks' directory outputs: the new domain's DC (LDAPS) or the target slapd."""
+    if plan.active_directory:
+        domain = ad_controllers.domain_of(paths, plan.controllers[TARGET])
+        return {"directory_uri": f"ldaps://{domain.address}", "directory_base_dn": domain.base_dn}
+    target = plan.directories[TARGET]
+    return {"directory_uri": target.uri, "directory_base_dn": target.suffix}
 
 
 def outputs(paths: LabPaths, plan: LabPlan, programme: m.Programme) -> dict[str, Any]:
@@ -157,9 +229,8 @@ def outputs(paths: LabPaths, plan: LabPlan, programme: m.Programme) -> dict[str,
             for muni in programme.municipalities.values()
             for share in muni.shares
         },
-        "directory_uri": plan.directories[TARGET].uri,
-        "directory_base_dn": plan.directories[TARGET].suffix,
-        "dns_server": plan.dns_address,
+        **_directory_outputs(paths, plan),
+        "dns_server": _dns(paths, plan, TARGET)["server"],
         "dns_zone": s.organisation.mail_domain,
         "workplace_fqdn": f"avd.{s.organisation.mail_domain}",
         "application_gateway_ip": gateway,
@@ -187,8 +258,21 @@ def _service(paths: LabPaths, app: AppService, side: str) -> dict[str, Any]:
 
 
 def _directory(paths: LabPaths, plan: LabPlan, name: str) -> dict[str, str]:
+    if name in plan.controllers:
+        domain = ad_controllers.domain_of(paths, plan.controllers[name])
+        return {
+            "kind": "active_directory",
+            "uri": f"ldaps://{domain.address}",
+            "base_dn": domain.base_dn,
+            "bind_dn": domain.admin_principal,
+            "password_file": str(domain.admin_password_file),
+            "ca_file": str(domain.ca_cert),
+            "people_dn": f"OU={samba_seed.PEOPLE_OU},{domain.base_dn}",
+            "groups_dn": f"OU={samba_seed.GROUPS_OU},{domain.base_dn}",
+        }
     d = plan.directories[name]
     return {
+        "kind": "openldap",
         "uri": d.uri,
         "base_dn": d.suffix,
         "bind_dn": d.bind_dn,
@@ -231,12 +315,17 @@ def details(
         "source_directories": {n: _directory(paths, plan, n) for n in programme.municipalities},
         "target_directory": _directory(paths, plan, TARGET),
         "dns": {
-            "server": plan.dns_address,
+            "server": plan.dns_address if plan.named_zones else "",
             "port": DNS_PORT,
-            "tsig_key_file": str(named.tsig_key_file(paths)),
+            "tsig_key_file": str(named.tsig_key_file(paths)) if plan.named_zones else "",
             "tsig_key_name": named.TSIG_KEY_NAME,
             "tsig_algorithm": named.TSIG_ALGORITHM,
             "zones": {z.name: z.owner for z in plan.zones},
+            # Where each zone is served: its owner's DC (AD-integrated) or the lab's BIND.
+            "zone_servers": {
+                z.name: {k: _dns(paths, plan, z.owner)[k] for k in ("server", "port")}
+                for z in plan.zones
+            },
         },
         "postgres": {
             "host": plan.pg_source,
@@ -273,6 +362,7 @@ def _yaml(header: str, body: dict[str, Any]) -> str:
 def write_environment(
     paths: LabPaths, plan: LabPlan, programme: m.Programme, scale: str, seed: int
 ) -> Path:
+    people = lab_people(programme, scale, seed)
     """Writes the environment (atomically: a half-written one is never seen) and lab.json."""
     out = paths.environment
     tmp = out.with_name(out.name + ".new")
@@ -281,7 +371,7 @@ def write_environment(
     tmp.mkdir(parents=True)
     (tmp / "environment.yml").write_text(
         _yaml("# Written by eendracht lab: the rehearsal lab as an environment.\n",
-              environment_yml(paths, plan, programme)),
+              environment_yml(paths, plan, programme, people)),
         encoding="utf-8",
     )  # fmt: skip
     (tmp / "hosts.yml").write_text(

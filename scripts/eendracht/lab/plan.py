@@ -19,6 +19,7 @@ APP_PORT = 8080
 TARGET_APP_FIRST_PORT = 9001
 HUB_PORT = 8443
 TARGET_FILES = "target-files"
+TARGET_MAIL = "target-mail"
 TARGET = "target"  # the group (and zone owner) that stands for the new organisation
 DC_PORTS = (53, 88, 389, 445, 464, 636)  # DNS, Kerberos, LDAP, SMB, kpasswd, LDAPS
 DNS_PORT_AD = 53
@@ -132,14 +133,28 @@ class LabPlan:
     controllers: dict[str, DomainController] = field(default_factory=dict)  # AD + target
     mail_hosts: dict[str, MailHost] = field(default_factory=dict)  # municipalities + target
 
+    @property
+    def active_directory(self) -> bool:
+        """The new organisation's directory is Active Directory (a municipality runs AD)."""
+        return TARGET in self.controllers
+
+    def zones_on(self, owner: str) -> list[Zone]:
+        return [z for z in self.zones if z.owner == owner]
+
+    @property
+    def named_zones(self) -> list[Zone]:
+        """Zones whose owner has no domain controller: BIND serves them."""
+        return [z for z in self.zones if z.owner not in self.controllers]
+
     def listeners(self) -> list[tuple[str, str, int, str]]:
         """(service, address, port, protocol) for every listener, to check before starting."""
         out = [(f"sshd-{f.host}", f.address, f.port, "tcp") for f in self.fileservers]
         out += [(f"slapd-{d.name}", d.address, d.port, "tcp") for d in self.directories.values()]
-        out += [
-            ("named", self.dns_address, DNS_PORT, "tcp"),
-            ("named", self.dns_address, DNS_PORT, "udp"),
-        ]
+        if self.named_zones:
+            out += [
+                ("named", self.dns_address, DNS_PORT, "tcp"),
+                ("named", self.dns_address, DNS_PORT, "udp"),
+            ]
         out += [("postgres-source", self.pg_source, PG_PORT, "tcp")]
         out += [("postgres-target", self.pg_target, PG_PORT, "tcp")]
         out += [(f"app-{a.municipality}-{a.name}", a.address, a.port, "tcp") for a in self.apps]
@@ -211,20 +226,32 @@ def plan_lab(programme: m.Programme, octet: int) -> LabPlan:
         )
     )
 
-    for i, muni in enumerate(programme.municipalities.values(), start=1):
-        plan.directories[muni.name] = _source_directory(muni, address(octet, "directory", i))
+    # A municipality with Active Directory gets a DC, any other an OpenLDAP; the new
+    # organisation's directory is AD as soon as one municipality brings AD.
     org = programme.settings.organisation
-    target_suffix = domain_dn(org.mail_domain)
-    plan.directories[TARGET] = Directory(
-        name=TARGET,
-        address=address(octet, "directory", 254),
-        port=LDAP_PORT,
-        suffix=target_suffix,
-        bind_dn=f"cn=admin,{target_suffix}",
-        people_dn=f"ou=people,{target_suffix}",
-        groups_dn=f"ou=groups,{target_suffix}",
-        organisation=org.name,
-    )
+    for i, muni in enumerate(programme.municipalities.values(), start=1):
+        if muni.ad_domain is not None:
+            plan.controllers[muni.name] = DomainController(
+                muni.name, muni.ad_domain, address(octet, "domain-controller", i)
+            )
+        else:
+            plan.directories[muni.name] = _source_directory(muni, address(octet, "directory", i))
+    if plan.controllers:
+        plan.controllers[TARGET] = DomainController(
+            TARGET, org.ad_domain, address(octet, "domain-controller", 254)
+        )
+    else:
+        target_suffix = domain_dn(org.mail_domain)
+        plan.directories[TARGET] = Directory(
+            name=TARGET,
+            address=address(octet, "directory", 254),
+            port=LDAP_PORT,
+            suffix=target_suffix,
+            bind_dn=f"cn=admin,{target_suffix}",
+            people_dn=f"ou=people,{target_suffix}",
+            groups_dn=f"ou=groups,{target_suffix}",
+            organisation=org.name,
+        )
 
     plan.dns_address = address(octet, "dns", 1)
     seen: set[str] = set()
@@ -237,15 +264,14 @@ def plan_lab(programme: m.Programme, octet: int) -> LabPlan:
         plan.zones.append(Zone(org.mail_domain, TARGET, ()))
 
     for i, muni in enumerate(programme.municipalities.values(), start=1):
-        if muni.ad_domain is not None:
-            plan.controllers[muni.name] = DomainController(
-                muni.name, muni.ad_domain, address(octet, "domain-controller", i)
-            )
         plan.mail_hosts[muni.name] = MailHost(muni.name, address(octet, "mail", i))
-    plan.controllers[TARGET] = DomainController(
-        TARGET, org.ad_domain, address(octet, "domain-controller", 254)
-    )
     plan.mail_hosts[TARGET] = MailHost(TARGET, address(octet, "mail", 254))
+    # The target mail server's shell: the mailbox moves run there (doveadm needs its config).
+    plan.fileservers.append(
+        FileServer(
+            TARGET_MAIL, TARGET, plan.mail_hosts[TARGET].address, SSH_PORT, ("mail",), "linux"
+        )
+    )
 
     plan.pg_source = address(octet, "database", 1)
     plan.pg_target = address(octet, "database", 254)

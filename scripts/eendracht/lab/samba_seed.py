@@ -53,6 +53,8 @@ class AdUser:
     enabled: bool
     manager: str = ""  # sam of the manager
     service: bool = False
+    uid_number: int = 0
+    gid_number: int = 0
 
     @property
     def full_name(self) -> str:
@@ -69,6 +71,7 @@ class AdGroup:
     description: str
     members: tuple[str, ...] = ()  # sams
     groups: tuple[str, ...] = ()  # nested groups: names of groups listed before this one
+    gid_number: int = 0
 
 
 @dataclass(frozen=True)
@@ -88,11 +91,16 @@ def group_name(department: str) -> str:
     return "GG-" + ascii_fold(department).replace(" ", "-")
 
 
-def from_people(people: Sequence[LabPerson]) -> SeedData:
-    """AD users and groups for the lab's people (eendracht.lab.people), deterministic."""
+def from_people(people: Sequence[LabPerson], departments: Sequence[str] = ()) -> SeedData:
+    """AD users and groups for the lab's people (eendracht.lab.people), deterministic.
+
+    POSIX numbers as the lab's OpenLDAP and share trees give them: person i of `people` is
+    uidNumber FIRST_UID + i, a department's group and its people FIRST_GID + its place in
+    `departments` (the programme's order), so the files' owners name these accounts."""
+    order = list(dict.fromkeys([*departments, *sorted({p.department for p in people})]))
     heads: dict[str, str] = {}
     users: list[AdUser] = []
-    for p in people:
+    for i, p in enumerate(people):
         sam = p.account[:20]
         head = heads.setdefault(p.department, sam) if p.enabled else ""
         domain = p.mail.split("@", 1)[1]
@@ -100,25 +108,33 @@ def from_people(people: Sequence[LabPerson]) -> SeedData:
             AdUser(
                 sam, p.given_name, p.prefix, p.surname, p.department, p.mail,
                 f"{sam}@{domain}", p.enabled, "" if head == sam else heads.get(p.department, ""),
+                uid_number=FIRST_UID + i, gid_number=FIRST_GID + order.index(p.department),
             )
         )  # fmt: skip
     mail_domain = people[0].mail.split("@", 1)[1] if people else "lab.invalid"
-    for name in SERVICE_ACCOUNTS:
+    others = FIRST_GID + len(order)  # the groups that are no department
+    for k, name in enumerate(SERVICE_ACCOUNTS):
         users.append(
-            AdUser(name, name, "", "service", "ICT", f"{name}@{mail_domain}", f"{name}@{mail_domain}", True, service=True)
+            AdUser(name, name, "", "service", "ICT", f"{name}@{mail_domain}", f"{name}@{mail_domain}", True,
+                   service=True, uid_number=FIRST_UID + len(people) + k, gid_number=others + 1)
         )  # fmt: skip
-    departments = sorted({u.department for u in users if not u.service})
+    present = {u.department for u in users if not u.service}
     groups = [
         AdGroup(
-            group_name(d), d, tuple(u.sam for u in users if u.department == d and not u.service)
+            group_name(d),
+            d,
+            tuple(u.sam for u in users if u.department == d and not u.service),
+            gid_number=FIRST_GID + order.index(d),
         )
-        for d in departments
+        for d in order
+        if d in present
     ]
+    names = [group_name(g.description) for g in groups]
     groups += [
-        AdGroup("GG-Leidinggevenden", "department heads", tuple(sorted(heads.values()))),
-        AdGroup("GG-Serviceaccounts", "service accounts", tuple(SERVICE_ACCOUNTS)),
-        AdGroup("GG-Alle-medewerkers", "everyone, through the departments", (), tuple(group_name(d) for d in departments)),
-        AdGroup("GG-Organisatie", "nested twice", (), ("GG-Alle-medewerkers", "GG-Leidinggevenden")),
+        AdGroup("GG-Leidinggevenden", "department heads", tuple(sorted(heads.values())), gid_number=others),
+        AdGroup("GG-Serviceaccounts", "service accounts", tuple(SERVICE_ACCOUNTS), gid_number=others + 1),
+        AdGroup("GG-Alle-medewerkers", "everyone, through the departments", (), tuple(names), gid_number=others + 2),
+        AdGroup("GG-Organisatie", "nested twice", (), ("GG-Alle-medewerkers", "GG-Leidinggevenden"), gid_number=others + 3),
     ]  # fmt: skip
     return SeedData(users, groups)
 
@@ -190,7 +206,7 @@ def seed_ldif(domain: Domain, data: SeedData, passwords: dict[str, str]) -> Iter
     by_sam = {u.sam: u for u in data.users}
     # Managers first: manager is a DN link, and its target must exist.
     ordered = sorted(data.users, key=lambda u: bool(u.manager))
-    for i, u in enumerate(ordered):
+    for u in ordered:
         uac = NORMAL_ACCOUNT | (0 if u.enabled else ACCOUNTDISABLE)
         uac |= DONT_EXPIRE_PASSWORD if u.service else 0
         attrs = [
@@ -203,8 +219,8 @@ def seed_ldif(domain: Domain, data: SeedData, passwords: dict[str, str]) -> Iter
             ("mail", u.mail),
             ("proxyAddresses", f"SMTP:{u.mail}"),
             ("department", u.department),
-            ("uidNumber", str(FIRST_UID + i)),
-            ("gidNumber", str(FIRST_GID)),
+            ("uidNumber", str(u.uid_number)),
+            ("gidNumber", str(u.gid_number)),
             ("userAccountControl", str(uac)),
             ("unicodePwd", ""),  # placeholder: replaced below, base64 as the attribute needs
         ]
@@ -214,13 +230,13 @@ def seed_ldif(domain: Domain, data: SeedData, passwords: dict[str, str]) -> Iter
             attrs.append(("manager", user_dn(domain, by_sam[u.manager])))
         entry = _entry(user_dn(domain, u), attrs)
         yield entry.replace("unicodePwd: \n", f"unicodePwd:: {unicode_pwd(passwords[u.sam])}\n")
-    for g, group in enumerate(data.groups):
+    for group in data.groups:
         attrs = [
             ("objectClass", "group"),
             ("sAMAccountName", group.name),
             ("groupType", str(GLOBAL_SECURITY_GROUP)),
             ("description", group.description),
-            ("gidNumber", str(FIRST_GID + 1 + g)),
+            ("gidNumber", str(group.gid_number)),
             *(("member", user_dn(domain, by_sam[s])) for s in group.members),
             *(("member", group_dn(domain, n)) for n in group.groups),
         ]
