@@ -54,21 +54,41 @@ class OwnersError(Exception):
 
 
 def read_directory(directory, timeout):
-    """Accounts and groups with posix numbers (ldapsearch -y: the password stays in its file)."""
+    """Accounts and groups with posix numbers (ldapsearch -y: the password stays in its file).
+
+    On Active Directory the account name is sAMAccountName (read as `uid`), over LDAPS
+    verified against the directory's ca_file, paged as AD caps a result at 1,000 entries."""
     base = directory.get("base_dn") or directory.get("people_dn")
+    ad = directory.get("kind") == "active_directory"
     argv = [
         "ldapsearch", "-LLL", "-x", "-o", "ldif-wrap=no", "-o", f"nettimeout={timeout}",
         "-l", str(timeout), "-H", directory["uri"], "-D", directory["bind_dn"],
-        "-y", directory["password_file"], "-b", base, "(|(uidNumber=*)(gidNumber=*))",
-        "uid", "uidNumber", "gidNumber", "cn", "description",
+        "-y", directory["password_file"], "-b", base,
+        *(["-E", "pr=500/noprompt"] if ad else []),
+        "(|(uidNumber=*)(gidNumber=*))",
+        "sAMAccountName" if ad else "uid", "uidNumber", "gidNumber", "cn", "description",
+        *(["objectClass"] if ad else []),
     ]  # fmt: skip
+    env = dict(os.environ)
+    if directory.get("ca_file"):
+        env.update(LDAPTLS_CACERT=directory["ca_file"], LDAPTLS_REQCERT="demand")
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout)
+        done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         raise RuntimeError(f"ldapsearch on {directory['uri']} timed out after {timeout} s") from None
     if done.returncode not in (0, 32):
         raise RuntimeError(f"ldapsearch on {directory['uri']} failed: {done.stderr.strip()[-300:]}")
-    return parse_ldif(done.stdout)
+    entries = parse_ldif(done.stdout)
+    if ad:
+        # An AD group has gidNumber but is no account: only users carry their name as `uid`.
+        for e in entries:
+            classes = {c.lower() for c in e.pop("objectclass", [])}
+            name = e.pop("samaccountname", None)
+            if name and "user" in classes and "computer" not in classes:
+                e["uid"] = name
+            elif "user" not in classes:
+                e.pop("uidnumber", None)
+    return entries
 
 
 def folded(name):

@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eendracht.identity import IdentityMapping
+from eendracht.identity import Identity, IdentityMapping
 from eendracht.module_utils import parse_ldif
 from eendracht.programme.models import Municipality, Record, RecordType
 
 SAMPLE = 10
+ACCOUNTDISABLE = 0x2  # userAccountControl
+AD_PERSONS = "(&(objectCategory=person)(objectClass=user))"
 HOSTNAME_TYPES = (RecordType.CNAME, RecordType.MX, RecordType.SRV)
 
 
@@ -109,6 +111,15 @@ def manifest(root: Path) -> dict[str, tuple[Any, ...]]:
     return out
 
 
+def former(entry: dict[str, list[str]]) -> tuple[str, str]:
+    """(municipality, old account) a target account was made from: OpenLDAP's eendracht
+    attributes, or AD's `info` ("voorheen gemeente <m>, account <a>")."""
+    if "eendrachtFormerAccount" in entry:
+        return entry["eendrachtFormerMunicipality"][0], entry["eendrachtFormerAccount"][0]
+    found = re.match(r"^voorheen gemeente (.+?), account (.+)$", entry.get("info", [""])[0])
+    return (found.group(1), found.group(2)) if found else ("", "")
+
+
 def owner_numbers(lab: dict[str, Any], municipality: str) -> tuple[dict[int, int], dict[int, int]]:
     """Old number -> new, read from the two directories themselves: a source account's number
     -> the number of the target account that names it as its former account; a source group's
@@ -117,22 +128,17 @@ def owner_numbers(lab: dict[str, Any], municipality: str) -> tuple[dict[int, int
     posix = "(|(uidNumber=*)(gidNumber=*))"
     src = ldap_entries(source, source["base_dn"], posix)
     tgt = ldap_entries(target, target["base_dn"], posix)
-    new_accounts = {
-        (e["eendrachtFormerMunicipality"][0], e["eendrachtFormerAccount"][0]): int(
-            e["uidNumber"][0]
-        )
-        for e in tgt
-        if "uidNumber" in e and "eendrachtFormerAccount" in e
-    }
+    new_accounts = {former(e): int(e["uidNumber"][0]) for e in tgt if "uidNumber" in e}
     new_groups = {
         e["description"][0]: int(e["gidNumber"][0])
         for e in tgt
         if "uidNumber" not in e and "gidNumber" in e and "description" in e
     }
+    account = "sAMAccountName" if source.get("kind") == "active_directory" else "uid"
     users = {
-        int(e["uidNumber"][0]): new_accounts[(municipality, e["uid"][0])]
+        int(e["uidNumber"][0]): new_accounts[(municipality, e[account][0])]
         for e in src
-        if "uidNumber" in e and (municipality, e["uid"][0]) in new_accounts
+        if "uidNumber" in e and (municipality, e[account][0]) in new_accounts
     }
     groups = {
         int(e["gidNumber"][0]): new_groups[e["description"][0]]
@@ -210,14 +216,78 @@ def check_files(
 
 
 def ldap_entries(directory: dict[str, Any], base: str, filt: str) -> list[dict[str, list[str]]]:
+    """ldapsearch, paged and over LDAPS verified against the CA on Active Directory."""
+    ad = directory.get("kind") == "active_directory"
+    env = dict(os.environ)
+    if directory.get("ca_file"):
+        env.update(LDAPTLS_CACERT=directory["ca_file"], LDAPTLS_REQCERT="demand")
     done = subprocess.run(
         ["ldapsearch", "-LLL", "-x", "-o", "ldif-wrap=no", "-H", directory["uri"],
-         "-D", directory["bind_dn"], "-y", directory["password_file"], "-b", base, filt],
-        capture_output=True, text=True, check=False, timeout=60,
+         "-D", directory["bind_dn"], "-y", directory["password_file"], "-b", base,
+         *(["-E", "pr=500/noprompt"] if ad else []), filt],
+        capture_output=True, text=True, check=False, timeout=60, env=env,
     )  # fmt: skip
     if done.returncode not in (0, 32):
         raise RuntimeError(f"ldapsearch {directory['uri']}: {done.stderr.strip()}")
     return parse_ldif(done.stdout)
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account as the lab's check compares it, whatever the directory."""
+
+    name: str  # the old account at the source; the new username (AD: sAMAccountName) at the target
+    enabled: bool
+    mail: list[str]
+    display_name: list[str]
+    addresses: list[str]  # OpenLDAP: the aliases; AD: proxyAddresses
+
+
+def _ad_enabled(entry: dict[str, list[str]]) -> bool:
+    return not int(entry.get("userAccountControl", ["2"])[0]) & ACCOUNTDISABLE
+
+
+def source_accounts(directory: dict[str, Any]) -> dict[str, Account]:
+    if directory.get("kind") == "active_directory":
+        entries = ldap_entries(directory, directory["people_dn"], AD_PERSONS)
+        return {
+            e["sAMAccountName"][0]: Account(e["sAMAccountName"][0], _ad_enabled(e), [], [], [])
+            for e in entries
+        }
+    return {
+        e["uid"][0]: Account(
+            e["uid"][0], e.get("eendrachtDisabled", ["FALSE"])[0] != "TRUE", [], [], []
+        )
+        for e in ldap_entries(directory, directory["people_dn"], "(uid=*)")
+    }
+
+
+def target_accounts(directory: dict[str, Any], municipality: str) -> dict[str, Account]:
+    """The accounts the migration made for `municipality`'s people, by their new name."""
+    if directory.get("kind") == "active_directory":
+        marker = f"(info=voorheen gemeente {municipality}, account *)"
+        entries = ldap_entries(directory, directory["people_dn"], f"(&{AD_PERSONS}{marker})")
+        return {
+            e["sAMAccountName"][0]: Account(
+                e["sAMAccountName"][0],
+                _ad_enabled(e),
+                e.get("mail", []),
+                e.get("displayName", []),
+                sorted(e.get("proxyAddresses", [])),
+            )
+            for e in entries
+        }
+    filt = f"(eendrachtFormerMunicipality={municipality})"
+    return {
+        e["uid"][0]: Account(
+            e["uid"][0],
+            e.get("eendrachtDisabled", ["TRUE"])[0] != "TRUE",
+            e.get("mail", []),
+            e.get("displayName", []),
+            sorted(e.get("eendrachtMailAlias", [])),
+        )
+        for e in ldap_entries(directory, directory["people_dn"], filt)
+    }
 
 
 def check_accounts(
@@ -225,40 +295,40 @@ def check_accounts(
 ) -> None:
     source = lab["source_directories"][municipality]
     target = lab["target_directory"]
-    src = {e["uid"][0]: e for e in ldap_entries(source, source["people_dn"], "(uid=*)")}
+    ad = target.get("kind") == "active_directory"
+    src = source_accounts(source)
     wanted = [i for i in mapping.for_municipality(municipality) if i.old_account in src]
-    tgt = {
-        e["uid"][0]: e
-        for e in ldap_entries(
-            target, target["people_dn"], f"(eendrachtFormerMunicipality={municipality})"
-        )
-    }
+    tgt = target_accounts(target, municipality)
+
+    def new_name(identity: Identity) -> str:
+        return identity.sam_account_name if ad else identity.username
+
     report.add(
         "accounts",
         "count",
-        len(tgt) == len(wanted) and all(i.username in tgt for i in wanted),
+        len(tgt) == len(wanted) and all(new_name(i) in tgt for i in wanted),
         f"{len(tgt)} target accounts for {len(wanted)} people in the source directory",
     )
     for identity in random.Random(7).sample(wanted, min(SAMPLE, len(wanted))):
-        entry = tgt.get(identity.username)
-        if entry is None:
+        account = tgt.get(new_name(identity))
+        if account is None:
             report.add("accounts", identity.username, False, "missing")
             continue
         have = {
-            "mail": entry.get("mail", []),
-            "displayName": entry.get("displayName", []),
-            "aliases": sorted(entry.get("eendrachtMailAlias", [])),
-            "enabled": entry.get("eendrachtDisabled", ["TRUE"])[0] != "TRUE",
+            "mail": account.mail,
+            "displayName": account.display_name,
+            "addresses": account.addresses,
+            "enabled": account.enabled,
         }
         want = {
             "mail": [identity.mail],
             "displayName": [identity.display_name],
-            "aliases": sorted(identity.aliases),
+            "addresses": sorted(identity.proxy_addresses if ad else identity.aliases),
             "enabled": identity.enabled,
         }
         wrong = [k for k in want if want[k] != have[k]]
         report.add("accounts", identity.username, not wrong, ", ".join(wrong) or "as mapped")
-    still = [u for u, e in src.items() if e.get("eendrachtDisabled", ["FALSE"])[0] != "TRUE"]
+    still = [a.name for a in src.values() if a.enabled]
     report.add("accounts", "source disabled", not still, f"{len(still)} source accounts enabled")
 
 
@@ -282,6 +352,12 @@ def presented(rtype: RecordType, value: str) -> str:
     return value
 
 
+def zone_server(lab: dict[str, Any], zone: str) -> tuple[str, int]:
+    """Where the lab serves `zone`: its owner's domain controller or the lab's BIND."""
+    where = lab["dns"].get("zone_servers", {}).get(zone) or lab["dns"]
+    return where["server"], int(where["port"])
+
+
 def dig(server: str, port: int, name: str, rtype: str) -> list[str]:
     done = subprocess.run(
         ["dig", "+short", "+norecurse", "-p", str(port), f"@{server}", name, rtype],
@@ -293,13 +369,13 @@ def dig(server: str, port: int, name: str, rtype: str) -> list[str]:
 def check_dns(
     report: LabReport, mu: Municipality, lab: dict[str, Any], outputs: dict[str, Any]
 ) -> None:
-    dns = lab["dns"]
     for zone in mu.dns.zones:
+        server, port = zone_server(lab, zone.name)
         for record in zone.records:
             if not record.cuts_over:
                 continue
             name = zone.name + "." if record.name == "@" else f"{record.name}.{zone.name}."
-            answers = dig(dns["server"], int(dns["port"]), name, record.type.value)
+            answers = dig(server, port, name, record.type.value)
             want = expected(record, outputs)
             report.add("dns", f"{name} {record.type.value}", answers == [want], f"{answers}")
 
@@ -370,20 +446,17 @@ def verify_lab_source(mu: Municipality, lab_root: Path, mapping: IdentityMapping
     report = LabReport()
     for name, folder in share_paths(lab_root, mu.name).items():
         report.add("files", f"{name} writable", _writable(folder))
-    source = lab["source_directories"][mu.name]
-    src = {e["uid"][0]: e for e in ldap_entries(source, source["people_dn"], "(uid=*)")}
+    src = source_accounts(lab["source_directories"][mu.name])
     should = [i.old_account for i in mapping.for_municipality(mu.name) if i.enabled]
-    disabled = [
-        u for u in should if u in src and src[u].get("eendrachtDisabled", ["FALSE"])[0] == "TRUE"
-    ]
+    disabled = [u for u in should if u in src and not src[u].enabled]
     report.add("accounts", "source enabled", not disabled, f"{len(disabled)} still disabled")
-    dns = lab["dns"]
     for zone in mu.dns.zones:
+        server, port = zone_server(lab, zone.name)
         for record in zone.records:
             if not record.cuts_over:
                 continue
             name = zone.name + "." if record.name == "@" else f"{record.name}.{zone.name}."
-            answers = dig(dns["server"], int(dns["port"]), name, record.type.value)
+            answers = dig(server, port, name, record.type.value)
             want = presented(record.type, record.value)
             report.add(
                 "dns", f"{name} {record.type.value} original", answers == [want], f"{answers}"
