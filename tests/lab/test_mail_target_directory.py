@@ -1,8 +1,9 @@
 """The target Dovecot knows its people from the new organisation's directory.
 
-On the mini lab (`running_lab`: its target Samba DC and its target slapd, both started by
-`lab up`), two more target Dovecots are configured by `mail_servers` as the lab's own target
-is: one finding people in the DC over LDAPS (login = UPN), one in the slapd (login = uid).
+Two target Dovecots configured by `mail_servers` as the lab's own target is: one finding people
+in an AD programme's target DC over LDAPS (login = UPN; the DC prepared and started by the
+lab's own ad_controllers/samba_run), one in the mini lab's target slapd (`running_lab`;
+login = uid).
 An account the identity step would create (AD: disabled, userAccountControl 514) exists for
 doveadm at once and logs in over IMAPS only once enabled. Loopback only; every call bounded.
 """
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import imaplib
 import json
 import os
 import secrets
+import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,15 +24,23 @@ from pathlib import Path
 
 import pytest
 
-from eendracht.lab import ad_controllers, mail_servers, procs, samba_run, slapd
+from eendracht.lab import ad_controllers, claims, mail_servers, net, procs, samba_run, slapd
 from eendracht.lab import dovecot as dv
 from eendracht.lab.dovecot_conf import home_of
 from eendracht.lab.paths import LabPaths, write_secret
-from eendracht.lab.plan import TARGET, LabPlan, MailHost, plan_lab
+from eendracht.lab.plan import (
+    DC_PORTS,
+    MAIL_PORTS,
+    TARGET,
+    DomainController,
+    LabPlan,
+    MailHost,
+    plan_lab,
+)
 from eendracht.lab.samba import Domain, unicode_pwd
 from eendracht.programme import load_programme
 from tests.cmdline_watch import CommandLineWatch
-from tests.lab.conftest import MINI, RunningLab
+from tests.lab.conftest import MINI, RunningLab, lab_state_dir
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -39,8 +50,9 @@ AD_SERVER, LDAP_SERVER = 253, 252  # 127.<lab>.9.<n>: beside the lab's own targe
 
 @dataclass
 class Targets:
-    paths: LabPaths
+    paths: LabPaths  # of the mini lab (its target slapd)
     plan: LabPlan
+    ad_paths: LabPaths  # of the AD target's DC
     domain: Domain
     ad: dv.MailServer
     ldap: dv.MailServer
@@ -59,19 +71,44 @@ def _server(
     )
 
 
+@pytest.fixture(scope="module")
+def ad_plan() -> Iterator[tuple[LabPaths, LabPlan]]:
+    """The target DC of an AD programme, prepared and started by the lab's own code."""
+    state = lab_state_dir()
+    paths = LabPaths(state)
+    paths.lab.mkdir()  # a claim counts as live while its state has a lab folder
+    octet = claims.claim_free(
+        state,
+        lambda o: (
+            [(net.address(o, "domain-controller", 254), p) for p in DC_PORTS]
+            + [(dv.mail_address(o, AD_SERVER), p) for p in MAIL_PORTS]
+        ),
+    )
+    dc = DomainController(TARGET, "ad.waardstad.nl", net.address(octet, "domain-controller", 254))
+    plan = LabPlan(octet=octet, controllers={TARGET: dc})
+    domain = ad_controllers.domain_of(paths, dc)
+    try:
+        ad_controllers.prepare(paths, plan, {})
+        samba_run.start(domain)
+        yield paths, plan
+    finally:
+        assert samba_run.stop(domain) == []
+        claims.release(octet, state)
+        shutil.rmtree(state, ignore_errors=True)
+
+
 @pytest.fixture(scope="module", name="t")
-def targets(running_lab: RunningLab) -> Iterator[Targets]:
+def targets(running_lab: RunningLab, ad_plan: tuple[LabPaths, LabPlan]) -> Iterator[Targets]:
     paths = LabPaths(running_lab.state)
     octet = json.loads(paths.manifest.read_text())["octet"]
     programme = load_programme(MINI)
     plan = plan_lab(programme, octet)
-    domain = ad_controllers.domain_of(paths, plan.controllers[TARGET])
+    ad_paths, ad_lab = ad_plan
+    domain = ad_controllers.domain_of(ad_paths, ad_lab.controllers[TARGET])
     ad_mail = mail_servers.target_mail(programme, mail_servers.AD)
     ldap_mail = mail_servers.target_mail(programme, mail_servers.OPENLDAP)
-    ad, ldap = (
-        _server(paths, plan, AD_SERVER, ad_mail),
-        _server(paths, plan, LDAP_SERVER, ldap_mail),
-    )
+    ad = _server(ad_paths, ad_lab, AD_SERVER, ad_mail)
+    ldap = _server(paths, plan, LDAP_SERVER, ldap_mail)
     directory_passwords = [
         domain.admin_password_file.read_bytes(),
         slapd.password_file(paths, plan.directories[TARGET]).read_bytes(),
@@ -80,16 +117,16 @@ def targets(running_lab: RunningLab) -> Iterator[Targets]:
     watch.start()
     records = []
     try:
-        for server in (ad, ldap):
+        for server, pids in ((ad, ad_paths.pids), (ldap, paths.pids)):
             dv.prepare(server)
-            records.append((server, dv.start(server, paths.pids)))
-        for server, rec in records:
+            records.append((server, pids, dv.start(server, pids)))
+        for server, _, rec in records:
             dv.wait_answering(server, rec)
-        yield Targets(paths, plan, domain, ad, ldap, ad_mail, ldap_mail, watch)
+        yield Targets(paths, plan, ad_paths, domain, ad, ldap, ad_mail, ldap_mail, watch)
     finally:
         watch.stop()
-        for server, _ in records:
-            dv.stop(server, paths.pids)
+        for server, pids, _ in records:
+            dv.stop(server, pids)
 
 
 def _ldap(
@@ -141,6 +178,20 @@ def _logged(server: dv.MailServer, *parts: str) -> None:
     assert found, "\n".join(lines[-5:])
 
 
+def _as_master(server: dv.MailServer, user: str) -> None:
+    """SASL PLAIN with `user` as authorization identity, the master's password from its file."""
+    password = server.password_file(mail_servers.MASTER).read_text()
+    token = f"{user}\0{mail_servers.MASTER}\0{password}".encode()
+    client = imaplib.IMAP4_SSL(
+        server.address, server.imaps_port, ssl_context=dv.tls_context(server), timeout=T
+    )
+    try:
+        assert client.authenticate("PLAIN", lambda _: token)[0] == "OK"
+        assert client.select("INBOX")[0] == "OK"
+    finally:
+        client.logout()
+
+
 def _password(server: dv.MailServer, user: str) -> str:
     password = f"{secrets.token_urlsafe(12)}-Aa1"
     write_secret(server.password_file(user), password)
@@ -179,6 +230,7 @@ def test_a_disabled_ad_account_exists_for_doveadm_and_logs_in_once_enabled(t: Ta
     assert _doveadm_user(t.ad, upn.upper()) == (rc, found)  # one user whatever the case
     assert _refused(t.ad, upn)  # the directory refuses the disabled account's bind
     _logged(t.ad, f"ldap({upn.lower()},", "password mismatch (for ldap bind)")
+    _as_master(t.ad, upn)  # the migration's admin reads it before cutover (moves, verify)
     # Cutover: enabled, its password set again by the admin.
     password = _password(t.ad, upn)
     _ad(t, "ldapmodify", (
@@ -208,6 +260,7 @@ def test_function_mailboxes_of_the_template_exist_on_the_target(t: Targets) -> N
         client = dv.login(server, target.mailboxes[0], timeout=T)
         assert client.select("INBOX")[0] == "OK"
         client.logout()
+        _as_master(server, target.mailboxes[-1])
 
 
 def test_template_names_the_function_mailboxes() -> None:
@@ -245,13 +298,15 @@ def test_an_openldap_account_exists_for_doveadm_and_logs_in_once_enabled(t: Targ
 
 
 def test_stop_leaves_no_process_of_either_target(t: Targets) -> None:
-    servers = (t.ad, t.ldap)
-    records = [r for r in procs.recorded(t.paths.pids) if r.name.startswith("imap-target-")]
-    assert {r.name for r in records} == {s.service_name for s in servers}
+    servers = ((t.ad, t.ad_paths.pids), (t.ldap, t.paths.pids))
+    records = [
+        r for _, pids in servers for r in procs.recorded(pids) if r.name.startswith("imap-target-")
+    ]
+    assert {r.name for r in records} == {s.service_name for s, _ in servers}
     family = [*records, *procs.descendants([r.pid for r in records])]
     assert len(family) > len(records)  # dovecot's own children: auth, config, log, ...
-    for server in servers:
-        dv.stop(server, t.paths.pids)
+    for server, pids in servers:
+        dv.stop(server, pids)
     assert [r.pid for r in family if procs.is_running(r)] == []
-    for server in servers:
+    for server, _ in servers:
         assert procs.processes_referencing(str(server.files.config)) == []

@@ -60,6 +60,7 @@ class MailServer:
     imap_port: int = IMAP_PORT
     imaps_port: int = IMAPS_PORT
     directory: LdapUsers | None = None  # where the people are; None: the passwd-file only
+    masters: tuple[str, ...] = ()  # master users (an admin reading any mailbox)
 
     @property
     def files(self) -> ConfigPaths:
@@ -154,6 +155,19 @@ def _directory_files(server: MailServer) -> None:
     os.chown(f.ldap_conf, 0, 0)
 
 
+def _password(server: MailServer, account: str) -> str:
+    pw_file = server.password_file(account)
+    if not pw_file.exists():
+        write_secret(pw_file, secrets.token_urlsafe(18))
+    return pw_file.read_text(encoding="utf-8")
+
+
+def _hashes(path: Path, text: str, ids: MailIds) -> None:
+    write_secret(path, text)
+    os.chown(path, 0, ids.gid)  # the auth process (dovecot) reads it; hashes only
+    path.chmod(0o640)
+
+
 def prepare(server: MailServer) -> Path:
     """Configuration, passwd-file, password files, certificate and folders; returns the config."""
     net.require_loopback(server.address)
@@ -173,14 +187,14 @@ def prepare(server: MailServer) -> Path:
     _traversable(f.mail)
     lines = []
     for u in server.users:
-        pw_file = server.password_file(u.account)
-        if not pw_file.exists():
-            write_secret(pw_file, secrets.token_urlsafe(18))
-        password = pw_file.read_text(encoding="utf-8")
-        lines.append(passwd_line(u.account, ssha512(password), ids, f.home(u.account), u.quota_kib))
-    write_secret(f.users, "".join(lines))
-    os.chown(f.users, 0, ids.gid)  # the auth process (dovecot) reads it; hashes only
-    f.users.chmod(0o640)
+        hashed = ssha512(_password(server, u.account))
+        lines.append(passwd_line(u.account, hashed, ids, f.home(u.account), u.quota_kib))
+    _hashes(f.users, "".join(lines), ids)
+    if server.masters:
+        masters = [f"{m}:{ssha512(_password(server, m))}\n" for m in server.masters]
+        _hashes(f.masters, "".join(masters), ids)
+    else:
+        f.masters.unlink(missing_ok=True)
     _certificate(server)
     _directory_files(server)
     f.config.write_text(
@@ -192,6 +206,7 @@ def prepare(server: MailServer) -> Path:
             f,
             ids,
             directory=server.directory is not None,
+            masters=bool(server.masters),
         )
     )
     return f.config

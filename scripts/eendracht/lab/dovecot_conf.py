@@ -112,6 +112,10 @@ class ConfigPaths:
         return self.root / "users"
 
     @property
+    def masters(self) -> Path:
+        return self.root / "masters"
+
+    @property
     def base_dir(self) -> Path:
         return self.root / "run"
 
@@ -198,9 +202,24 @@ def ldap_conf_text(users: LdapUsers, p: ConfigPaths, ids: MailIds, password: str
     return "\n".join(lines) + "\n"
 
 
-def _auth_text(p: ConfigPaths, directory: bool) -> str:
-    """passdb/userdb: the passwd-file; for a target with a directory, the directory after it."""
-    local = f"""\
+def _auth_text(p: ConfigPaths, directory: bool, masters: bool) -> str:
+    """passdb/userdb: the passwd-file; for a target with a directory, the directory after it;
+    with `masters`, master users first (SASL PLAIN with the mailbox as authorization identity:
+    the migration's admin reads every mailbox, disabled accounts too, as Exchange's FullAccess)."""
+    master = (
+        f"""\
+passdb {{
+  driver = passwd-file
+  master = yes
+  args = {p.masters}
+}}
+"""
+        if masters
+        else ""
+    )
+    local = (
+        master
+        + f"""\
 passdb {{
   driver = passwd-file
   args = {p.users}
@@ -210,6 +229,7 @@ userdb {{
   args = {p.users}
 }}
 """
+    )
     if not directory:
         return local
     return f"""\
@@ -231,6 +251,12 @@ userdb {{
 """
 
 
+def _acl_user(masters: bool) -> str:
+    # A master user's ACL rights are by default its own (none in another's mailbox); the
+    # migration's admin acts as the mailbox's owner, like Exchange's FullAccess.
+    return "  acl_user = %u\n" if masters else ""
+
+
 def config_text(
     name: str,
     address: str,
@@ -239,9 +265,10 @@ def config_text(
     p: ConfigPaths,
     ids: MailIds,
     directory: bool = False,
+    masters: bool = False,
 ) -> str:
     """The dovecot.conf; `directory`: also find users through `p.ldap_conf` (see
-    `ldap_conf_text`), after the passwd-file."""
+    `ldap_conf_text`), after the passwd-file; `masters`: master users in `p.masters`."""
     return f"""\
 # eendracht lab: IMAP server {name} (dovecot -c {p.config} -F)
 instance_name = eendracht-{name}
@@ -269,7 +296,7 @@ ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 
-{_auth_text(p, directory)}
+{_auth_text(p, directory, masters)}
 namespace inbox {{
   type = private
   separator = /
@@ -294,7 +321,7 @@ protocol imap {{
 plugin {{
   acl = vfile
   acl_shared_dict = file:{p.shared_dict}
-  quota = count:User quota
+{_acl_user(masters)}  quota = count:User quota
   quota_vsizes = yes
   quota_rule = *:storage=0
 }}

@@ -28,6 +28,9 @@ from eendracht.programme import models as m
 VOLUME = {"small": (6, 256 * 1024), "full": (24, 2 * 1024 * 1024)}
 SHARED = "secretariaat"  # the function mailbox every municipality's lab server has
 POSTMASTER = dovecot.MailUser("postmaster", "postmaster@localhost", "Postmaster")
+# The migration's admin on the target: reads any mailbox (SASL PLAIN, the mailbox as
+# authorization identity), also of accounts still disabled or whose password must change.
+MASTER = "eendracht-migratie"
 
 AD, OPENLDAP = "ad", "openldap"
 # The identity map's field that names a user on the target (the mail role's
@@ -148,7 +151,12 @@ def server_of(
     ]
     directory = directory_users(paths, plan, target.directory) if target else None
     return dovecot.MailServer(
-        host.name, host.address, root, (POSTMASTER, *shared), directory=directory
+        host.name,
+        host.address,
+        root,
+        (POSTMASTER, *shared),
+        directory=directory,
+        masters=(MASTER,) if target else (),
     )
 
 
@@ -225,5 +233,7 @@ def details(
                 user_field=target.user_field,
                 shared_template=target.shared_template,
                 function_mailboxes=list(target.mailboxes),
+                master_user=MASTER,
+                master_password_file=str(server.password_file(MASTER)),
             )
     return out
