@@ -90,6 +90,9 @@ ARGUMENT_SPEC = {
     "command_timeout": {"type": "int", "default": 60},
     "imap_timeout": {"type": "int", "default": 60},
     "investigate_ratio": {"type": "float", "default": 0.01},
+    # check: also log on at the target and look up every target user (false before the
+    # identity step has created them: then the target server only has to answer over TLS)
+    "target_users": {"type": "bool", "default": True},
 }
 
 INCLUDE_PREFIX = "move."
@@ -311,20 +314,24 @@ def tls_context(server):
     return ssl.create_default_context(cafile=server.get("ca_file") or None)
 
 
+def imap_connect(server, timeout, where):
+    """A TLS connection to `server` (certificate verified), not yet logged in."""
+    host, port = server["host"], server["port"]
+    try:
+        if server["tls"] == "imaps":
+            return imaplib.IMAP4_SSL(host, port, ssl_context=tls_context(server), timeout=timeout)
+        client = imaplib.IMAP4(host, port, timeout=timeout)
+        client.starttls(ssl_context=tls_context(server))
+        return client
+    except (OSError, imaplib.IMAP4.error, ssl.SSLError) as exc:
+        raise MailMoveError(f"the {where} IMAP server {host}:{port} does not answer: {exc}") from None
+
+
 def imap_login(server, login, password_file, creds, timeout, where):
     """An IMAP session as `login` on `server`: its own password, or the master user's
     (SASL PLAIN with `login` as the authorization identity)."""
     host, port = server["host"], server["port"]
-    try:
-        if server["tls"] == "imaps":
-            client = imaplib.IMAP4_SSL(
-                host, port, ssl_context=tls_context(server), timeout=timeout
-            )
-        else:
-            client = imaplib.IMAP4(host, port, timeout=timeout)
-            client.starttls(ssl_context=tls_context(server))
-    except (OSError, imaplib.IMAP4.error, ssl.SSLError) as exc:
-        raise MailMoveError(f"the {where} IMAP server {host}:{port} does not answer: {exc}") from None
+    client = imap_connect(server, timeout, where)
     try:
         if server.get("master_user"):
             password = creds.read(server["password_file"], f"the {where} master user")
@@ -1006,6 +1013,8 @@ def check_one(params, move, creds):
         params["imap_timeout"], "source",
     ):
         pass
+    if not params["target_users"]:
+        return {"source": move["source"], "target": move["target"], "status": "answers at the source"}
     with imap_session(
         params["target"], move["target_login"], move["target_password_file"], creds,
         params["imap_timeout"], "target",
@@ -1073,6 +1082,10 @@ def run(params, check_mode=False):
         elif state == "verified":
             result.update(_verified(params, moves, creds))
         else:
+            if not params["target_users"]:  # before the accounts exist: the server answers
+                client = imap_connect(params["target"], params["imap_timeout"], "target")
+                with contextlib.suppress(OSError, imaplib.IMAP4.error):
+                    client.logout()
             reports, failures = _each(params, moves, lambda m: check_one(params, m, creds))
             result["mailboxes"] = reports
             result["eendracht_counts"] = {"mailboxes_checked": len(moves) - len(failures)}

@@ -130,16 +130,22 @@ def targets(running_lab: RunningLab, ad_plan: tuple[LabPaths, LabPlan]) -> Itera
 
 
 def _ldap(
-    tool: str, uri: str, who: str, password_file: Path, ldif: str, env: dict[str, str] | None
+    tool: str,
+    uri: str,
+    who: str,
+    password_file: Path,
+    ldif: str,
+    env: dict[str, str] | None,
+    ok: tuple[int, ...] = (0,),
 ) -> None:
     done = subprocess.run(
         [tool, "-x", "-H", uri, "-o", "nettimeout=5", "-D", who, "-y", str(password_file)],
         input=ldif, env=env, capture_output=True, text=True, timeout=T, check=False,
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    assert done.returncode in ok, done.stderr
 
 
-def _ad(t: Targets, tool: str, ldif: str) -> None:
+def _ad(t: Targets, tool: str, ldif: str, ok: tuple[int, ...] = (0,)) -> None:
     d = t.domain
     _ldap(
         tool,
@@ -148,6 +154,7 @@ def _ad(t: Targets, tool: str, ldif: str) -> None:
         d.admin_password_file,
         ldif,
         samba_run.ldaps_env(d),
+        ok,
     )
 
 
@@ -217,8 +224,10 @@ def test_ldap_settings_are_root_only_and_the_bind_password_nowhere_else(t: Targe
 def test_a_disabled_ad_account_exists_for_doveadm_and_logs_in_once_enabled(t: Targets) -> None:
     upn = f"t.persoon.{os.urandom(3).hex()}@waardstad.nl"
     sam = upn.split("@")[0][:20]
-    dn = f"CN={sam},CN=Users,{t.domain.base_dn}"
+    people = f"OU=Medewerkers,{t.domain.base_dn}"  # where the identity step puts people
+    dn = f"CN={sam},{people}"
     password = _password(t.ad, upn)
+    _ad(t, "ldapadd", f"dn: {people}\nobjectClass: organizationalUnit\n", ok=(0, 68))
     # As the identity step creates it: disabled (514) with an initial password.
     _ad(t, "ldapadd", (
         f"dn: {dn}\nobjectClass: user\nsAMAccountName: {sam}\nuserPrincipalName: {upn}\n"

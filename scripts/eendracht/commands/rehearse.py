@@ -16,11 +16,14 @@ from eendracht.commands.common import (
     err_console,
     load_or_exit,
     municipality_or_exit,
+    report_problems,
 )
 from eendracht.display_text import shown
 from eendracht.lab import SCALES
+from eendracht.problems import ProblemsFound
 from eendracht.state import StateRootError, usable_state_root
 from eendracht.wave.display import LiveProgress, human_bytes
+from eendracht.wave.paths import lab_dir
 from eendracht.wave.rehearse import Rehearsal
 from eendracht.wave.rehearse import rehearse as run_rehearsal
 
@@ -102,11 +105,15 @@ def rehearse(
             return approver
         return None
 
-    with LiveProgress(console) as live:
-        result = run_rehearsal(
-            programme, municipality, yes=yes, approve=approve, state=state, scale=scale,
-            listener=live, say=console.print, vault_password_file=vault_password_file,
-        )  # fmt: skip
+    try:
+        with LiveProgress(console) as live:
+            result = run_rehearsal(
+                programme, municipality, yes=yes, approve=approve, state=state, scale=scale,
+                listener=live, say=console.print, vault_password_file=vault_password_file,
+            )  # fmt: skip
+    except ProblemsFound as exc:  # the lab's environment does not serve this wave
+        report_problems(exc, lab_dir(state) / "environment")
+        raise typer.Exit(EXIT_INVALID) from None
     if result.outcome is not None:
         console.print(
             Text(f"wave: {result.outcome.status}: {shown(result.outcome.message)}"),

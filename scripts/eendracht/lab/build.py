@@ -225,11 +225,12 @@ def build(
     by_municipality = {n: list(mu.info.departments) for n, mu in programme.municipalities.items()}
     accounts = ad_controllers.prepare(paths, plan, people, by_municipality)
     progress("mail servers")
-    messages = mail_servers.prepare(paths, plan, people, scale, seed)
+    target_mail = mail_servers.target_mail(programme)
+    messages = mail_servers.prepare(paths, plan, people, scale, seed, target=target_mail)
 
     daemons = _services(paths, plan, programme)
     daemons += ad_controllers.services(paths, plan)
-    daemons += mail_servers.services(paths, plan, people)
+    daemons += mail_servers.services(paths, plan, people, target=target_mail)
     wanted.services = daemons
     wanted.write(paths.manifest)  # before starting: `down` can always find what was meant
     progress("starting sshd, slapd, samba, dovecot, named, postgres")
@@ -241,7 +242,7 @@ def build(
     wait_answering(
         paths, [s for s in daemons if s.kind in ("database", "mail", "domain-controller")]
     )
-    mail_servers.publish_shared(paths, plan, people)
+    mail_servers.publish_shared(paths, plan, people, target_mail)
     progress("AD-integrated DNS zones")
     dc_zones = ad_dns.load_all(paths, plan)
 

@@ -90,13 +90,19 @@ def mail_root(paths: LabPaths, name: str) -> Path:
     return paths.lab / "mail" / name
 
 
-def users_from_people(people: Sequence[LabPerson], shared: str = "secretariaat") -> list[MailUser]:
-    """A mailbox per person, plus a function mailbox all of them may read."""
+def users_from_people(
+    people: Sequence[LabPerson], shared: str = "secretariaat", functions: Sequence[str] = ()
+) -> list[MailUser]:
+    """A mailbox per person, plus function mailbox `shared` and `functions` (local parts of
+    the programme's shared and room mailboxes), all of which every person may read."""
     users = [MailUser(p.account, p.mail, p.full_name) for p in people]
-    if people and shared:
+    if people:
         domain = people[0].mail.split("@", 1)[1]
         readers = tuple(p.account for p in people)
-        users.append(MailUser(shared, f"{shared}@{domain}", shared.capitalize(), readers=readers))
+        taken = {u.account for u in users}
+        for name in dict.fromkeys([*([shared] if shared else []), *functions]):
+            if name not in taken:
+                users.append(MailUser(name, f"{name}@{domain}", name.capitalize(), readers=readers))
     return users
 
 

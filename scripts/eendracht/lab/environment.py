@@ -36,6 +36,7 @@ from eendracht.lab.plan import (
     PG_PORT,
     TARGET,
     TARGET_FILES,
+    TARGET_MAIL,
     AppService,
     FileServer,
     LabPlan,
@@ -126,11 +127,49 @@ def _dns(paths: LabPaths, plan: LabPlan, name: str) -> dict[str, Any]:
     """The server of the municipality's zones: its DC (GSS-TSIG) or the lab's BIND (TSIG)."""
     if name in plan.controllers:
         dc = plan.controllers[name]
-        return {"server": dc.address, "port": DNS_PORT_AD, "kerberos": ad_dns.kerberos(paths, dc)}
+        kerberos: dict[str, Any] = dict(ad_dns.kerberos(paths, dc))
+        kerberos["keytab"] = {"file": kerberos["keytab"]}
+        return {"server": dc.address, "port": DNS_PORT_AD, "kerberos": kerberos}
     return {
         "server": plan.dns_address,
         "port": DNS_PORT,
         "tsig_key": {"file": str(named.tsig_key_file(paths))},
+    }
+
+
+def _source_mail(paths: LabPaths, plan: LabPlan, name: str) -> dict[str, Any]:
+    """The municipality's IMAP server; a password file per mailbox, as an IMAP migration
+    batch has a password per mailbox."""
+    server = mail_servers.server_of(paths, plan, plan.mail_hosts[name])
+    return {
+        "host": server.address,
+        "port": server.imaps_port,
+        "tls": "imaps",
+        "ca_file": str(server.files.cert),
+        "login": "name",
+        "password_dir": str(server.files.secrets),
+    }
+
+
+def _target_mail(paths: LabPaths, plan: LabPlan, programme: m.Programme) -> dict[str, Any]:
+    """The new organisation's Dovecot: the moves run on its host, verification logs on as
+    its migration master user."""
+    target = mail_servers.target_mail(programme)
+    server = mail_servers.server_of(paths, plan, plan.mail_hosts[TARGET])
+    return {
+        "kind": "dovecot",
+        "server": TARGET_MAIL,
+        "config": str(server.files.config),
+        "user_field": target.user_field,
+        "shared_user": target.shared_template,
+        "imap": {
+            "host": server.address,
+            "port": server.imaps_port,
+            "tls": "imaps",
+            "ca_file": str(server.files.cert),
+            "master_user": mail_servers.MASTER,
+            "master_password": {"file": str(server.password_file(mail_servers.MASTER))},
+        },
     }
 
 
@@ -172,6 +211,7 @@ def environment_yml(
         municipalities[name] = {
             "directory": _source_directory(paths, plan, name, people.get(name, ())),
             "dns": _dns(paths, plan, name),
+            "mail": _source_mail(paths, plan, name),
             "databases": {
                 "host": plan.pg_source,
                 "port": PG_PORT,
@@ -194,6 +234,7 @@ def environment_yml(
         "target": {
             "directory": _target_directory(paths, plan),
             "databases": {"port": PG_PORT, "user": postgres.SUPERUSER},
+            "mail": _target_mail(paths, plan, programme),
         },
         "municipalities": municipalities,
     }
@@ -351,7 +392,8 @@ def details(
         "national_services": {n.name: n.url for n in plan.national},
         "integration_hub": f"http://{plan.hub_address}:{HUB_PORT}",
         "domain_controllers": ad_controllers.details(paths, plan),
-        "mail_servers": mail_servers.details(paths, plan),
+        "mail_servers": mail_servers.details(paths, plan, mail_servers.target_mail(programme)),
+        "mail_domain": programme.settings.organisation.mail_domain,
     }
 
 

@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from eendracht.lab import ad_controllers, dovecot, dovecot_seed, slapd
+from eendracht.lab import ad_controllers, dovecot, dovecot_seed, samba_seed, slapd
 from eendracht.lab.dovecot_conf import LdapUsers
 from eendracht.lab.errors import LabError
 from eendracht.lab.paths import LabPaths
@@ -52,6 +52,8 @@ class TargetMail:
     directory: str
     shared_template: str
     mailboxes: tuple[str, ...]  # the function mailboxes' names on the target
+    # Per municipality, the local parts of its function mailboxes: logins on its own server.
+    source_functions: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
     @property
     def user_field(self) -> str:
@@ -96,14 +98,25 @@ def target_mail(
         raise LabError(f"unknown target directory {kind!r}: {' or '.join(USER_FIELD)}")
     template = shared_template or SHARED_TEMPLATE[kind]
     names = [n for names in function_mailboxes(programme, template).values() for n in names]
-    return TargetMail(kind, template, tuple(dict.fromkeys(names)))
+    sources = {
+        name: tuple(
+            b.address.split("@", 1)[0] for b in mu.mailboxes if b.kind != m.MailboxKind.USER
+        )
+        for name, mu in programme.municipalities.items()
+    }
+    return TargetMail(kind, template, tuple(dict.fromkeys(names)), sources)
 
 
 def ad_users(domain: Domain) -> LdapUsers:
-    """The target DC's people over LDAPS, its Administrator binding; login = the UPN."""
+    """The target DC's people over LDAPS, its Administrator binding; login = the UPN.
+
+    Searched under the people's OU, as Dovecot setups on AD do: a subtree search from the
+    domain's root also returns referrals to its DNS and configuration partitions, which
+    libldap chases by resolving the domain's name with the system resolver; on a machine
+    whose resolver does not know the domain that costs up to 5 s per lookup (measured)."""
     return LdapUsers(
         uri=f"ldaps://{domain.address}",
-        base_dn=domain.base_dn,
+        base_dn=f"OU={samba_seed.PEOPLE_OU},{domain.base_dn}",
         bind_dn=domain.admin_dn,
         password_file=domain.admin_password_file,
         name_attribute="userPrincipalName",
@@ -141,7 +154,8 @@ def server_of(
 ) -> dovecot.MailServer:
     root = dovecot.mail_root(paths, host.name)
     if host.name != TARGET:
-        users = tuple(dovecot.users_from_people(people))
+        functions = target.source_functions.get(host.name, ()) if target else ()
+        users = tuple(dovecot.users_from_people(people, SHARED, functions))
         return dovecot.MailServer(host.name, host.address, root, users)
     # The target's people are in its directory; postmaster (first: the readiness login) and
     # the function mailboxes in its passwd-file. Without `target`, postmaster only.
@@ -206,11 +220,14 @@ def services(
 
 
 def publish_shared(
-    paths: LabPaths, plan: LabPlan, people: Mapping[str, Sequence[LabPerson]]
+    paths: LabPaths,
+    plan: LabPlan,
+    people: Mapping[str, Sequence[LabPerson]],
+    target: TargetMail | None = None,
 ) -> None:
     """Function mailboxes become visible to their readers (needs the running servers)."""
     for name, host in plan.mail_hosts.items():
-        dovecot_seed.publish_shared(server_of(paths, plan, host, people.get(name, ())))
+        dovecot_seed.publish_shared(server_of(paths, plan, host, people.get(name, ()), target))
 
 
 def details(

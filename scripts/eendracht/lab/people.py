@@ -128,9 +128,11 @@ def _small_subset(people: list[LabPerson], collisions: set[str], limit: int) -> 
 def lab_people(programme: m.Programme, scale: str, seed: int) -> dict[str, list[LabPerson]]:
     """People per municipality, in a deterministic order, for the given scale and seed."""
     everyone: dict[str, list[LabPerson]] = {}
+    listed_count: dict[str, int] = {}
     for name, muni in programme.municipalities.items():
         rng = random.Random(f"{seed}:people:{name}")
         listed = [_from_programme(p) for p in muni.people]
+        listed_count[name] = len(listed)
         taken = {p.account for p in listed}
         wanted = (
             muni.info.head_count if scale == "full" else min(muni.info.head_count, SMALL_PEOPLE)
@@ -140,7 +142,12 @@ def lab_people(programme: m.Programme, scale: str, seed: int) -> dict[str, list[
     if scale == "full":
         return everyone
     collisions = _colliding_keys(everyone)
-    return {n: _small_subset(ps, collisions, SMALL_PEOPLE) for n, ps in everyone.items()}
+    # The programme's own people are all kept: their mailboxes, devices and accounts are what
+    # the wave moves. Small only limits the people the lab makes up.
+    return {
+        n: _small_subset(ps, collisions, max(SMALL_PEOPLE, listed_count[n]))
+        for n, ps in everyone.items()
+    }
 
 
 def colliding_names(people: dict[str, list[LabPerson]]) -> list[str]:

@@ -22,10 +22,16 @@ from typing import Any
 from eendracht.identity import Identity, IdentityMapping
 from eendracht.module_utils import parse_ldif
 from eendracht.programme.models import Municipality, Record, RecordType
+from eendracht.wave.lab_check_mail import check_mail, check_mail_source
 
 SAMPLE = 10
 ACCOUNTDISABLE = 0x2  # userAccountControl
 AD_PERSONS = "(&(objectCategory=person)(objectClass=user))"
+# What the checks read from AD: text attributes only (AD has binary ones, objectSid...).
+AD_ATTRS = [
+    "sAMAccountName", "userAccountControl", "mail", "displayName", "proxyAddresses", "info",
+    "description", "uidNumber", "gidNumber", "objectClass",
+]  # fmt: skip
 HOSTNAME_TYPES = (RecordType.CNAME, RecordType.MX, RecordType.SRV)
 
 
@@ -224,7 +230,7 @@ def ldap_entries(directory: dict[str, Any], base: str, filt: str) -> list[dict[s
     done = subprocess.run(
         ["ldapsearch", "-LLL", "-x", "-o", "ldif-wrap=no", "-H", directory["uri"],
          "-D", directory["bind_dn"], "-y", directory["password_file"], "-b", base,
-         *(["-E", "pr=500/noprompt"] if ad else []), filt],
+         *(["-E", "pr=500/noprompt"] if ad else []), filt, *(AD_ATTRS if ad else [])],
         capture_output=True, text=True, check=False, timeout=60, env=env,
     )  # fmt: skip
     if done.returncode not in (0, 32):
@@ -413,6 +419,7 @@ def verify_lab_wave(mu: Municipality, lab_root: Path, mapping: IdentityMapping) 
     check_files(report, mu, lab_root, outputs)
     check_accounts(report, mu.name, lab, mapping)
     check_dns(report, mu, lab, outputs)
+    check_mail(report.add, mu, lab, mapping)
     check_applications(report, mu, lab)
     return report
 
@@ -450,6 +457,7 @@ def verify_lab_source(mu: Municipality, lab_root: Path, mapping: IdentityMapping
     should = [i.old_account for i in mapping.for_municipality(mu.name) if i.enabled]
     disabled = [u for u in should if u in src and not src[u].enabled]
     report.add("accounts", "source enabled", not disabled, f"{len(disabled)} still disabled")
+    check_mail_source(report.add, mu, lab, mapping)
     for zone in mu.dns.zones:
         server, port = zone_server(lab, zone.name)
         for record in zone.records:

@@ -101,6 +101,7 @@ options:
   command_timeout: {description: seconds any other doveadm command may take, type: int, default: 60}
   imap_timeout: {description: seconds an IMAP connection may wait for an answer, type: int, default: 60}
   investigate_ratio: {description: 'verify: missing plus duplicated messages up to this share of a mailbox score investigate, more poor', type: float, default: 0.01}
+  target_users: {description: 'check: also log on at the target and look up every target user; false before the accounts exist (the target then only has to answer over TLS)', type: bool, default: true}
 author: eendracht
 """
 

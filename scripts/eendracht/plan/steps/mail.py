@@ -56,10 +56,11 @@ def preflight(ctx: Context) -> list[Step]:
             "Both mail servers answer for every mailbox",
             actions=[
                 f"log on to the source IMAP server for each of the {count} mailboxes",
-                "look up every target user on the target mail server",
+                "the target mail server answers over TLS (its users exist only after the "
+                "identity step; every move looks its user up first)",
             ],
             touches=_touches(ctx),
-            check=f"{count} of {count} mailboxes answer at the source; every target user exists",
+            check=f"{count} of {count} mailboxes answer at the source; the target answers",
         )
     ]
 
