@@ -12,12 +12,12 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from wave_cli import STEP_TIMEOUT, WaveCli
 from wave_support import MINI, lab_session
 
 from eendracht.environment import load_environment
@@ -27,13 +27,11 @@ from eendracht.lab.procs import recorded
 from eendracht.programme.loader import load_programme
 from eendracht.wave.identity_map import build_mapping
 from eendracht.wave.lab_check import verify_lab_source, verify_lab_wave
-from eendracht.wave.paths import lab_dir, lab_environment, wave_dir
+from eendracht.wave.paths import lab_dir
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 MUNI = "noordwaard"
-CLI = [str(Path(sys.executable).parent / "eendracht")]
-STEP_TIMEOUT = 300
 # One kill per phase, alternating what is killed.
 KILLS = [
     ("preflight", "orchestrator"),
@@ -51,82 +49,20 @@ def lab_state() -> Iterator[Path]:
         yield state
 
 
-def _env(state: Path) -> dict[str, str]:
-    return {**os.environ, "EENDRACHT_STATE": str(state), "COLUMNS": "200"}
-
-
-def _environment(state: Path) -> Path:
-    return lab_environment(state)
-
-
-def _wave_dir(state: Path) -> Path:
-    env = load_environment(_environment(state), load_programme(MINI), MUNI)
-    return wave_dir(env, "waardstad", MUNI, state)
-
-
-def _journal(state: Path) -> Path:
-    return _wave_dir(state) / "journal.sqlite"
-
-
-def _wave_cli(state: Path, command: str, *args: str) -> list[str]:
-    return [*CLI, "wave", command, str(MINI), "--municipality", MUNI,
-            "--environment", str(_environment(state)), *args]  # fmt: skip
-
-
-def _running_step(state: Path, phase: str) -> tuple[str, int] | None:
-    path = _journal(state)
-    if not path.exists():
-        return None
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-    try:
-        row = db.execute(
-            "SELECT step_id, ansible_pid FROM steps WHERE phase=? AND status='running'"
-            " AND ansible_pid IS NOT NULL ORDER BY started_at DESC LIMIT 1",
-            (phase,),
-        ).fetchone()
-    except sqlite3.OperationalError:
-        return None
-    finally:
-        db.close()
-    return (str(row[0]), int(row[1])) if row else None
-
-
-def _start(state: Path, *args: str, log: Path) -> subprocess.Popen[bytes]:
-    handle = log.open("ab")
-    return subprocess.Popen(
-        _wave_cli(state, "run", "--confirm", *args),
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-        env=_env(state),
-    )
-
-
-def _kill_in(state: Path, proc: subprocess.Popen[bytes], phase: str, what: str) -> str:
-    deadline = time.monotonic() + STEP_TIMEOUT
-    while time.monotonic() < deadline:
-        found = _running_step(state, phase)
-        if found is not None:
-            step, ansible_pid = found
-            time.sleep(0.5)  # inside the step, after its first tasks
-            os.kill(proc.pid if what == "orchestrator" else ansible_pid, signal.SIGKILL)
-            proc.wait(timeout=60)
-            return step
-        if proc.poll() is not None:
-            raise AssertionError(f"the wave ended (rc {proc.returncode}) before {phase} ran")
-        time.sleep(0.1)
-    raise AssertionError(f"no step of {phase} started within {STEP_TIMEOUT}s")
+def _wave(state: Path) -> WaveCli:
+    return WaveCli(MINI, MUNI, state)
 
 
 def test_check_mode_runs_every_step_to_cutover_and_changes_nothing(lab_state: Path) -> None:
     programme = load_programme(MINI)
     mu = programme.municipality(MUNI)
     done = subprocess.run(
-        _wave_cli(lab_state, "run", "--confirm", "--check"),
-        capture_output=True, text=True, env=_env(lab_state), timeout=STEP_TIMEOUT * 3,
+        _wave(lab_state).argv("run", "--confirm", "--check"),
+        capture_output=True, text=True, env=_wave(lab_state).env(), timeout=STEP_TIMEOUT * 3,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "checked" in done.stdout and "nothing was changed" in done.stdout
-    journal = sqlite3.connect(_journal(lab_state))
+    journal = sqlite3.connect(_wave(lab_state).journal())
     try:
         kinds = {r[0] for r in journal.execute("SELECT kind FROM runs")}
         phases = {r[0] for r in journal.execute("SELECT DISTINCT phase FROM steps")}
@@ -137,7 +73,7 @@ def test_check_mode_runs_every_step_to_cutover_and_changes_nothing(lab_state: Pa
     # Nothing changed: the source side is exactly in service, the target holds nothing.
     source = verify_lab_source(mu, lab_dir(lab_state), build_mapping(programme, {}))
     assert [c for c in source.checks if not c.ok] == []
-    env = load_environment(_environment(lab_state), programme, MUNI)
+    env = load_environment(_wave(lab_state).environment(), programme, MUNI)
     target_root = Path(env.outputs["file_target_root"]) / MUNI
     assert not target_root.exists() or not any(target_root.rglob("*"))
 
@@ -149,24 +85,24 @@ def test_killed_in_every_phase_resumed_verified_then_rolled_back(
     programme = load_programme(MINI)
     mu = programme.municipality(MUNI)
     killed: list[str] = []
-    proc = _start(lab_state, log=log)
+    proc = _wave(lab_state).start(log=log)
     # While the first run holds the lock, a second run is refused with a clear message.
-    while _running_step(lab_state, "preflight") is None:
+    while _wave(lab_state).running_step("preflight") is None:
         assert proc.poll() is None, log.read_text()
         time.sleep(0.1)
     second = subprocess.run(
-        _wave_cli(lab_state, "run", "--confirm"),
+        _wave(lab_state).argv("run", "--confirm"),
         capture_output=True,
         text=True,
-        env=_env(lab_state),
+        env=_wave(lab_state).env(),
         timeout=120,
     )
     assert second.returncode == 3, second.stdout + second.stderr
     assert f"wave for {MUNI} is running (" in second.stderr
     assert f"pid {proc.pid}" in second.stderr
     for phase, what in KILLS:
-        killed.append(f"{_kill_in(lab_state, proc, phase, what)} ({what})")
-        proc = _start(lab_state, "--resume", log=log)
+        killed.append(f"{_wave(lab_state).kill_in(proc, phase, what)} ({what})")
+        proc = _wave(lab_state).start("--resume", log=log)
     assert proc.wait(timeout=STEP_TIMEOUT * 3) == 0, log.read_text()[-3000:]
     assert len(killed) == len(KILLS), killed
     output = log.read_text()
@@ -184,8 +120,8 @@ def test_killed_in_every_phase_resumed_verified_then_rolled_back(
     named = next(r for r in recorded(lab_dir(lab_state) / "pids") if r.name == "named")
     os.kill(named.pid, signal.SIGKILL)
     rollback = subprocess.run(
-        _wave_cli(lab_state, "rollback", "--confirm"),
-        capture_output=True, text=True, env=_env(lab_state), timeout=STEP_TIMEOUT * 2,
+        _wave(lab_state).argv("rollback", "--confirm"),
+        capture_output=True, text=True, env=_wave(lab_state).env(), timeout=STEP_TIMEOUT * 2,
     )  # fmt: skip
     output += rollback.stdout + rollback.stderr + second.stdout + second.stderr
     assert rollback.returncode == 1, rollback.stdout[-3000:] + rollback.stderr[-2000:]
@@ -197,8 +133,8 @@ def test_killed_in_every_phase_resumed_verified_then_rolled_back(
     # With the DNS server back, running rollback again completes what the first could not.
     lab_up(MINI, scale="small", state=lab_state)
     rollback = subprocess.run(
-        _wave_cli(lab_state, "rollback", "--confirm"),
-        capture_output=True, text=True, env=_env(lab_state), timeout=STEP_TIMEOUT * 2,
+        _wave(lab_state).argv("rollback", "--confirm"),
+        capture_output=True, text=True, env=_wave(lab_state).env(), timeout=STEP_TIMEOUT * 2,
     )  # fmt: skip
     output += rollback.stdout + rollback.stderr
     assert rollback.returncode == 0, rollback.stdout[-3000:] + rollback.stderr[-2000:]
@@ -208,11 +144,11 @@ def test_killed_in_every_phase_resumed_verified_then_rolled_back(
     assert {c.area for c in source.checks} >= {"files", "accounts", "dns", "databases"}
 
     # No secret of the lab in anything the wave wrote or printed.
-    env = load_environment(_environment(lab_state), programme, MUNI)
+    env = load_environment(_wave(lab_state).environment(), programme, MUNI)
     with SecretFiles(env, MUNI) as files:
         secrets = files.values()
     assert len(secrets) >= 3  # directory binds, database, TSIG
-    written = _wave_dir(lab_state)
+    written = _wave(lab_state).wave_dir()
     leaks = []
     for path in [p for p in written.rglob("*") if p.is_file()]:
         raw = path.read_bytes()

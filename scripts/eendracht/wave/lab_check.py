@@ -296,6 +296,49 @@ def target_accounts(directory: dict[str, Any], municipality: str) -> dict[str, A
     }
 
 
+PROBE_BINDS = 3
+
+
+def bind_result(dc: dict[str, Any], account: str, password_file: Path) -> str:
+    """What the DC says to `account`'s simple bind over LDAPS: "ok", or AD's sub-status
+    ("data 533": disabled), or the tool's message."""
+    env = {**os.environ, "LDAPTLS_CACERT": dc["ca_file"], "LDAPTLS_REQCERT": "demand"}
+    done = subprocess.run(
+        ["ldapsearch", "-x", "-H", dc["ldaps_uri"], "-D", f"{account}@{dc['domain']}",
+         "-y", str(password_file), "-s", "base", "-b", "", "(objectClass=*)", "1.1"],
+        capture_output=True, text=True, check=False, timeout=30, env=env,
+    )  # fmt: skip
+    if done.returncode == 0:
+        return "ok"
+    found = re.search(r"data ([0-9a-f]{3})", done.stderr)
+    return f"data {found.group(1)}" if found else done.stderr.strip()[-200:]
+
+
+def check_binds(
+    report: LabReport,
+    municipality: str,
+    lab: dict[str, Any],
+    mapping: IdentityMapping,
+    disabled: bool,
+) -> None:
+    """Active Directory: a few source accounts bind with their own password, refused as
+    disabled (data 533) after cutover, accepted after a rollback."""
+    dc = lab.get("domain_controllers", {}).get(municipality)
+    if dc is None:
+        return
+    users = Path(dc["directory"]) / "secrets" / "users"
+    tried = 0
+    for identity in mapping.for_municipality(municipality):
+        password = users / f"{identity.old_account[:20]}.password"
+        if not identity.enabled or not password.exists() or tried == PROBE_BINDS:
+            continue
+        tried += 1
+        said = bind_result(dc, identity.old_account[:20], password)
+        want = "data 533" if disabled else "ok"
+        report.add("accounts", f"{identity.old_account} binds", said == want, said)
+    report.add("accounts", "bind probes", tried > 0, f"{tried} source accounts tried")
+
+
 def check_accounts(
     report: LabReport, municipality: str, lab: dict[str, Any], mapping: IdentityMapping
 ) -> None:
@@ -336,6 +379,7 @@ def check_accounts(
         report.add("accounts", identity.username, not wrong, ", ".join(wrong) or "as mapped")
     still = [a.name for a in src.values() if a.enabled]
     report.add("accounts", "source disabled", not still, f"{len(still)} source accounts enabled")
+    check_binds(report, municipality, lab, mapping, disabled=True)
 
 
 # --- DNS ----------------------------------------------------------------------------
@@ -457,6 +501,7 @@ def verify_lab_source(mu: Municipality, lab_root: Path, mapping: IdentityMapping
     should = [i.old_account for i in mapping.for_municipality(mu.name) if i.enabled]
     disabled = [u for u in should if u in src and not src[u].enabled]
     report.add("accounts", "source enabled", not disabled, f"{len(disabled)} still disabled")
+    check_binds(report, mu.name, lab, mapping, disabled=False)
     check_mail_source(report.add, mu, lab, mapping)
     for zone in mu.dns.zones:
         server, port = zone_server(lab, zone.name)
