@@ -14,23 +14,30 @@ from typing import Any, NamedTuple
 
 import yaml
 
+from eendracht.environment import load_environment
+from eendracht.environment.secrets import SecretFiles
 from eendracht.lab import lab_down, lab_up
+from eendracht.programme import load_programme
+from eendracht.wave.context import build_context, mapping_for
 from eendracht.wave.journal import Journal
 from eendracht.wave.paths import PLAYBOOKS, REPO_ROOT
 from eendracht.wave.runner import Runner
 from eendracht.wave.steps import WaveStep
 
 MINI = REPO_ROOT / "tests" / "fixtures" / "programmes" / "mini"
+# The mini programme with Active Directory: a Samba DC per municipality (its zones on it,
+# updated by GSS-TSIG) and a target DC, IMAP servers for the mail steps.
+MINI_AD = REPO_ROOT / "tests" / "fixtures" / "programmes" / "mini-ad"
 ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "10000"))
 RECORDS = int(os.environ.get("BENCH_RECORDS", "1000"))
 
 
 @contextmanager
-def bench_lab() -> Iterator[Path]:
+def bench_lab(programme: Path = MINI) -> Iterator[Path]:
     state = Path(tempfile.mkdtemp(prefix="eendracht-bench-", dir="/tmp"))
     state.chmod(0o755)
     try:
-        lab_up(MINI, scale="small", state=state)
+        lab_up(programme, scale="small", state=state)
         yield state
     finally:
         lab_down(state)
@@ -101,6 +108,21 @@ def playbook_play(playbook: str, tag: str) -> str:
     plays = yaml.safe_load((PLAYBOOKS / f"{playbook}.yml").read_text(encoding="utf-8"))
     play = next(p for p in plays if tag in (p.get("tags") or []))
     return yaml.safe_dump([play], sort_keys=False, width=1000)
+
+
+@contextmanager
+def wave_vars(state: Path, programme: Path, municipality: str) -> Iterator[dict[str, Any]]:
+    """The extra vars a wave of `municipality` hands its steps, from the lab's environment
+    (`playbook_vars`: source and target services, secrets as file paths) and the wave's
+    identity map; the secret files exist while inside."""
+    loaded = load_programme(programme)
+    env = load_environment(state / "lab" / "environment", loaded, municipality)
+    with SecretFiles(env, municipality) as secrets:
+        mapping = mapping_for(loaded, municipality, env, secrets)
+        context = build_context(
+            loaded, municipality, env, secrets, state / "bench" / "wave", mapping
+        )
+        yield context.extravars
 
 
 def lab_json(state: Path) -> dict[str, Any]:
