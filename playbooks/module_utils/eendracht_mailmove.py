@@ -422,11 +422,19 @@ def stop_on_signals():
         signal.signal(signum, handler)
 
 
+EX_NOUSER = 67  # doveadm's exit status for a user its userdb does not know (sysexits.h)
+
+
+class NoSuchUser(MailMoveError):
+    """doveadm does not know the target user (yet: the identity step creates it)."""
+
+
 def doveadm(config, args, timeout, what, creds, formatter="tab"):
     argv = ["doveadm", *(["-f", formatter] if formatter else []), "-c", config, *args]
     rc, out, err = run_process(argv, timeout, what, creds)
     if rc != 0:
-        raise MailMoveError(creds.clean(f"{what} failed: {_said(err) or f'doveadm exit {rc}'}"))
+        error = NoSuchUser if rc == EX_NOUSER else MailMoveError
+        raise error(creds.clean(f"{what} failed: {_said(err) or f'doveadm exit {rc}'}"))
     return out
 
 
@@ -829,6 +837,23 @@ def _would_move(source, have):
     return would, would_bytes, would_remove
 
 
+def _would_report(move, source, have, started, **extra):
+    """Check mode's report of one mailbox: what a move would copy and remove."""
+    would, would_bytes, would_remove = _would_move(source, have)
+    return {
+        "source": move["source"],
+        "target": move["target"],
+        "status": "would move" if would or would_remove else "unchanged",
+        "source_messages": sum(f["count"] for f in source.values()),
+        "source_bytes": sum(f["size"] for f in source.values()),
+        "messages": would,
+        "bytes": would_bytes,
+        "messages_removed": would_remove,
+        "seconds": round(time.monotonic() - started, 3),
+        **extra,
+    }
+
+
 def move_one(params, move, creds, check_mode, cut_off=()):
     """One mailbox: the target user exists, the source answers and fits the target's quota,
     the target did not change since the last move, then dsync (not in check mode). A dict
@@ -840,7 +865,14 @@ def move_one(params, move, creds, check_mode, cut_off=()):
         reading = pool.submit(_source_inventory, params, move, creds, check_mode)
         status = pool.submit(target_status, params, user, creds)
         quota = pool.submit(quota_limit_kib, params, user, creds)
-        before, limit, source = status.result(), quota.result(), reading.result()
+        source = reading.result()
+        try:
+            before, limit = status.result(), quota.result()
+        except NoSuchUser:
+            if not check_mode:
+                raise
+            # A check run before the identity step has created the user: all would move.
+            return _would_report(move, source, {}, started, target_user="not there yet")
     report = {"source": move["source"], "target": user}
     source_size = sum(f["size"] for f in source.values())
     if limit is not None and source_size > limit * 1024:
@@ -863,19 +895,7 @@ def move_one(params, move, creds, check_mode, cut_off=()):
                 "the target's copy of the mailbox, then move it again"
             )
     if check_mode:
-        would, would_bytes, would_remove = _would_move(
-            source, target_messages(params, user, creds)
-        )
-        report.update(
-            status="would move" if would or would_remove else "unchanged",
-            source_messages=sum(f["count"] for f in source.values()),
-            source_bytes=source_size,
-            messages=would,
-            bytes=would_bytes,
-            messages_removed=would_remove,
-            seconds=round(time.monotonic() - started, 3),
-        )
-        return report
+        return _would_report(move, source, target_messages(params, user, creds), started)
     with prepared_move(params, move, creds) as argv:
         rc, _out, err = run_process(
             argv, params["timeout"], f"mailbox {move['source']}: moving it", creds

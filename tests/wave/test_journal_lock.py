@@ -161,8 +161,8 @@ def test_steps_follow_the_runbook_and_rollback_undoes_what_started() -> None:
     playbooks = Path("/pb")
     steps = wave_steps(runbook, playbooks)
     assert [s.step_id for s in steps] == [s.id for s in runbook.steps()]
-    assert steps[6].playbook == Path("/pb/presync.yml")
-    assert steps[6].extra_vars == {"wave_shares": ["burgerzaken"]}
+    assert steps[7].playbook == Path("/pb/presync.yml")
+    assert steps[7].extra_vars == {"wave_shares": ["burgerzaken"]}
     assert wave_steps(runbook, playbooks, until="presync")[-1].phase == "presync"
     with pytest.raises(ValueError, match="unknown phase"):
         wave_steps(runbook, playbooks, until="hypercare")

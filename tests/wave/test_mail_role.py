@@ -490,9 +490,10 @@ def test_the_role_moves_verifies_and_writes_exchange_batches_through_ansible(
     batch = (tmp_path / "wave" / "artifacts" / f"{MUNI}-exchange-batch-01.csv").read_text()
     lines = batch.splitlines()
     assert lines[0].startswith("# eendracht import file, NOT executed: New-MigrationBatch needs")
-    assert lines[1] == '"EmailAddress","SourceAddress","Kind","SizeGB"'
-    assert lines[2] == f'"p.jansen@waardstad.nl","pjansen@{MUNI}.nl","user","0.1"'
-    assert lines[-1] == f'"{SHARED}.{MUNI}@waardstad.nl","{SHARED}@{MUNI}.nl","shared","0.2"'
+    # An IMAP migration batch's columns; the password is never written (filled at import).
+    assert lines[1] == '"EmailAddress","UserName","Password"'
+    assert lines[2] == '"p.jansen@waardstad.nl","pjansen",""'
+    assert lines[-1] == f'"{SHARED}.{MUNI}@waardstad.nl","{SHARED}@{MUNI}.nl",""'
 
 
 def test_no_password_on_a_command_line_in_a_result_or_a_log(pair: MailPair) -> None:

@@ -45,13 +45,15 @@ def test_wave_follows_the_plan_until_presync_then_rolls_back(
         "preflight.dns",
         "preflight.identity",
         "preflight.applications",
+        "preflight.mail",
         "presync.files:burgerzaken",
         "presync.files:sociaal-domein",
         "presync.dns",
         "presync.identity",
+        "presync.mail",
     ]
     assert {s["status"] for s in wave.journal.steps()} == {"ok"}
-    assert wave.journal.counts()["presync"] == {"bytes_transferred": 40, "accounts_created": 8}
+    assert wave.journal.counts()["presync"] == {"bytes_transferred": 50, "accounts_created": 10}
     extravars = json.loads((wave.dir / "extravars.json").read_text())
     assert extravars["municipality"] == "noordwaard"
     assert extravars["target"]["dns_zone"] == "fake-dns_zone"
@@ -78,7 +80,7 @@ def test_failure_then_resume_runs_only_what_did_not_finish(state: Path, environm
     trace = _trace(wave)
     assert trace.count("preflight.reachability") == 1
     assert trace.count("presync.files:burgerzaken") == 1
-    assert trace[-2:] == ["presync.dns", "presync.identity"]
+    assert trace[-3:] == ["presync.dns", "presync.identity", "presync.mail"]
     statuses = [(s["step_id"], s["status"]) for s in wave.journal.steps()]
     assert ("presync.dns", "failed") in statuses and ("presync.dns", "ok") in statuses
 
