@@ -15,6 +15,8 @@ import pytest
 from wave_cli import STEP_TIMEOUT, WaveCli
 from wave_support import REPO, lab_session
 
+from eendracht.environment import load_environment
+from eendracht.environment.secrets import SecretFiles
 from eendracht.programme.loader import load_programme
 from eendracht.wave.identity_map import build_mapping
 from eendracht.wave.lab_check import verify_lab_source, verify_lab_wave
@@ -45,6 +47,9 @@ def test_killed_in_identity_dns_and_mail_resumed_verified_then_rolled_back(
 ) -> None:
     log = tmp_path / "wave.log"
     programme = load_programme(MINI_AD)
+    env = load_environment(wave.environment(), programme, MUNI)
+    with SecretFiles(env, MUNI) as files:
+        secrets = files.values()  # the DCs' binds and probes, the mailboxes' passwords, ...
     mu = programme.municipality(MUNI)
     assert mu.ad_domain == "noordwaard.local" and mu.mailboxes
     killed = []
@@ -79,3 +84,11 @@ def test_killed_in_identity_dns_and_mail_resumed_verified_then_rolled_back(
     kept = next(c for c in source.checks if (c.area, c.name) == ("mail", "mailboxes"))
     assert kept.detail == f"{len(mu.mailboxes)} of {len(mu.mailboxes)} complete"
     assert {c.area for c in source.checks} >= {"files", "accounts", "dns", "mail"}
+
+    # No secret of the lab in anything the wave wrote or printed.
+    assert len(secrets) > len(mu.mailboxes)
+    output = log.read_text() + rollback.stdout + rollback.stderr
+    leaks = [f"{path}" for path in wave.wave_dir().rglob("*") if path.is_file()
+             for secret in secrets if secret.encode() in path.read_bytes()]  # fmt: skip
+    leaks += ["terminal output" for secret in secrets if secret in output]
+    assert not leaks, leaks
