@@ -53,7 +53,9 @@ def test_every_planned_listener_is_loopback_and_unique() -> None:
     }
 
 
-def test_a_programme_with_active_directory_gets_domain_controllers_and_no_openldap_or_bind() -> None:
+def test_a_programme_with_active_directory_gets_domain_controllers_and_no_openldap_or_bind() -> (
+    None
+):
     altena = load_programme(Path(__file__).parents[2] / "inventory" / "altena")
     plan = plan_lab(altena, lab_octet(Path("/tmp/x")))
     assert set(plan.controllers) == {*altena.municipalities, TARGET} and plan.active_directory
