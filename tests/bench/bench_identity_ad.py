@@ -181,15 +181,7 @@ def raw_add(dc: samba.Domain, people: list[dict[str, Any]], ou_name: str, passwo
 
 
 def spec(dc: samba.Domain, **extra: str) -> dict[str, str]:
-    return {
-        "kind": "active_directory",
-        "uri": f"ldaps://{dc.address}",
-        "bind_dn": dc.admin_principal,
-        "password_file": str(dc.admin_password_file),
-        "base_dn": dc.base_dn,
-        "ca_file": str(dc.ca_cert),
-        **extra,
-    }
+    return dc.directory_spec(**extra)
 
 
 def run_module(state: Path, dc: samba.Domain, name: str) -> tuple[float, dict[str, Any], list[Any]]:

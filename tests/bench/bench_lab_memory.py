@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 
 from tests.bench.lab_bench import lab_json
 
-from eendracht.lab import lab_down, lab_up, procs
+from eendracht.lab import lab_down, lab_up, procs, samba_run
 from eendracht.wave.paths import REPO_ROOT
 
 PROGRAMME = Path(os.environ.get("BENCH_PROGRAMME", str(REPO_ROOT / "inventory" / "ple1n")))
@@ -61,23 +61,9 @@ def memory(pids: Iterable[int]) -> Memory:
     return Memory(len(found), sum(r for r, _ in found), sum(p for _, p in found))
 
 
-def _sessions() -> dict[int, list[int]]:
-    """session id -> live pids in it."""
-    out: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            raw = (entry / "stat").read_text()
-            fields = raw[raw.rindex(")") + 2 :].split()
-            if fields[0] not in ("Z", "X"):
-                out.setdefault(int(fields[3]), []).append(int(entry.name))
-    return out
-
-
 def lab_processes(state: Path) -> dict[str, list[int]]:
     """Every process the lab recorded (by name), with the session it started and its children."""
-    sessions = _sessions()
+    sessions = samba_run.sessions()
     out = {}
     for rec in procs.recorded(state / "lab" / "pids"):
         if procs.is_running(rec):

@@ -161,15 +161,7 @@ def domains() -> Iterator[Domains]:
 
 
 def spec(d: samba.Domain, **extra: str) -> dict[str, str]:
-    return {
-        "kind": "active_directory",
-        "uri": f"ldaps://{d.address}",
-        "bind_dn": d.admin_principal,
-        "password_file": str(d.admin_password_file),
-        "base_dn": d.base_dn,
-        "ca_file": str(d.ca_cert),
-        **extra,
-    }
+    return d.directory_spec(**extra)
 
 
 def source_spec(doms: Domains) -> dict[str, str]:

@@ -301,16 +301,10 @@ def _service(paths: LabPaths, app: AppService, side: str) -> dict[str, Any]:
 def _directory(paths: LabPaths, plan: LabPlan, name: str) -> dict[str, str]:
     if name in plan.controllers:
         domain = ad_controllers.domain_of(paths, plan.controllers[name])
-        return {
-            "kind": "active_directory",
-            "uri": f"ldaps://{domain.address}",
-            "base_dn": domain.base_dn,
-            "bind_dn": domain.admin_principal,
-            "password_file": str(domain.admin_password_file),
-            "ca_file": str(domain.ca_cert),
-            "people_dn": f"OU={samba_seed.PEOPLE_OU},{domain.base_dn}",
-            "groups_dn": f"OU={samba_seed.GROUPS_OU},{domain.base_dn}",
-        }
+        return domain.directory_spec(
+            people_dn=f"OU={samba_seed.PEOPLE_OU},{domain.base_dn}",
+            groups_dn=f"OU={samba_seed.GROUPS_OU},{domain.base_dn}",
+        )
     d = plan.directories[name]
     return {
         "kind": "openldap",

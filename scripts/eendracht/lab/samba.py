@@ -92,6 +92,18 @@ class Domain:
     def password_file(self, sam: str) -> Path:
         return self.secrets / "users" / f"{sam}.password"
 
+    def directory_spec(self, **extra: str) -> dict[str, str]:
+        """The DC as the identity module's `source`/`target` takes it (Administrator's UPN)."""
+        return {
+            "kind": "active_directory",
+            "uri": f"ldaps://{self.address}",
+            "bind_dn": self.admin_principal,
+            "password_file": str(self.admin_password_file),
+            "base_dn": self.base_dn,
+            "ca_file": str(self.ca_cert),
+            **extra,
+        }
+
 
 @dataclass(frozen=True)
 class Provisioned:

@@ -129,17 +129,22 @@ def start(domain: Domain, timeout: float = 60.0) -> Running:
     return Running(rec.pid, time.monotonic() - began)
 
 
-def _session(sid: int) -> list[int]:
-    out = []
+def sessions() -> dict[int, list[int]]:
+    """Session id -> the live (not zombie) pids in it, from /proc."""
+    out: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         with contextlib.suppress(OSError, ValueError, IndexError):
             raw = (entry / "stat").read_text()
             fields = raw[raw.rindex(")") + 2 :].split()
-            if int(fields[3]) == sid and fields[0] not in ("Z", "X"):
-                out.append(int(entry.name))
+            if fields[0] not in ("Z", "X"):
+                out.setdefault(int(fields[3]), []).append(int(entry.name))
     return out
+
+
+def _session(sid: int) -> list[int]:
+    return sessions().get(sid, [])
 
 
 def processes(domain: Domain) -> list[int]:
