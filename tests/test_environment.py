@@ -191,6 +191,78 @@ CASES: list[tuple[str, Callable[[Path], None], tuple[str, str]]] = [
         lambda r: _edit(r, "hosts.yml", lambda d: d["all"]["children"].pop("target")),
         ("hosts.yml", "all.children.*.hosts.target-files"),
     ),
+    (
+        "a DNS server with a TSIG key and Kerberos both",
+        lambda r: _edit(
+            r,
+            "environment.yml",
+            lambda d: d["municipalities"]["noordwaard"]["dns"].update(
+                kerberos={"principal": "svc@X", "keytab": {"file": "k"}}
+            ),
+        ),
+        ("environment.yml", "municipalities.noordwaard.dns"),
+    ),
+    (
+        "an Active Directory source over plain LDAP",
+        lambda r: _edit(
+            r,
+            "environment.yml",
+            lambda d: d["municipalities"]["noordwaard"]["directory"].update(
+                kind="active_directory"
+            ),
+        ),
+        ("environment.yml", "municipalities.noordwaard.directory"),
+    ),
+    (
+        "a source directory of another kind than the target's",
+        lambda r: _edit(
+            r,
+            "environment.yml",
+            lambda d: d["municipalities"]["noordwaard"]["directory"].update(
+                kind="active_directory", uri="ldaps://127.0.0.1"
+            ),
+        ),
+        ("environment.yml", "municipalities.noordwaard.directory.kind"),
+    ),
+    (
+        "mailboxes without a target for them",
+        lambda r: _edit(r, "environment.yml", lambda d: d["target"].pop("mail")),
+        ("environment.yml", "target.mail"),
+    ),
+    (
+        "a Dovecot target without the municipality's IMAP server",
+        lambda r: _edit(
+            r,
+            "environment.yml",
+            lambda d: d["target"].update(
+                mail={
+                    "kind": "dovecot",
+                    "server": "target-files",
+                    "config": "/etc/dovecot/dovecot.conf",
+                    "imap": {
+                        "host": "127.0.0.1",
+                        "master_user": "m",
+                        "master_password": {"file": "secrets/directory.password"},
+                    },
+                }
+            ),
+        ),
+        ("environment.yml", "municipalities.noordwaard.mail"),
+    ),
+    (
+        "a folder of mailbox passwords open to others",
+        lambda r: (
+            (r / "secrets" / "mail").mkdir(mode=0o755),
+            _edit(
+                r,
+                "environment.yml",
+                lambda d: d["municipalities"]["noordwaard"].update(
+                    mail={"host": "127.0.0.1", "password_dir": "secrets/mail"}
+                ),
+            ),
+        ),
+        ("environment.yml", "municipalities.noordwaard.mail.password_dir"),
+    ),
 ]
 
 

@@ -43,7 +43,7 @@ def source_directory(env: Environment, secrets: SecretFiles, municipality: str) 
         "base_dn": directory.base_dn,
         "bind_dn": directory.bind_dn,
         "people_dn": directory.people_dn or directory.base_dn,
-        "groups_dn": directory.groups_dn or directory.base_dn,
+        "groups_dn": directory.groups_dn,  # empty: the module's default for the kind
         "ca_file": str(env.path(directory.ca_file)) if directory.ca_file else "",
         "password_file": secrets.paths[f"municipalities.{municipality}.directory.password"],
     }
