@@ -73,6 +73,10 @@ def test_killed_in_identity_dns_and_mail_resumed_verified_then_rolled_back(
     )
     binds = [c for c in report.checks if c.name.endswith(" binds")]
     assert binds and all(c.detail == "data 533" for c in binds)  # refused: account disabled
+    # The moves kept their includes in the lab's state (the environment's work_dir), 0700.
+    moves = lab_dir(wave.state) / "mail" / "target" / "moves"
+    assert moves.is_dir() and moves.stat().st_mode & 0o777 == 0o700
+    assert not any(moves.glob("move.*.conf"))  # each removed when its move ended
 
     rollback = wave.run("rollback", timeout=STEP_TIMEOUT * 2)
     assert rollback.returncode == 0, rollback.stdout[-3000:] + rollback.stderr[-2000:]

@@ -143,6 +143,7 @@ class TargetMail(Model):
     config: str = ""  # dovecot: its dovecot.conf on that host
     user_field: Literal["username", "mail", "upn"] = "username"  # names the target user
     shared_user: str = ""  # a function mailbox's target user: {local}, {municipality}, {domain}
+    work_dir: str = ""  # dovecot: where the moves keep their 0600 includes on `server`
     imap: ImapLogin | None = None  # dovecot: where verification reads the moved mailboxes
 
     @model_validator(mode="after")

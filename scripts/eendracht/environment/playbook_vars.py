@@ -97,6 +97,8 @@ def target_mail(env: Environment, secrets: SecretFiles) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": mail.kind, "user_field": mail.user_field}
     if mail.shared_user:
         out["shared_user"] = mail.shared_user
+    if mail.work_dir:
+        out["work_dir"] = mail.work_dir
     if mail.kind == "dovecot" and mail.imap is not None:
         out |= {"server": mail.server, "config": mail.config}
         out |= _imap(env, secrets, mail.imap, "target.mail.imap")

@@ -162,6 +162,7 @@ def _target_mail(paths: LabPaths, plan: LabPlan, programme: m.Programme) -> dict
         "config": str(server.files.config),
         "user_field": target.user_field,
         "shared_user": target.shared_template,
+        "work_dir": str(server.files.moves),  # the lab's files stay under its state
         "imap": {
             "host": server.address,
             "port": server.imaps_port,
