@@ -786,6 +786,15 @@ def _explain(stderr, move):
         return f"mailbox {move['source']}: the target mailbox {move['target']} is over its quota ({detail})"
     if "authentic" in detail.lower() or "login" in detail.lower():
         return f"mailbox {move['source']}: the source refused the login of {move['source_login']} ({detail})"
+    if "INBOX can't be deleted" in detail:
+        # The target's INBOX was made before the first move (a login, a client opening it):
+        # it has an identity of its own, which backup would replace by deleting it.
+        return (
+            f"mailbox {move['source']}: the target mailbox {move['target']} was opened before "
+            "its first move, so its INBOX has an identity of its own that dsync cannot replace; "
+            "nothing was lost: empty the target's copy (remove its mail folder on the server) "
+            f"and move it again ({detail})"
+        )
     return f"mailbox {move['source']}: moving it to {move['target']} failed: {detail}"
 
 
@@ -895,7 +904,11 @@ def move_one(params, move, creds, check_mode, cut_off=()):
                 "the target's copy of the mailbox, then move it again"
             )
     if check_mode:
-        return _would_report(move, source, target_messages(params, user, creds), started)
+        # Fetching from a target that holds nothing would make its INBOX (Dovecot creates it
+        # on open) with a UIDVALIDITY of its own, which the real move could then not replace.
+        held = any(int(s.get("messages") or 0) for s in before.values())
+        have = target_messages(params, user, creds) if held else {}
+        return _would_report(move, source, have, started)
     with prepared_move(params, move, creds) as argv:
         rc, _out, err = run_process(
             argv, params["timeout"], f"mailbox {move['source']}: moving it", creds

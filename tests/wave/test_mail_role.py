@@ -260,6 +260,9 @@ def test_check_mode_copies_nothing_and_says_what_would_move(pair: MailPair) -> N
     assert counts["bytes"] == sum(m["source_bytes"] for m in result["mailboxes"])
     for user in MAIN_TARGETS:
         assert message_files(pair.target, user) == 0
+        # Not even an empty INBOX: one made now would have a UIDVALIDITY the move cannot replace.
+        home = pair.target.files.home(user)
+        assert not list(home.rglob("dovecot-uidvalidity*")), user
     assert not pair.work.exists() or not list(pair.work.iterdir())
 
 

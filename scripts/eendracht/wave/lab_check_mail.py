@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import imaplib
 import ssl
+import subprocess
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +35,17 @@ def read_source(server: dict[str, Any], account: str) -> dict[str, FolderState]:
         return inventory(client)
     finally:
         client.shutdown()
+
+
+def holds_mail(server: dict[str, Any], user: str) -> bool:
+    """Whether the target user's mailbox holds any folder, asked with doveadm on the server:
+    an IMAP login would make its INBOX, which a later first move could not replace."""
+    done = subprocess.run(
+        ["doveadm", "-f", "tab", "-c", server["config"], "mailbox", "status", "-u", user,
+         "messages", "*"],
+        capture_output=True, text=True, check=False, timeout=TIMEOUT,
+    )  # fmt: skip
+    return done.returncode == 0 and len(done.stdout.splitlines()) > 1
 
 
 def read_target(server: dict[str, Any], user: str) -> dict[str, FolderState]:
@@ -101,12 +113,10 @@ def _compare(
     for address, account, user in _pairs(add, mu, lab, mapping):
         try:
             kept = read_source(source, account)
-            try:
+            if after_rollback and not holds_mail(target, user):
+                moved = {}  # never moved (a check run, or no target user): nothing to lose
+            else:
                 moved = read_target(target, user)
-            except imaplib.IMAP4.error:
-                if not after_rollback:
-                    raise
-                moved = {}  # never moved (no target user): nothing that could be lost
         except (OSError, imaplib.IMAP4.error, ssl.SSLError) as exc:
             add("mail", address, False, f"{type(exc).__name__}: {exc}")
             continue
