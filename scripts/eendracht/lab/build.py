@@ -225,7 +225,7 @@ def build(
     by_municipality = {n: list(mu.info.departments) for n, mu in programme.municipalities.items()}
     accounts = ad_controllers.prepare(paths, plan, people, by_municipality)
     progress("mail servers")
-    target_mail = mail_servers.target_mail(programme)
+    target_mail = mail_servers.target_mail(programme, mail_servers.directory_kind(plan))
     messages = mail_servers.prepare(paths, plan, people, scale, seed, target=target_mail)
 
     daemons = _services(paths, plan, programme)

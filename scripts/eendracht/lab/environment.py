@@ -108,19 +108,17 @@ def _source_directory(
             "password": {"file": str(slapd.password_file(paths, directory))},
         }
     domain = ad_controllers.domain_of(paths, plan.controllers[name])
+    spec: dict[str, Any] = domain.directory_spec(
+        people_dn=f"OU={samba_seed.PEOPLE_OU},{domain.base_dn}"
+    )
+    spec["password"] = {
+        "file": spec.pop("password_file")
+    }  # a secret reference, as environments have them
     probes = [p.account[:20] for p in people if p.enabled][:PROBES]
-    return {
-        "kind": "active_directory",
-        "uri": f"ldaps://{domain.address}",
-        "base_dn": domain.base_dn,
-        "people_dn": f"OU={samba_seed.PEOPLE_OU},{domain.base_dn}",
-        "bind_dn": domain.admin_principal,
-        "password": {"file": str(domain.admin_password_file)},
-        "ca_file": str(domain.ca_cert),
-        "probes": [
-            {"account": sam, "password": {"file": str(domain.password_file(sam))}} for sam in probes
-        ],
-    }
+    spec["probes"] = [
+        {"account": sam, "password": {"file": str(domain.password_file(sam))}} for sam in probes
+    ]
+    return spec
 
 
 def _dns(paths: LabPaths, plan: LabPlan, name: str) -> dict[str, Any]:
@@ -154,7 +152,7 @@ def _source_mail(paths: LabPaths, plan: LabPlan, name: str) -> dict[str, Any]:
 def _target_mail(paths: LabPaths, plan: LabPlan, programme: m.Programme) -> dict[str, Any]:
     """The new organisation's Dovecot: the moves run on its host, verification logs on as
     its migration master user."""
-    target = mail_servers.target_mail(programme)
+    target = mail_servers.target_mail(programme, mail_servers.directory_kind(plan))
     server = mail_servers.server_of(paths, plan, plan.mail_hosts[TARGET])
     return {
         "kind": "dovecot",
@@ -387,7 +385,9 @@ def details(
         "national_services": {n.name: n.url for n in plan.national},
         "integration_hub": f"http://{plan.hub_address}:{HUB_PORT}",
         "domain_controllers": ad_controllers.details(paths, plan),
-        "mail_servers": mail_servers.details(paths, plan, mail_servers.target_mail(programme)),
+        "mail_servers": mail_servers.details(
+            paths, plan, mail_servers.target_mail(programme, mail_servers.directory_kind(plan))
+        ),
         "mail_domain": programme.settings.organisation.mail_domain,
     }
 

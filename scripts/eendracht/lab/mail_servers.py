@@ -60,10 +60,10 @@ class TargetMail:
         return USER_FIELD[self.directory]
 
 
-def directory_kind(programme: m.Programme) -> str:
-    """AD when any municipality's directory is Active Directory (the identity step then
-    creates the new accounts in the target DC), OpenLDAP otherwise."""
-    return AD if any(mu.ad_domain for mu in programme.municipalities.values()) else OPENLDAP
+def directory_kind(plan: LabPlan) -> str:
+    """The new organisation's directory as the lab plan has it (`LabPlan.active_directory`:
+    the identity step creates the new accounts in the target DC), else OpenLDAP."""
+    return AD if plan.active_directory else OPENLDAP
 
 
 def function_mailboxes(programme: m.Programme, template: str) -> dict[str, list[str]]:
@@ -89,11 +89,11 @@ def function_mailboxes(programme: m.Programme, template: str) -> dict[str, list[
 
 
 def target_mail(
-    programme: m.Programme, directory: str | None = None, shared_template: str | None = None
+    programme: m.Programme, directory: str, shared_template: str | None = None
 ) -> TargetMail:
-    """The target's users for `programme`; the directory defaults to `directory_kind`, the
-    template to the one of that directory's user field (SHARED_TEMPLATE)."""
-    kind = directory or directory_kind(programme)
+    """The target's users for `programme` in `directory` (AD or OPENLDAP, see
+    `directory_kind`); the template defaults to that directory's (SHARED_TEMPLATE)."""
+    kind = directory
     if kind not in USER_FIELD:
         raise LabError(f"unknown target directory {kind!r}: {' or '.join(USER_FIELD)}")
     template = shared_template or SHARED_TEMPLATE[kind]
