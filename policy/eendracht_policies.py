@@ -26,12 +26,13 @@ DESCRIPTIONS = {
     "subnets-have-nsg": "Every subnet has a network security group (BIO2 8.20, 8.22).",
     "region-in-eu": "Resources stay in EU regions (BIO2 5.34, AVG).",
     "tags-present": "Resources carry programme, cost-centre, environment and managed-by tags (BIO2 5.9).",
-    "conditional-access-mfa": "Enabled Conditional Access policies block or require MFA (BIO2 5.17.01, 8.5).",
+    "conditional-access-mfa": "Enabled and report-only Conditional Access policies block or require MFA (BIO2 5.17.01, 8.5).",
     "diagnostics-to-log-analytics": "Resources send diagnostics to Log Analytics (BIO2 8.15, 8.16).",
     "server-events-to-log-analytics": "Servers send security and system events to Log Analytics (BIO2 8.15, 8.16).",
     "private-endpoints-for-paas": "Storage, Key Vault and Service Bus have private endpoints (BIO2 8.20, 8.22).",
     "fallback-region-distinct-eu": "The fallback site is in another EU region (BIO2 5.30, 8.14).",
-    "conditional-access-mfa-compliant-device": "Conditional Access requires MFA and a compliant device (BIO2 5.17.01, 8.1).",
+    "conditional-access-mfa-compliant-device": "Conditional Access (enabled or report-only) requires MFA and a compliant device (BIO2 5.17.01, 8.1).",
+    "conditional-access-excludes-emergency-access": "Every active Conditional Access policy excludes both emergency-access accounts (BIO2 5.17, 8.2, 5.29).",
 }
 
 

@@ -30,6 +30,7 @@ T_KEY_VAULT = "azure-native:keyvault:Vault"
 T_RECOVERY_VAULT = "azure-native:recoveryservices:Vault"
 T_POSTGRES = "azure-native:dbforpostgresql:Server"
 T_CONDITIONAL_ACCESS = "azuread:index/conditionalAccessPolicy:ConditionalAccessPolicy"
+T_USER = "azuread:index/user:User"
 T_DIAGNOSTICS = "azure-native:monitor:DiagnosticSetting"
 T_PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
 T_RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
@@ -58,6 +59,13 @@ DIAGNOSED_TYPES = frozenset(
         "azure-native:trafficmanager:Profile",
     }
 )
+# Conditional Access states in which a policy acts: enforced, or evaluated and logged
+# (report-only, how every policy is rolled out); only `disabled` does nothing.
+CA_ACTIVE_STATES = frozenset({"enabled", "enabledForReportingButNotEnforced"})
+# employeeType of the stack's emergency-access (break-glass) accounts
+# (stacks/consolidated/emergency_access.py); Microsoft's guidance is at least two.
+EMERGENCY_ACCESS = "emergency-access"
+EMERGENCY_ACCOUNTS_MIN = 2
 # PaaS that must be reachable through a private endpoint only.
 PRIVATE_TYPES = frozenset({T_STORAGE, T_KEY_VAULT, T_SERVICE_BUS})
 
@@ -211,9 +219,15 @@ def tags_present(type_: str, props: Mapping[str, Any]) -> list[str]:
     return [f"missing tags: {', '.join(missing)}"] if missing else []
 
 
+def _active_policy(type_: str, props: Mapping[str, Any]) -> bool:
+    """A Conditional Access policy that is enforced or in report-only mode."""
+    return type_ == T_CONDITIONAL_ACCESS and props.get("state") in CA_ACTIVE_STATES
+
+
 def conditional_access_requires_mfa(type_: str, props: Mapping[str, Any]) -> list[str]:
-    """An enabled Conditional Access policy either blocks or requires MFA."""
-    if type_ != T_CONDITIONAL_ACCESS or props.get("state") != "enabled":
+    """An enabled or report-only Conditional Access policy either blocks or requires MFA
+    (a report-only policy is the one that will be enforced)."""
+    if not _active_policy(type_, props):
         return []
     controls = set(_list(_get(props, "grantControls", "builtInControls")))
     if "block" in controls or "mfa" in controls:
@@ -319,9 +333,10 @@ def fallback_region_distinct(resources: Iterable[Res]) -> list[str]:
 
 
 def conditional_access_mfa_and_compliant(resources: Iterable[Res]) -> list[str]:
-    """At least one enabled policy for all users requires MFA AND a compliant device."""
+    """At least one policy for all users requires MFA AND a compliant device, enforced or in
+    report-only mode (the rollout); a disabled one does not count."""
     for r in resources:
-        if r.type != T_CONDITIONAL_ACCESS or r.props.get("state") != "enabled":
+        if not _active_policy(r.type, r.props):
             continue
         controls = set(_list(_get(r.props, "grantControls", "builtInControls")))
         users = set(_list(_get(r.props, "conditions", "users", "includedUsers")))
@@ -329,8 +344,39 @@ def conditional_access_mfa_and_compliant(resources: Iterable[Res]) -> list[str]:
         if {"mfa", "compliantDevice"} <= controls and operator == "AND" and "All" in users:
             return []
     return [
-        "no enabled Conditional Access policy requires MFA and a compliant device for all users"
+        "no enabled or report-only Conditional Access policy requires MFA and a compliant "
+        "device for all users"
     ]
+
+
+def conditional_access_excludes_emergency_access(resources: Iterable[Res]) -> list[str]:
+    """Every enabled or report-only Conditional Access policy excludes each emergency-access
+    account (azuread users with employeeType `emergency-access`) by itself, and there are at
+    least two such accounts. A policy refers to the users it excludes: CrossGuard gives that as
+    the property dependencies of `conditions`, the tests as the excluded object ids."""
+    resources = list(resources)
+    policies = [r for r in resources if _active_policy(r.type, r.props)]
+    if not policies:
+        return []
+    accounts = [
+        r for r in resources if r.type == T_USER and r.props.get("employeeType") == EMERGENCY_ACCESS
+    ]
+    out = []
+    if len(accounts) < EMERGENCY_ACCOUNTS_MIN:
+        out.append(
+            f"{len(accounts)} emergency-access account(s) (azuread users with employeeType "
+            f"{EMERGENCY_ACCESS!r}) while Conditional Access policies exist; at least "
+            f"{EMERGENCY_ACCOUNTS_MIN} are needed, excluded from every policy"
+        )
+    for policy in policies:
+        excluded = policy.refs.get("conditions", frozenset())
+        missing = [a.name for a in accounts if a.key not in excluded]
+        if missing:
+            out.append(
+                f"conditional access policy {policy.name!r} does not exclude the "
+                f"emergency-access account(s) {', '.join(repr(n) for n in missing)}"
+            )
+    return out
 
 
 STACK_RULES: dict[str, Callable[[Iterable[Res]], list[str]]] = {
@@ -339,4 +385,5 @@ STACK_RULES: dict[str, Callable[[Iterable[Res]], list[str]]] = {
     "private-endpoints-for-paas": private_endpoints_for_paas,
     "fallback-region-distinct-eu": fallback_region_distinct,
     "conditional-access-mfa-compliant-device": conditional_access_mfa_and_compliant,
+    "conditional-access-excludes-emergency-access": conditional_access_excludes_emergency_access,
 }

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
+import pulumi_azuread as azuread
 
 from consolidated.program import Platform, Secrets, build
 from eendracht.outputs import STACK_OUTPUTS
@@ -29,7 +30,11 @@ admin_password = config.get_secret("adminPassword") or pulumi.Output.secret(
 outputs = build(
     programme,
     settings,
-    Platform(tenant_id=authorization.get_client_config_output().tenant_id),
+    Platform(
+        tenant_id=authorization.get_client_config_output().tenant_id,
+        # the emergency-access accounts live on the tenant's initial *.onmicrosoft.com domain
+        initial_domain=azuread.get_domains_output(only_initial=True).domains[0].domain_name,
+    ),
     Secrets(
         admin_password=admin_password,
         vpn_shared_key=config.get_secret("vpnSharedKey"),

@@ -11,12 +11,16 @@ package (`stackconfig.py`) needs this one without importing the stacks.
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 CONFIG_NAMESPACE = "eendracht"
+# eendracht:conditionalAccess: how every Conditional Access policy runs. Report-only until a
+# reviewed change of the stack file says `enforced` (docs/stacks.md).
+CONDITIONAL_ACCESS_MODES = ("reportOnly", "enforced")
+MAIL = r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"
 # Config keys the program reads with `config.get_secret` (stacks/__main__.py): only ever set
 # with `pulumi config set --secret`, so a stack file holds them as `secure: <ciphertext>`.
 SECRET_CONFIG_KEYS = frozenset({"adminPassword", "vpnSharedKey", "graphClientSecret"})
@@ -51,6 +55,20 @@ class StackSettings(BaseModel):
         str, Field(pattern=r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-\S+) \S+")
     ]
     registration_expiry: str | None = None  # AVD registration token expiry (ISO 8601)
+    # Conditional Access: report-only (`enabledForReportingButNotEnforced`) or enforced.
+    conditional_access: Literal["reportOnly", "enforced"] = "reportOnly"
+    # Who is mailed when an emergency-access account signs in; the program requires it.
+    security_alert_email: Annotated[str, Field(pattern=MAIL)] | None = None
+
+    @field_validator("conditional_access", mode="before")
+    @classmethod
+    def _conditional_access(cls, value: Any) -> Any:
+        if value not in CONDITIONAL_ACCESS_MODES:
+            raise ValueError(
+                f"eendracht:conditionalAccess must be reportOnly or enforced, not {value!r} "
+                "(report-only until a reviewed change of the stack file enforces it)"
+            )
+        return value
 
     @field_validator("office_vm_size", "gpu_vm_size", "app_vm_size", "domain_controller_vm_size")
     @classmethod

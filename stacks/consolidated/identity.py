@@ -1,8 +1,10 @@
-"""Identity: Entra ID groups and Conditional Access (pulumi_azuread).
+"""Identity: Entra ID groups, emergency access and Conditional Access (pulumi_azuread).
 
 Groups per department of the new organisation and per former municipality, a dynamic device
-group for Autopilot-registered devices (and one per Autopilot group tag), and Conditional
-Access that requires MFA *and* a compliant device for everyone but the break-glass accounts.
+group for Autopilot-registered devices (and one per Autopilot group tag), the two
+emergency-access accounts (emergency_access.py) in the break-glass group, and Conditional
+Access (conditional_access.py) that requires MFA *and* a compliant device for everyone but
+those accounts, report-only until the stack setting enforces it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_azuread as azuread
 
+from consolidated.conditional_access import Exclusions, conditional_access_policies
+from consolidated.emergency_access import EmergencyAccess, EmergencyAccessArgs
 from eendracht.programme import models as m
 
 AUTOPILOT_RULE = '(device.devicePhysicalIDs -any (_ -startsWith "[ZTDId]"))'
@@ -29,6 +33,8 @@ def group_tag_rule(tag: str) -> str:
 @dataclass(frozen=True)
 class IdentityArgs:
     programme: m.Programme
+    initial_domain: pulumi.Input[str]  # the tenant's `<name>.onmicrosoft.com`
+    conditional_access: str = "reportOnly"  # eendracht:conditionalAccess (StackSettings)
 
 
 class Identity(pulumi.ComponentResource):
@@ -110,40 +116,22 @@ class Identity(pulumi.ComponentResource):
             for tag in tags
         }
 
-        everyone_but_break_glass = azuread.ConditionalAccessPolicyConditionsUsersArgs(
-            included_users=["All"], excluded_groups=[break_glass.object_id]
-        )
-        azuread.ConditionalAccessPolicy(
-            "ca-mfa-compliant-device",
-            display_name=f"{org}: MFA en compliant apparaat vereist",
-            state="enabled",
-            conditions=azuread.ConditionalAccessPolicyConditionsArgs(
-                client_app_types=["all"],
-                applications=azuread.ConditionalAccessPolicyConditionsApplicationsArgs(
-                    included_applications=["All"]
-                ),
-                users=everyone_but_break_glass,
-            ),
-            grant_controls=azuread.ConditionalAccessPolicyGrantControlsArgs(
-                operator="AND", built_in_controls=["mfa", "compliantDevice"]
+        self.emergency_access = EmergencyAccess(
+            "emergency-access",
+            EmergencyAccessArgs(
+                organisation=org,
+                initial_domain=args.initial_domain,
+                group_id=break_glass.object_id,
             ),
             opts=me,
         )
-        azuread.ConditionalAccessPolicy(
-            "ca-block-legacy-auth",
-            display_name=f"{org}: verouderde aanmeldprotocollen blokkeren",
-            state="enabled",
-            conditions=azuread.ConditionalAccessPolicyConditionsArgs(
-                client_app_types=["exchangeActiveSync", "other"],
-                applications=azuread.ConditionalAccessPolicyConditionsApplicationsArgs(
-                    included_applications=["All"]
-                ),
-                users=everyone_but_break_glass,
+        conditional_access_policies(
+            org,
+            args.conditional_access,
+            Exclusions(
+                user_ids=self.emergency_access.object_ids, group_ids=[break_glass.object_id]
             ),
-            grant_controls=azuread.ConditionalAccessPolicyGrantControlsArgs(
-                operator="OR", built_in_controls=["block"]
-            ),
-            opts=me,
+            self,
         )
         self.register_outputs(
             {

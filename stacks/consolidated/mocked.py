@@ -30,6 +30,7 @@ from eendracht.stacksettings import StackSettings
 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 TENANT = "11111111-1111-1111-1111-111111111111"
+INITIAL_DOMAIN = "mockedtenant.onmicrosoft.com"
 SECRET = "[secret]"
 # Resources whose name input does not follow the `<type>Name` convention.
 NAME_INPUTS = {
@@ -152,15 +153,20 @@ class RecordingMocks(pulumi_mocks.Mocks):
                 "subscriptionId": SUBSCRIPTION,
                 "tenantId": TENANT,
             }, []
+        if args.token == "azuread:index/getDomains:getDomains":
+            return {"domains": [{"domainName": INITIAL_DOMAIN, "initial": True}]}, []
         return {}, []
 
 
 def _state(state: Any, type_: str, name: str, resource_id: str) -> Any:
-    """A mocked resource's outputs: its inputs, its name, and an object id for Entra objects."""
+    """A mocked resource's outputs: its inputs, its name, an object id for Entra objects and a
+    stand-in result for a random password (the program must keep it secret)."""
     if "name" not in state:
         state["name"] = name
     if type_.startswith("azuread:") and "objectId" not in state:
         state["objectId"] = resource_id
+    if type_ == "random:index/randomPassword:RandomPassword":
+        state["result"] = f"mocked-random-password-{name}"
     return state
 
 
@@ -273,6 +279,7 @@ def run_stack_mocked(
             graph_client_id="00000000-0000-0000-0000-00000000c1d0",
             graph_client_secret=pulumi.Output.secret("mocked-graph-client-secret"),
         )
-        return build(programme, settings, Platform(tenant_id=TENANT), secrets)
+        platform = Platform(tenant_id=TENANT, initial_domain=INITIAL_DOMAIN)
+        return build(programme, settings, platform, secrets)
 
     return run_mocked(program, stack=stack)

@@ -25,6 +25,7 @@ from consolidated.integration import IntegrationHub, IntegrationHubArgs, catalog
 from consolidated.intune import Intune, IntuneArgs
 from consolidated.landing_zone import LandingZone, LandingZoneArgs
 from consolidated.names import Names
+from consolidated.sign_in_alert import EmergencySignInAlert, EmergencySignInAlertArgs
 from consolidated.site_recovery import ReplicatedVm
 from consolidated.sizing import size
 from consolidated.tags import base_tags
@@ -50,6 +51,7 @@ class Platform:
     """What the program needs from Azure itself, resolved once by __main__."""
 
     tenant_id: pulumi.Input[str]
+    initial_domain: pulumi.Input[str]  # the tenant's `<name>.onmicrosoft.com`
 
 
 def build_intune(
@@ -117,7 +119,25 @@ def build(
     )
     log = zone.workspace_id
     subnets = zone.subnet_ids
-    identity = Identity("identity", IdentityArgs(programme=programme))
+    identity = Identity(
+        "identity",
+        IdentityArgs(
+            programme=programme,
+            initial_domain=platform.initial_domain,
+            conditional_access=settings.conditional_access,
+        ),
+    )
+    EmergencySignInAlert(
+        "emergency-sign-in-alert",
+        EmergencySignInAlertArgs(
+            names=names,
+            place=zone.place,
+            workspace_id=log,
+            object_ids=identity.emergency_access.object_ids,
+            user_principal_names=identity.emergency_access.user_principal_names,
+            alert_email=settings.security_alert_email,
+        ),
+    )
     build_intune(programme, identity, platform, secrets)
 
     directory = Directory(
@@ -294,4 +314,5 @@ def build(
         "host_pool_names": pools,
         "recovery_vault_name": fallback.recovery_vault_name,
         "backup_vault_name": backup.vault_name,
+        "emergency_access_accounts": identity.emergency_access.user_principal_names,
     }

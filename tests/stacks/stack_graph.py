@@ -21,6 +21,7 @@ from eendracht.stackconfig import read_stack, stack_names  # noqa: E402
 from eendracht.stacksettings import StackSettings  # noqa: E402
 
 __all__ = [
+    "ALERT_EMAIL",
     "EXAMPLE_STACKS",
     "MINI",
     "REPO",
@@ -38,6 +39,7 @@ __all__ = [
 
 EXAMPLE_STACKS = tuple(stack_names())
 MINI = REPO / "tests/fixtures/programmes/mini"
+ALERT_EMAIL = "informatiebeveiliging@mini.example"
 SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKO6sXWD4OMaBV7U67hHJ4I2rrufDbpZ8YausTyGI6/5 test"
 
 
@@ -55,7 +57,9 @@ def policy_module(name: str) -> ModuleType:
 
 def mini_settings(**overrides: Any) -> StackSettings:
     return StackSettings(
-        programme=str(MINI.relative_to(REPO)), admin_ssh_public_key=SSH_KEY, **overrides
+        programme=str(MINI.relative_to(REPO)),
+        admin_ssh_public_key=SSH_KEY,
+        **{"security_alert_email": ALERT_EMAIL, **overrides},
     )
 
 
@@ -91,6 +95,11 @@ def _refs(inputs: dict[str, Any]) -> dict[str, frozenset[str]]:
     }
     if targets:
         refs["privateLinkServiceConnections"] = frozenset(t for t in targets if isinstance(t, str))
+    # A Conditional Access policy refers to the users it excludes by their object ids (the
+    # mocked ids); CrossGuard sees the same as the property dependencies of `conditions`.
+    excluded = (inputs.get("conditions") or {}).get("users", {}).get("excludedUsers")
+    if isinstance(excluded, list):
+        refs["conditions"] = frozenset(u for u in excluded if isinstance(u, str))
     return refs
 
 

@@ -204,24 +204,88 @@ def test_nsg_rule_exempts_only_gateway_subnets() -> None:
     ]
 
 
-def test_conditional_access_rules() -> None:
+REPORT_ONLY = "enabledForReportingButNotEnforced"
+
+
+@pytest.mark.parametrize(
+    ("state", "checked"), [("enabled", True), (REPORT_ONLY, True), ("disabled", False)]
+)
+def test_conditional_access_rules(state: str, checked: bool) -> None:
+    """Enabled and report-only policies are held to the rules; a disabled one does nothing."""
     type_ = rules.T_CONDITIONAL_ACCESS
-    mfa_only = {"state": "enabled", "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}
+    mfa_only = {"state": state, "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}
     assert resource_violations("conditional-access-mfa", type_, mfa_only) == []
     weak = {
-        "state": "enabled",
+        "state": state,
         "grantControls": {"operator": "OR", "builtInControls": ["domainJoinedDevice"]},
     }
-    assert resource_violations("conditional-access-mfa", type_, weak)
+    assert bool(resource_violations("conditional-access-mfa", type_, weak)) == checked
     policy = policy_resource(type_, "ca", mfa_only)
     assert stack_violations("conditional-access-mfa-compliant-device", [policy])
     both = {
-        "state": "enabled",
+        "state": state,
         "conditions": {"users": {"includedUsers": ["All"]}},
         "grantControls": {"operator": "AND", "builtInControls": ["mfa", "compliantDevice"]},
     }
     policy = policy_resource(type_, "ca", both)
-    assert stack_violations("conditional-access-mfa-compliant-device", [policy]) == []
+    found = stack_violations("conditional-access-mfa-compliant-device", [policy])
+    assert found == (
+        []
+        if checked
+        else [
+            "no enabled or report-only Conditional Access policy requires MFA and a compliant "
+            "device for all users"
+        ]
+    )
+
+
+def _emergency_account(name: str, marked: bool = True) -> PolicyResource:
+    props = {"userPrincipalName": f"{name}@t.onmicrosoft.com", "accountEnabled": True}
+    if marked:
+        props["employeeType"] = rules.EMERGENCY_ACCESS
+    return policy_resource(rules.T_USER, name, props)
+
+
+def _policy(state: str, excluded: list[PolicyResource]) -> PolicyResource:
+    props = {
+        "state": state,
+        "conditions": {"users": {"includedUsers": ["All"], "excludedUsers": ["(unknown)"]}},
+        "grantControls": {"operator": "OR", "builtInControls": ["block"]},
+    }
+    return policy_resource(
+        rules.T_CONDITIONAL_ACCESS, f"ca-{state}", props, {"conditions": excluded}
+    )
+
+
+@pytest.mark.parametrize("state", ["enabled", REPORT_ONLY])
+def test_emergency_access_rule_follows_property_dependencies(state: str) -> None:
+    name = "conditional-access-excludes-emergency-access"
+    one, two = _emergency_account("nood-1"), _emergency_account("nood-2")
+    group = policy_resource("azuread:index/group:Group", "grp-break-glass", {})
+    assert stack_violations(name, [one, two, group, _policy(state, [one, two, group])]) == []
+    # one account left out of the policy's exclusions (the group alone is not enough)
+    assert stack_violations(name, [one, two, group, _policy(state, [one, group])]) == [
+        f"conditional access policy 'ca-{state}' does not exclude the emergency-access "
+        "account(s) 'nood-2'"
+    ]
+    # no emergency-access accounts at all while a policy acts
+    assert stack_violations(name, [_policy(state, [])]) == [
+        "0 emergency-access account(s) (azuread users with employeeType 'emergency-access') "
+        "while Conditional Access policies exist; at least 2 are needed, excluded from every "
+        "policy"
+    ]
+    # an ordinary user is not an emergency-access account, even when excluded
+    plain = _emergency_account("nood-2", marked=False)
+    found = stack_violations(name, [one, plain, _policy(state, [one, plain])])
+    assert len(found) == 1 and found[0].startswith("1 emergency-access account(s)")
+
+
+def test_emergency_access_rule_ignores_disabled_policies_and_stacks_without_any() -> None:
+    name = "conditional-access-excludes-emergency-access"
+    assert stack_violations(name, []) == []
+    assert stack_violations(name, [_policy("disabled", [])]) == []
+    one, two = _emergency_account("nood-1"), _emergency_account("nood-2")
+    assert stack_violations(name, [one, two, _policy("disabled", [])]) == []
 
 
 def test_diagnostics_rule_follows_property_dependencies() -> None:

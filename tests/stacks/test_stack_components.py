@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 sys.path.insert(0, str(Path(__file__).parent))
 from stack_graph import (
+    ALERT_EMAIL,
     MINI,
     REPO,
     SSH_KEY,
@@ -29,7 +30,7 @@ from synth import synthesise
 from consolidated import sizing
 from consolidated.addressing import LAYOUT, NO_NSG, plan
 from consolidated.integration import catalogue
-from consolidated.mocked import run_mocked, run_stack_mocked
+from consolidated.mocked import INITIAL_DOMAIN, run_mocked, run_stack_mocked
 from consolidated.names import Names
 from consolidated.workstations import TIME_ZONE
 from eendracht.outputs import STACK_OUTPUTS
@@ -227,7 +228,8 @@ def test_identity_groups_and_conditional_access() -> None:
         assert f"grp-muni-{name}" in groups
     ca = run.named("ca-mfa-compliant-device").inputs
     assert ca["grantControls"] == {"operator": "AND", "builtInControls": ["mfa", "compliantDevice"]}
-    assert ca["conditions"]["users"]["excludedGroups"]  # the break-glass group
+    break_glass = run.named("grp-break-glass").id
+    assert ca["conditions"]["users"]["excludedGroups"] == [break_glass]
 
 
 def test_intune_is_wired_to_the_entra_groups() -> None:
@@ -253,6 +255,7 @@ def test_entry_point_exports_every_stack_output() -> None:
         "eendracht:programme": str(MINI.relative_to(REPO)),
         "eendracht:adminSshPublicKey": SSH_KEY,
         "eendracht:sessionDensity": "6",
+        "eendracht:securityAlertEmail": ALERT_EMAIL,
     }
 
     def program() -> dict[str, Any]:
@@ -266,6 +269,8 @@ def test_entry_point_exports_every_stack_output() -> None:
 
     run = run_mocked(program, config=config)
     assert set(STACK_OUTPUTS) <= set(run.outputs)
+    # the accounts' domain is the tenant's initial domain, looked up through azuread
+    assert all(u.endswith(f"@{INITIAL_DOMAIN}") for u in run.outputs["emergency_access_accounts"])
     assert session_host_capacity(run, "pool-office") == 2  # 15 people, 80 % at once, 6 per host
     assert not any(
         r.type.startswith("pulumi-python:dynamic") for r in run.resources

@@ -114,6 +114,7 @@ def test_component_tree_is_well_formed(stack: str) -> None:
         "backup",
         "fallback-site",
         "integration-hub",
+        "emergency-sign-in-alert",
     }
     orphans = [r.name for r in run.resources if r.custom and r.parent not in components]
     assert orphans == []
@@ -128,6 +129,7 @@ def test_resources_are_json_and_secrets_are_redacted(stack: str) -> None:
     assert "mocked-admin-password" not in text
     assert "mocked-vpn-shared-key" not in text
     assert "mocked-graph-client-secret" not in text
+    assert "mocked-random-password" not in text  # the emergency-access accounts' passwords
     assert '"[secret]"' in text
     connection = run.of_type("azure-native:network:VirtualNetworkGatewayConnection")[0]
     assert connection.inputs["sharedKey"] == "[secret]"

@@ -116,10 +116,28 @@ BREAKS = {
         lambda i: i.update(tags={"programme": "x"}),
         "missing tags",
     ),
-    "conditional access without MFA": (
+    "conditional access without MFA": (  # the policy is report-only (the default)
         rules.T_CONDITIONAL_ACCESS,
         lambda i: i["grantControls"].update(builtInControls=["compliantDevice"]),
         "without MFA",
+    ),
+    "enforced conditional access without MFA": (
+        rules.T_CONDITIONAL_ACCESS,
+        lambda i: i.update(
+            state="enabled",
+            grantControls={"operator": "OR", "builtInControls": ["domainJoinedDevice"]},
+        ),
+        "without MFA",
+    ),
+    "conditional access that leaves out an emergency-access account": (
+        rules.T_CONDITIONAL_ACCESS,
+        lambda i: i["conditions"]["users"]["excludedUsers"].pop(),
+        "does not exclude the emergency-access account(s) 'user-noodaccount-2'",
+    ),
+    "an emergency-access account no longer marked as one": (
+        rules.T_USER,
+        lambda i: i.pop("employeeType"),
+        "1 emergency-access account(s)",
     ),
 }
 
@@ -163,6 +181,23 @@ def test_fallback_in_primary_region_is_caught() -> None:
     ]
     found = rules.fallback_region_distinct(as_res(MockedRun(resources=moved)))
     assert found == [f"fallback region {primary!r} is also a primary region"]
+
+
+def test_the_mini_graph_rolls_conditional_access_out_report_only() -> None:
+    """The broken copies above start from report-only policies: the rules hold them too."""
+    states = {r.inputs["state"] for r in mini()[2].of_type(rules.T_CONDITIONAL_ACCESS)}
+    assert states == {"enabledForReportingButNotEnforced"}
+
+
+def test_conditional_access_without_emergency_access_accounts_is_caught() -> None:
+    broken = _without(mini()[2], lambda r: r.type != rules.T_USER)
+    assert any("0 emergency-access account(s)" in v for v in violations(broken))
+
+
+def test_a_disabled_mfa_and_compliant_device_policy_is_caught() -> None:
+    run = _changed(mini()[2], rules.T_CONDITIONAL_ACCESS, lambda i: i.update(state="disabled"))
+    assert run.named("ca-mfa-compliant-device").inputs["state"] == "disabled"
+    assert any("MFA and a compliant device" in v for v in violations(run))
 
 
 def test_mfa_and_compliant_device_must_be_combined() -> None:
