@@ -1,18 +1,24 @@
 """A local stand-in for Microsoft Graph `deviceManagement` and the identity platform token
-endpoint, following their documented request and response shapes (pages cited in
-stacks/consolidated/intune/kinds.py and graph_client.py).
+endpoint. What it accepts comes from Microsoft's published Graph metadata (the vendored CSDL
+subset read by graph_csdl.py), per API version; the protocol around it follows the documented
+request and response shapes (pages cited in stacks/consolidated/intune/kinds.py and
+graph_client.py).
 
 The real services are not reachable from this environment; this server is what the Intune
-provider's tests run against. It is deliberately strict where Graph is strict:
+provider's tests run against. It is strict where Graph is strict:
 - token: form-encoded client-credentials grant, scope https://graph.microsoft.com/.default,
   wrong tenant/client/secret -> the identity platform's {"error", "error_description"} shape;
 - every Graph call needs `Authorization: Bearer <issued token>` (401 InvalidAuthenticationToken);
-- POST/PATCH need `Content-Type: application/json`, a JSON object body with "@odata.type"
-  of a type the collection holds, and only properties that type defines (OData's
-  "does not exist on type" error otherwise); displayName is required on create;
-- compliance policies need a scheduled block action on create (Intune rejects them otherwise);
-- Autopilot deployment profiles exist in beta only (v1.0 -> "Resource not found for the segment"),
-  and an assigned profile cannot be deleted;
+- POST/PATCH need `Content-Type: application/json` and a JSON object body; from the CSDL of the
+  version in the path: the collection exists, "@odata.type" names a concrete type it holds,
+  every property exists on that type (inherited ones included) with a value of its EDM type,
+  enum member or complex type, nothing read-only, deprecated or a key is written, navigation
+  properties only as a create's deep insert, properties the metadata calls required on create
+  are there, and action bodies carry exactly the bound action's parameters;
+- compliance policies need a scheduled block action on create (Intune's rule, beyond the CSDL);
+- a GET returns what Graph returns for the type in that version: its structural properties,
+  unset ones as null or their type's default, no navigation properties;
+- an assigned Autopilot profile cannot be deleted;
 - errors use Graph's {"error": {"code", "message", "innerError": {"request-id", "date"}}};
 - faults can be injected: 429 with Retry-After, 404, any status, for matching requests.
 It binds 127.0.0.1 on an ephemeral port and runs in a daemon thread; always stop() it.
@@ -21,7 +27,6 @@ It binds 127.0.0.1 on an ephemeral port and runs in a daemon thread; always stop
 from __future__ import annotations
 
 import json
-import re
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -30,107 +35,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from graph_csdl import GraphSchema, Member
+
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
-GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
-_BASE = {"displayName", "description", "version", "roleScopeTagIds"}
-_COMPLIANCE = _BASE | {
-    "passwordRequired",
-    "passwordBlockSimple",
-    "passwordRequiredToUnlockFromIdle",
-    "passwordMinutesOfInactivityBeforeLock",
-    "passwordExpirationDays",
-    "passwordMinimumLength",
-    "passwordMinimumCharacterSetCount",
-    "passwordRequiredType",
-    "passwordPreviousPasswordBlockCount",
-    "requireHealthyDeviceReport",
-    "osMinimumVersion",
-    "osMaximumVersion",
-    "mobileOsMinimumVersion",
-    "mobileOsMaximumVersion",
-    "earlyLaunchAntiMalwareDriverEnabled",
-    "bitLockerEnabled",
-    "secureBootEnabled",
-    "codeIntegrityEnabled",
-    "storageRequireEncryption",
-    "activeFirewallRequired",
-    "defenderEnabled",
-    "defenderVersion",
-    "signatureOutOfDate",
-    "rtpEnabled",
-    "antivirusRequired",
-    "antiSpywareRequired",
-    "validOperatingSystemBuildRanges",
-    "deviceThreatProtectionEnabled",
-    "deviceThreatProtectionRequiredSecurityLevel",
-    "configurationManagerComplianceRequired",
-    "tpmRequired",
-}
-_GENERAL_CONFIGURATION = _BASE | {
-    "defenderRequireRealTimeMonitoring",
-    "defenderRequireBehaviorMonitoring",
-    "defenderRequireCloudProtection",
-    "defenderRequireNetworkInspectionSystem",
-    "defenderScanArchiveFiles",
-    "defenderScanDownloads",
-    "defenderScanNetworkFiles",
-    "defenderScanIncomingMail",
-    "defenderCloudBlockLevel",
-    "smartScreenBlockPromptOverride",
-    "smartScreenBlockPromptOverrideForFiles",
-    "edgeRequireSmartScreen",
-    "edgeBlockPopups",
-    "passwordRequired",
-    "passwordRequiredType",
-    "passwordMinimumLength",
-    "passwordMinutesOfInactivityBeforeScreenTimeout",
-    "passwordBlockSimple",
-    "screenCaptureBlocked",
-    "storageBlockRemovableStorage",
-    "usbBlocked",
-}
-_CUSTOM_CONFIGURATION = _BASE | {"omaSettings"}
-_AUTOPILOT = {
-    "displayName",
-    "description",
-    "language",
-    "outOfBoxExperienceSettings",
-    "enrollmentStatusScreenSettings",
-    "extractHardwareHash",
-    "deviceNameTemplate",
-    "deviceType",
-    "enableWhiteGlove",
-    "roleScopeTagIds",
-    "managementServiceAppId",
-}
-
-# collection -> (versions it exists in, {odata type -> defined properties}, assignment type)
-COLLECTIONS: dict[str, tuple[frozenset[str], dict[str, set[str]], str]] = {
-    "deviceCompliancePolicies": (
-        frozenset({"v1.0", "beta"}),
-        {"#microsoft.graph.windows10CompliancePolicy": _COMPLIANCE},
-        "#microsoft.graph.deviceCompliancePolicyAssignment",
-    ),
-    "deviceConfigurations": (
-        frozenset({"v1.0", "beta"}),
-        {
-            "#microsoft.graph.windows10GeneralConfiguration": _GENERAL_CONFIGURATION,
-            "#microsoft.graph.windows10CustomConfiguration": _CUSTOM_CONFIGURATION,
-        },
-        "#microsoft.graph.deviceConfigurationAssignment",
-    ),
-    "windowsAutopilotDeploymentProfiles": (
-        frozenset({"beta"}),
-        {
-            "#microsoft.graph.azureADWindowsAutopilotDeploymentProfile": _AUTOPILOT,
-            "#microsoft.graph.activeDirectoryWindowsAutopilotDeploymentProfile": _AUTOPILOT
-            | {"hybridAzureADJoinSkipConnectivityCheck"},
-        },
-        "#microsoft.graph.windowsAutopilotDeploymentProfileAssignment",
-    ),
-}
-_BOOLEAN_SUFFIXES = ("Enabled", "Required", "Blocked", "OutOfDate")
+VERSIONS = ("v1.0", "beta")
+COLLECTIONS = (
+    "deviceCompliancePolicies",
+    "deviceConfigurations",
+    "windowsAutopilotDeploymentProfiles",
+)
 
 
 class GraphFault(Exception):
@@ -175,6 +89,7 @@ class GraphContractServer:
         self.tenant = Tenant(tenant_id, client_id, client_secret)
         self.objects: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in COLLECTIONS}
         self.assignments: dict[str, list[dict[str, Any]]] = {}
+        self.created: dict[str, str] = {}  # every object id ever created -> its concrete type
         self.requests: list[RecordedRequest] = []
         self.page_size = 100
         self._faults: list[Injected] = []
@@ -272,6 +187,7 @@ class GraphContractServer:
             return sorted(
                 a["target"]["groupId"]
                 for a in self.assignments.get(f"{collection}/{object_id}", [])
+                if a["target"].get("@odata.type") == "#microsoft.graph.groupAssignmentTarget"
             )
 
     def graph_requests(self, method: str | None = None) -> list[RecordedRequest]:
@@ -451,29 +367,33 @@ class GraphContractServer:
 
     def _graph(self, method: str, path: str, body: Any, skip: int = 0) -> tuple[int, Any]:
         parts = path.strip("/").split("/")
-        if len(parts) < 3 or parts[1] != "deviceManagement":
+        if len(parts) < 3 or parts[0] not in VERSIONS or parts[1] != "deviceManagement":
             raise GraphFault(
                 400, "BadRequest", f"Resource not found for the segment '{parts[-1]}'."
             )
         version, _, collection, *rest = parts
-        if collection not in COLLECTIONS or version not in COLLECTIONS[collection][0]:
+        schema = GraphSchema.load(version)
+        entity = schema.collection(f"/{version}/deviceManagement/{collection}")
+        if entity is None or collection not in COLLECTIONS:
             raise GraphFault(
                 400, "BadRequest", f"Resource not found for the segment '{collection}'."
             )
         with self._lock:
             if not rest:
                 if method == "POST":
-                    return 201, self._create(version, collection, body)
+                    return 201, self._create(schema, collection, entity, body)
                 if method == "GET":
-                    items = list(self.objects[collection].values())
+                    items = [
+                        self._representation(schema, o) for o in self.objects[collection].values()
+                    ]
                     return 200, self._page(version, collection, items, path, skip)
             elif len(rest) == 1:
-                return self._item(method, version, collection, rest[0], body)
+                return self._item(method, schema, collection, entity, rest[0], body)
             elif rest[1] == "assign" and len(rest) == 2 and method == "POST":
-                return 200, self._assign(version, collection, rest[0], body)
+                return 200, self._assign(schema, collection, rest[0], body)
             elif rest[1] == "assignments":
                 return self._assignments(
-                    method, version, collection, rest[0], rest[2:], body, path, skip
+                    method, schema, collection, rest[0], rest[2:], body, path, skip
                 )
         raise GraphFault(405, "BadRequest", f"{method} is not supported on {path}.")
 
@@ -490,41 +410,25 @@ class GraphContractServer:
             body["@odata.nextLink"] = f"{self.base_url}{path}?$skiptoken={skip + self.page_size}"
         return body
 
-    def _check_properties(self, collection: str, odata_type: Any, body: dict[str, Any]) -> None:
-        types = COLLECTIONS[collection][1]
-        if not odata_type:
+    @staticmethod
+    def _refuse(problems: list[str]) -> None:
+        if problems:
+            raise GraphFault(400, "BadRequest", "; ".join(problems))
+
+    @staticmethod
+    def _type_of(body: dict[str, Any]) -> str:
+        return str(body.get("@odata.type", "")).lstrip("#").removeprefix("microsoft.graph.")
+
+    def _create(
+        self, schema: GraphSchema, collection: str, entity: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        if "@odata.type" not in body:
             raise GraphFault(
                 400,
                 "BadRequest",
                 "A type named '@odata.type' is required: the collection holds derived types.",
             )
-        if odata_type not in types:
-            raise GraphFault(
-                400,
-                "BadRequest",
-                f"The type '{odata_type}' is not valid for '{collection}'.",
-            )
-        defined = types[odata_type]
-        for name, value in body.items():
-            if name in {"@odata.type", "scheduledActionsForRule"}:
-                continue
-            if name not in defined:
-                raise GraphFault(
-                    400,
-                    "BadRequest",
-                    f"The property '{name}' does not exist on type '{odata_type.lstrip('#')}'. "
-                    "Make sure to only use property names that are defined by the type.",
-                )
-            if name.endswith(_BOOLEAN_SUFFIXES) and not isinstance(value, bool):
-                raise GraphFault(
-                    400, "BadRequest", f"Cannot convert the literal '{value}' to Edm.Boolean."
-                )
-
-    def _create(self, version: str, collection: str, body: dict[str, Any]) -> dict[str, Any]:
-        odata_type = body.get("@odata.type")
-        self._check_properties(collection, odata_type, body)
-        if not body.get("displayName"):
-            raise GraphFault(400, "BadRequest", "displayName is required.")
+        self._refuse(schema.problems_entity(body, entity, create=True))
         if collection == "deviceCompliancePolicies" and not _has_block_action(body):
             raise GraphFault(
                 400,
@@ -532,21 +436,35 @@ class GraphContractServer:
                 "A compliance policy must contain a scheduled action of type 'block'.",
             )
         now = _now()
-        created = {k: v for k, v in body.items() if k != "scheduledActionsForRule"}
-        created.update(id=str(uuid.uuid4()), createdDateTime=now, lastModifiedDateTime=now)
-        if collection != "windowsAutopilotDeploymentProfiles":
+        concrete = self._type_of(body)
+        members = schema.members(concrete)
+        created = {k: v for k, v in body.items() if k in members and not members[k][1].navigation}
+        created.update(
+            {"@odata.type": f"#microsoft.graph.{concrete}", "id": str(uuid.uuid4())},
+            createdDateTime=now,
+            lastModifiedDateTime=now,
+        )
+        if "version" in members:
             created["version"] = 1
-        if "outOfBoxExperienceSettings" in created:
-            created["outOfBoxExperienceSettings"] = {
-                "@odata.type": "microsoft.graph.outOfBoxExperienceSettings",
-                **created["outOfBoxExperienceSettings"],
-            }
         self.objects[collection][created["id"]] = created
+        self.created[created["id"]] = concrete
         self.assignments[f"{collection}/{created['id']}"] = []
         return {
-            "@odata.context": self._context(version, f"deviceManagement/{collection}/$entity"),
-            **created,
+            "@odata.context": self._context(
+                schema.version, f"deviceManagement/{collection}/$entity"
+            ),
+            **self._representation(schema, created),
         }
+
+    def _representation(self, schema: GraphSchema, stored: dict[str, Any]) -> dict[str, Any]:
+        """What a GET in this API version returns: every structural property of the type as
+        that version defines it, unset ones null (or their non-nullable type's default)."""
+        concrete = self._type_of(stored)
+        members = schema.members(concrete)
+        out: dict[str, Any] = {"@odata.type": stored["@odata.type"]}
+        for name in schema.structural(concrete):
+            out[name] = stored[name] if name in stored else _default(schema, members[name][1])
+        return out
 
     def _existing(self, collection: str, object_id: str) -> dict[str, Any]:
         found = self.objects[collection].get(object_id)
@@ -557,27 +475,39 @@ class GraphContractServer:
         return found
 
     def _item(
-        self, method: str, version: str, collection: str, object_id: str, body: Any
+        self,
+        method: str,
+        schema: GraphSchema,
+        collection: str,
+        entity: str,
+        object_id: str,
+        body: Any,
     ) -> tuple[int, Any]:
         current = self._existing(collection, object_id)
+        context = self._context(schema.version, f"deviceManagement/{collection}/$entity")
         if method == "GET":
-            return 200, {
-                "@odata.context": self._context(version, f"deviceManagement/{collection}/$entity"),
-                **current,
-            }
+            if self._type_of(current) not in schema.types:
+                raise GraphFault(
+                    400,
+                    "BadRequest",
+                    f"The type {current['@odata.type']} is not in {schema.version}.",
+                )
+            return 200, {"@odata.context": context, **self._representation(schema, current)}
         if method == "PATCH":
-            odata_type = body.get("@odata.type")
-            self._check_properties(collection, odata_type, body)
-            if odata_type != current["@odata.type"]:
-                raise GraphFault(400, "BadRequest", "The @odata.type of an object cannot change.")
+            if body.get("@odata.type") != current["@odata.type"]:
+                raise GraphFault(
+                    400,
+                    "BadRequest",
+                    f"The @odata.type must be the object's own, {current['@odata.type']}.",
+                )
+            self._refuse(schema.problems_entity(body, entity, create=False))
             for name, value in body.items():
-                if name == "outOfBoxExperienceSettings":
-                    value = {"@odata.type": "microsoft.graph.outOfBoxExperienceSettings", **value}
-                current[name] = value
+                if not name.startswith("@"):
+                    current[name] = value
             current["lastModifiedDateTime"] = _now()
             if "version" in current:
                 current["version"] += 1
-            return 200, dict(current)
+            return 200, {"@odata.context": context, **self._representation(schema, current)}
         if method == "DELETE":
             key = f"{collection}/{object_id}"
             if collection == "windowsAutopilotDeploymentProfiles" and self.assignments.get(key):
@@ -589,44 +519,19 @@ class GraphContractServer:
             return 204, None
         raise GraphFault(405, "BadRequest", f"{method} is not supported on an item.")
 
-    def _target(self, assignment: Any, expected_type: str) -> dict[str, Any]:
-        if not isinstance(assignment, dict):
-            raise GraphFault(400, "BadRequest", "An assignment must be an object.")
-        if assignment.get("@odata.type", expected_type) != expected_type:
-            raise GraphFault(400, "BadRequest", f"An assignment here is of type {expected_type}.")
-        target = assignment.get("target")
-        if not isinstance(target, dict):
-            raise GraphFault(400, "BadRequest", "An assignment needs a target.")
-        if (
-            str(target.get("@odata.type", "")).lstrip("#")
-            != "microsoft.graph.groupAssignmentTarget"
-        ):
-            raise GraphFault(400, "BadRequest", "Only group assignment targets are supported here.")
-        group_id = target.get("groupId")
-        if not isinstance(group_id, str) or not GUID.match(group_id):
-            raise GraphFault(400, "BadRequest", f"Invalid groupId {group_id!r}.")
-        return {"@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": group_id}
-
-    def _assign(self, version: str, collection: str, object_id: str, body: Any) -> dict[str, Any]:
-        self._existing(collection, object_id)
-        if collection == "windowsAutopilotDeploymentProfiles":
-            raise GraphFault(
-                400, "BadRequest", "Autopilot profiles are assigned through /assignments."
-            )
-        if not isinstance(body, dict) or not isinstance(body.get("assignments"), list):
-            raise GraphFault(400, "BadRequest", 'The body must be {"assignments": [...]}.')
-        expected = COLLECTIONS[collection][2]
-        assigned = [
-            {"@odata.type": expected, "id": str(uuid.uuid4()), "target": self._target(a, expected)}
-            for a in body["assignments"]
-        ]
+    def _assign(
+        self, schema: GraphSchema, collection: str, object_id: str, body: Any
+    ) -> dict[str, Any]:
+        concrete = self._type_of(self._existing(collection, object_id))
+        self._refuse(schema.problems_action(concrete, "assign", body))
+        assigned = [{**a, "id": str(uuid.uuid4())} for a in body["assignments"]]
         self.assignments[f"{collection}/{object_id}"] = assigned
         return {"value": assigned}
 
     def _assignments(
         self,
         method: str,
-        version: str,
+        schema: GraphSchema,
         collection: str,
         object_id: str,
         rest: list[str],
@@ -634,18 +539,18 @@ class GraphContractServer:
         path: str,
         skip: int,
     ) -> tuple[int, Any]:
-        self._existing(collection, object_id)
+        concrete = self._type_of(self._existing(collection, object_id))
+        navigation = schema.navigation(concrete, "assignments")
+        if navigation is None:
+            raise GraphFault(400, "BadRequest", "Resource not found for the segment 'assignments'.")
         key = f"{collection}/{object_id}"
-        expected = COLLECTIONS[collection][2]
         if not rest and method == "GET":
             items = list(self.assignments[key])
-            return 200, self._page(version, f"{key}/assignments", items, path, skip)
+            return 200, self._page(schema.version, f"{key}/assignments", items, path, skip)
         if not rest and method == "POST":
-            assignment = {
-                "@odata.type": expected,
-                "id": str(uuid.uuid4()),
-                "target": self._target(body, expected),
-            }
+            self._refuse(schema.problems_entity(body, navigation.type, create=True))
+            assignment = {"@odata.type": f"#microsoft.graph.{navigation.type}", **body}
+            assignment["id"] = str(uuid.uuid4())
             self.assignments[key].append(assignment)
             return 201, assignment
         if len(rest) == 1 and method == "DELETE":
@@ -655,6 +560,22 @@ class GraphContractServer:
                 raise GraphFault(404, "ResourceNotFound", f"No assignment '{rest[0]}'.")
             return 204, None
         raise GraphFault(405, "BadRequest", f"{method} is not supported on assignments.")
+
+
+def _default(schema: GraphSchema, member: Member) -> Any:
+    """What Graph shows for a property nobody set: null, or the default of a non-nullable
+    primitive or enum (false, 0, the enum's first member)."""
+    if member.collection:
+        return []
+    if member.nullable:
+        return None
+    if member.type == "Edm.Boolean":
+        return False
+    if member.type.startswith("Edm.Int") or member.type in ("Edm.Byte", "Edm.Double"):
+        return 0
+    if member.type in schema.enums:
+        return schema.enums[member.type][0][0]
+    return None
 
 
 def _has_block_action(body: dict[str, Any]) -> bool:

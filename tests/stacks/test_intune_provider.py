@@ -1,5 +1,5 @@
-"""The Intune dynamic provider against a local server that follows Microsoft Graph's documented
-request and response shapes (Graph itself is not reachable from here)."""
+"""The Intune dynamic provider against a local server that accepts what Microsoft's published
+Graph metadata says Graph accepts (Graph itself is not reachable from here)."""
 
 from __future__ import annotations
 
@@ -77,8 +77,8 @@ def autopilot_props(graph: GraphContractServer, groups: list[str]) -> dict[str, 
         properties={
             "displayName": "Eendracht - Autopilot",
             "deviceNameTemplate": "EEN-%RAND:6%",
-            "language": "nl-NL",
-            "outOfBoxExperienceSettings": {"hideEULA": True, "userType": "standard"},
+            "locale": "nl-NL",
+            "outOfBoxExperienceSetting": {"eulaHidden": True, "userType": "standard"},
         },
         assignment_group_ids=groups,
     )
@@ -89,8 +89,14 @@ def provider(kind: str = "compliance_policy") -> GraphObjectProvider:
 
 
 def over_the_wire(values: dict[str, Any]) -> dict[str, Any]:
-    """What the engine hands back later: serialized to protobuf and deserialized again."""
-    struct = asyncio.run(rpc.serialize_properties(values, {}))
+    """What the engine hands back later: serialized to protobuf and deserialized again.
+    On a loop of its own: asyncio.run would leave the thread without a current event loop,
+    and Pulumi's mocks in the next test (in any order) need one."""
+    loop = asyncio.new_event_loop()
+    try:
+        struct = loop.run_until_complete(rpc.serialize_properties(values, {}))
+    finally:
+        loop.close()
     result: dict[str, Any] = rpc.deserialize_properties(struct)
     return result
 
@@ -109,15 +115,15 @@ def without_secrets(value: Any) -> Any:
 # -- create ---------------------------------------------------------------------------------
 
 
-def test_create_posts_the_documented_body_to_v1_and_assigns_the_groups(
+def test_create_posts_the_documented_body_to_beta_and_assigns_the_groups(
     graph: GraphContractServer,
 ) -> None:
     result = provider().create(compliance_props(graph))
 
     posts = graph.graph_requests("POST")
     assert [r.path for r in posts] == [
-        "/v1.0/deviceManagement/deviceCompliancePolicies",
-        f"/v1.0/deviceManagement/deviceCompliancePolicies/{result.id}/assign",
+        "/beta/deviceManagement/deviceCompliancePolicies",
+        f"/beta/deviceManagement/deviceCompliancePolicies/{result.id}/assign",
     ]
     created = posts[0].body
     assert created["@odata.type"] == COMPLIANCE
@@ -209,9 +215,13 @@ def test_read_without_drift_keeps_the_state_stable(graph: GraphContractServer) -
     props = autopilot_props(graph, [GROUP_A])
     created = p.create(props)
     assert created.outs is not None
-    # Graph adds "@odata.type" inside complex values; that is no drift.
+    # Graph adds "@odata.type" inside complex values and returns every property of the type,
+    # the read-only ones too; none of that is drift.
     stored = graph.objects["windowsAutopilotDeploymentProfiles"][created.id]
-    assert "@odata.type" in stored["outOfBoxExperienceSettings"]
+    stored["outOfBoxExperienceSetting"] = {
+        "@odata.type": "#microsoft.graph.outOfBoxExperienceSetting",
+        **stored["outOfBoxExperienceSetting"],
+    }
 
     read = p.read(created.id, over_the_wire(created.outs))
 
@@ -263,7 +273,7 @@ def test_update_patches_only_the_changed_properties_with_the_odata_type(
 
     calls = [r for r in graph.requests[before:] if "/oauth2/" not in r.path]
     assert [(r.method, r.path) for r in calls] == [
-        ("PATCH", f"/v1.0/deviceManagement/deviceCompliancePolicies/{created.id}")
+        ("PATCH", f"/beta/deviceManagement/deviceCompliancePolicies/{created.id}")
     ]
     assert calls[0].body == {"@odata.type": COMPLIANCE, "osMinimumVersion": "10.0.22631"}
     stored = graph.objects["deviceCompliancePolicies"][created.id]
@@ -534,7 +544,7 @@ def test_persistent_throttling_gives_up_after_bounded_attempts(
         sleep=slept.append,
     )
     with pytest.raises(GraphThrottled, match=r"TooManyRequests.*gave up after 4 attempts"):
-        client.post("/v1.0/deviceManagement/deviceCompliancePolicies", {"displayName": "x"})
+        client.post("/beta/deviceManagement/deviceCompliancePolicies", {"displayName": "x"})
     assert slept == [0.01, 0.01, 0.01]  # Retry-After honoured but capped
 
 
@@ -545,7 +555,7 @@ def test_graph_errors_are_surfaced_with_code_message_and_path(graph: GraphContra
         provider().create(props)
     text = str(raised.value)
     assert (
-        "POST /v1.0/deviceManagement/deviceCompliancePolicies failed: HTTP 400 BadRequest" in text
+        "POST /beta/deviceManagement/deviceCompliancePolicies failed: HTTP 400 BadRequest" in text
     )
     assert "'bitLockerRequired' does not exist on type" in text
     assert raised.value.request_id

@@ -1,6 +1,7 @@
 """The Intune baseline of the consolidated workplace as one component.
 
-A Windows compliance policy (BitLocker, Defender, minimum OS version, Secure Boot, TPM), a
+A Windows compliance policy (BitLocker, Defender, minimum OS version, Secure Boot, TPM,
+firewall; Graph beta, see kinds.py), a
 device configuration profile (Defender real-time protection, SmartScreen, screen lock), a
 Windows Autopilot deployment profile (Entra-joined, standard users, no OOBE privacy/EULA
 pages, the programme's device name template) and their group assignments. All three go
@@ -97,20 +98,23 @@ def configuration_properties(args: IntuneArgs) -> dict[str, Any]:
 
 
 def autopilot_properties(args: IntuneArgs) -> dict[str, Any]:
+    # Graph beta's current names: `language`, `extractHardwareHash` and
+    # `outOfBoxExperienceSettings` are read-only and deprecated (May 2024) in favour of these.
     return {
         "displayName": f"{args.programme} - Autopilot (Entra joined)",
         "description": "User-driven Autopilot for the consolidated workplace.",
-        "language": args.language,
+        "locale": args.language,
         "deviceNameTemplate": args.device_name_template,
         "deviceType": "windowsPc",
-        "extractHardwareHash": True,
-        "outOfBoxExperienceSettings": {
-            "hidePrivacySettings": True,
-            "hideEULA": True,
+        "hardwareHashExtractionEnabled": True,
+        "preprovisioningAllowed": False,
+        "outOfBoxExperienceSetting": {
+            "privacySettingsHidden": True,
+            "eulaHidden": True,
             "userType": "standard",
             "deviceUsageType": "singleUser",
-            "skipKeyboardSelectionPage": True,
-            "hideEscapeLink": True,
+            "keyboardSelectionPageSkipped": True,
+            "escapeLinkHidden": True,
         },
     }
 

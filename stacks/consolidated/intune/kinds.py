@@ -1,11 +1,18 @@
 """The three Intune object kinds managed through Microsoft Graph, with their documented paths.
 
-Version choice: v1.0 wherever the object exists there; beta only where it does not.
-- Compliance policies: v1.0 (#microsoft.graph.windows10CompliancePolicy).
-  https://learn.microsoft.com/graph/api/intune-deviceconfig-windows10compliancepolicy-create?view=graph-rest-1.0
-  https://learn.microsoft.com/graph/api/intune-deviceconfig-devicecompliancepolicy-assign?view=graph-rest-1.0
+API version per kind, chosen against Microsoft's published metadata (the CSDL in
+microsoftgraph/msgraph-metadata; the tests hold every body against a vendored subset of it,
+tests/stacks/graph_schema/):
+- Compliance policies: BETA. v1.0's windows10CompliancePolicy lacks the TPM, Defender,
+  real-time protection, signature, antivirus, antispyware and firewall rules (tpmRequired,
+  defenderEnabled, rtpEnabled, signatureOutOfDate, antivirusRequired, antiSpywareRequired,
+  activeFirewallRequired); beta has them. Moving them into a configuration profile would only
+  *set* those features, not make a device non-compliant when they are off, and Conditional
+  Access grants on compliance: the security requirement lives in the compliance policy.
+  https://learn.microsoft.com/graph/api/intune-deviceconfig-windows10compliancepolicy-create?view=graph-rest-beta
+  https://learn.microsoft.com/graph/api/intune-deviceconfig-devicecompliancepolicy-assign?view=graph-rest-beta
 - Configuration profiles: v1.0 (#microsoft.graph.windows10GeneralConfiguration and the custom
-  OMA-URI profile #microsoft.graph.windows10CustomConfiguration).
+  OMA-URI profile #microsoft.graph.windows10CustomConfiguration): everything set exists there.
   https://learn.microsoft.com/graph/api/intune-deviceconfig-windows10generalconfiguration-create?view=graph-rest-1.0
   https://learn.microsoft.com/graph/api/intune-deviceconfig-deviceconfiguration-assign?view=graph-rest-1.0
 - Windows Autopilot deployment profiles: BETA ONLY. v1.0 has Autopilot device identities but no
@@ -50,9 +57,10 @@ class GraphKind:
         return f"{self.collection_path()}/{object_id}"
 
 
-# Intune refuses a compliance policy without a scheduled "block" action, although the create
-# page's example omits it; the deviceCompliancePolicy resource lists scheduledActionsForRule and
-# community tooling (e.g. MSGraphFunctions New-GraphDeviceCompliancePolicy) adds exactly this one.
+# Graph's metadata calls scheduledActionsForRule "a required property when creating any
+# individual per-platform compliance policies", and Intune refuses a policy without a "block"
+# action, although the create page's example omits it; community tooling (e.g. MSGraphFunctions
+# New-GraphDeviceCompliancePolicy) adds exactly this one.
 _BLOCK_IMMEDIATELY = MappingProxyType(
     {
         "scheduledActionsForRule": [
@@ -74,7 +82,7 @@ _BLOCK_IMMEDIATELY = MappingProxyType(
 COMPLIANCE_POLICY = GraphKind(
     key="compliance_policy",
     label="compliance policy",
-    api_version="v1.0",
+    api_version="beta",  # the TPM, Defender and firewall rules exist only there
     collection="deviceManagement/deviceCompliancePolicies",
     odata_types=frozenset({"#microsoft.graph.windows10CompliancePolicy"}),
     assignment_odata_type="#microsoft.graph.deviceCompliancePolicyAssignment",

@@ -1,12 +1,14 @@
 """Pulumi dynamic provider for Intune objects through Microsoft Graph `deviceManagement`.
 
 Intune has no Pulumi provider, so this one speaks the documented Graph endpoints itself
-(paths and versions per object kind in kinds.py: v1.0 for compliance policies and
-configuration profiles, beta for Autopilot deployment profiles, which v1.0 lacks).
+(paths and versions per object kind in kinds.py: beta for compliance policies, whose TPM,
+Defender and firewall rules v1.0 lacks, and for Autopilot deployment profiles, which v1.0
+lacks altogether; v1.0 for configuration profiles).
 
 NOTE: Microsoft Graph is not reachable from this development environment. The tests drive
-this provider against tests/stacks/graph_contract_server.py, a local server that follows
-Graph's documented request and response shapes; real deployments use the default URLs.
+this provider against tests/stacks/graph_contract_server.py, a local server that accepts what
+Microsoft's published Graph metadata (a vendored CSDL subset) says Graph accepts; real
+deployments use the default URLs.
 
 Resource inputs (and outputs, which repeat them so diffs compare like with like):
   graph_url, token_url, tenant_id, client_id, client_secret (always a Pulumi secret),
@@ -23,7 +25,8 @@ Behaviour per operation:
   create  POST the object (201 with id), then its assignments; if assigning fails the new
           object is deleted again, so a failed create leaves nothing behind.
   read    GET the object and its assignments; 404 -> the resource is gone (empty id).
-          Drift is reported on the managed properties only.
+          Drift is reported on the managed properties that Graph returns for the type; a
+          property it does not return (write-only, or not of this version) cannot drift.
   update  PATCH with @odata.type and only the changed properties; assignments only when
           the group set changed. Properties removed from the inputs are left as they are
           in Intune (no longer managed) rather than nulled.
@@ -250,7 +253,7 @@ class GraphObjectProvider(ResourceProvider):
             log.info("%s %s no longer exists", self.kind.label, id_)
             return ReadResult("", {})
         properties = {
-            key: value if matches(value, remote.get(key)) else remote.get(key)
+            key: value if key not in remote or matches(value, remote[key]) else remote[key]
             for key, value in state.properties.items()
         }
         return ReadResult(

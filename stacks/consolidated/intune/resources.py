@@ -112,7 +112,7 @@ class _GraphObject(Resource):
 
 
 class CompliancePolicy(_GraphObject, module="intune", name="CompliancePolicy"):
-    """A Windows 10/11 device compliance policy (Graph v1.0) and its group assignments."""
+    """A Windows 10/11 device compliance policy (Graph beta) and its group assignments."""
 
     kind = COMPLIANCE_POLICY
     default_odata_type = WINDOWS10_COMPLIANCE

@@ -1,6 +1,9 @@
 """Input checks for the Intune dynamic resources: clear messages before any Graph call.
 
-Property names and value types follow the Graph resource pages cited in kinds.py. Values that
+What a preview can tell before Graph answers: connection settings, the object's type, value
+rules Graph's metadata cannot express (Windows versions, OMA-URIs, Autopilot naming) and the
+types of the properties eendracht sets. The property names, types and enum members here are
+held against Microsoft's published metadata by tests/stacks/test_graph_schema.py. Values that
 are not known yet during a preview (Pulumi's unknown sentinel) are skipped, not rejected.
 """
 
@@ -68,8 +71,16 @@ _OMA_TYPES = frozenset(
     }
 )
 
-_OOBE_USER_TYPES = frozenset({"administrator", "standard"})
-_OOBE_USAGE_TYPES = frozenset({"singleUser", "shared"})
+_OOBE_USER_TYPES = frozenset({"administrator", "standard"})  # windowsUserType
+_OOBE_USAGE_TYPES = frozenset({"singleUser", "shared"})  # windowsDeviceUsageType
+# Read-only and deprecated since May 2024 (Graph beta): Graph ignores them on write and never
+# echoes them back, so they would drift forever. The replacement is named in the message.
+DEPRECATED_AUTOPILOT = {
+    "language": "locale",
+    "extractHardwareHash": "hardwareHashExtractionEnabled",
+    "outOfBoxExperienceSettings": "outOfBoxExperienceSetting",
+    "enableWhiteGlove": "preprovisioningAllowed",
+}
 _AUTOPILOT_DEVICE_TYPES = frozenset(
     {"windowsPc", "surfaceHub2", "holoLens", "surfaceHub2S", "virtualMachine"}
 )
@@ -224,30 +235,38 @@ def _custom_configuration(properties: Mapping[str, Any]) -> Iterator[Failure]:
 
 
 def _autopilot(properties: Mapping[str, Any]) -> Iterator[Failure]:
+    for name, replacement in DEPRECATED_AUTOPILOT.items():
+        if name in properties:
+            yield (
+                f"properties.{name}",
+                f"is read-only and deprecated in Graph; set {replacement} instead",
+            )
     template = properties.get("deviceNameTemplate")
     if template is not None and not is_unknown(template):
         problem = device_name_template_problem(template)
         if problem:
             yield "properties.deviceNameTemplate", problem
-    oobe = properties.get("outOfBoxExperienceSettings")
+    oobe = properties.get("outOfBoxExperienceSetting")
     if oobe is not None and not is_unknown(oobe):
         if not isinstance(oobe, Mapping):
-            yield "properties.outOfBoxExperienceSettings", "must be an object"
+            yield "properties.outOfBoxExperienceSetting", "must be an object"
         else:
             if oobe.get("userType", "standard") not in _OOBE_USER_TYPES:
                 yield (
-                    "properties.outOfBoxExperienceSettings.userType",
+                    "properties.outOfBoxExperienceSetting.userType",
                     f"must be one of {sorted(_OOBE_USER_TYPES)}",
                 )
             if oobe.get("deviceUsageType", "singleUser") not in _OOBE_USAGE_TYPES:
                 yield (
-                    "properties.outOfBoxExperienceSettings.deviceUsageType",
+                    "properties.outOfBoxExperienceSetting.deviceUsageType",
                     f"must be one of {sorted(_OOBE_USAGE_TYPES)}",
                 )
     device_type = properties.get("deviceType")
     if device_type is not None and device_type not in _AUTOPILOT_DEVICE_TYPES:
         yield "properties.deviceType", f"must be one of {sorted(_AUTOPILOT_DEVICE_TYPES)}"
-    yield from _bools(properties, frozenset({"extractHardwareHash", "enableWhiteGlove"}))
+    yield from _bools(
+        properties, frozenset({"hardwareHashExtractionEnabled", "preprovisioningAllowed"})
+    )
 
 
 def device_name_template_problem(template: Any) -> str:
