@@ -90,6 +90,8 @@ class GraphContractServer:
         self.objects: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in COLLECTIONS}
         self.assignments: dict[str, list[dict[str, Any]]] = {}
         self.created: dict[str, str] = {}  # every object id ever created -> its concrete type
+        # Properties a GET leaves out, as Graph does for write-only and secret values.
+        self.write_only: set[str] = set()
         self.requests: list[RecordedRequest] = []
         self.page_size = 100
         self._faults: list[Injected] = []
@@ -463,7 +465,8 @@ class GraphContractServer:
         members = schema.members(concrete)
         out: dict[str, Any] = {"@odata.type": stored["@odata.type"]}
         for name in schema.structural(concrete):
-            out[name] = stored[name] if name in stored else _default(schema, members[name][1])
+            if name not in self.write_only:
+                out[name] = stored[name] if name in stored else _default(schema, members[name][1])
         return out
 
     def _existing(self, collection: str, object_id: str) -> dict[str, Any]:

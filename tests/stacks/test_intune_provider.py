@@ -230,6 +230,24 @@ def test_read_without_drift_keeps_the_state_stable(graph: GraphContractServer) -
     assert p.diff(created.id, read.outs, props).changes is False
 
 
+def test_read_compares_only_what_graph_returns(graph: GraphContractServer) -> None:
+    """A managed property Graph does not return (write-only, or not of this API version)
+    cannot drift; every other property Graph returns (defaults, read-only ones) is no drift."""
+    p = provider()
+    props = compliance_props(graph)
+    created = p.create(props)
+    assert created.outs is not None
+    graph.write_only.add("osMinimumVersion")
+
+    read = p.read(created.id, over_the_wire(created.outs))
+
+    assert read.outs is not None
+    assert read.outs["properties"] == props["properties"]
+    assert p.diff(created.id, read.outs, props).changes is False
+    body = graph.graph_requests("GET")[0]
+    assert body.path.endswith(created.id)
+
+
 def test_read_of_an_object_deleted_in_intune_reports_it_gone(graph: GraphContractServer) -> None:
     p = provider()
     created = p.create(compliance_props(graph))
