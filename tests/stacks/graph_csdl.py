@@ -252,15 +252,9 @@ class GraphSchema:
     ) -> list[str]:
         """Problems with an entity body POSTed (create) or PATCHed (not create) to a
         collection of `declared`. A body names its concrete type by "@odata.type"."""
-        if not isinstance(body, Mapping):
-            return [f"{where or 'body'}: must be a JSON object"]
-        concrete, problems = self._concrete(body, declared, where)
+        concrete, problems = self._resolved(body, declared, where)
         if concrete is None:
             return problems
-        if self.types[concrete].abstract:
-            return [
-                f"{where or 'body'}: type {NAMESPACE}.{concrete} is abstract; name a derived type"
-            ]
         members = self.members(concrete)
         key = self.key(concrete)
         for name, value in body.items():
@@ -326,6 +320,19 @@ class GraphSchema:
             problems.extend(self._value(body[name], parameter, name, create=True))
         return problems
 
+    def _resolved(self, value: Any, declared: str, where: str) -> tuple[str | None, list[str]]:
+        """The concrete type a JSON object of `declared` type names (or None, with why)."""
+        if not isinstance(value, Mapping):
+            return None, [
+                f"{where.rstrip('.') or 'body'}: must be a JSON object ({NAMESPACE}.{declared})"
+            ]
+        concrete, problems = self._concrete(value, declared, where)
+        if concrete is not None and self.types[concrete].abstract:
+            return None, [
+                f"{where}@odata.type: {NAMESPACE}.{concrete} is abstract; name a derived type"
+            ]
+        return concrete, problems
+
     def _concrete(
         self, body: Mapping[str, Any], declared: str, where: str
     ) -> tuple[str | None, list[str]]:
@@ -383,13 +390,9 @@ class GraphSchema:
         return self._complex(value, member.type, f"{path}.")
 
     def _complex(self, value: Any, declared: str, where: str) -> list[str]:
-        if not isinstance(value, Mapping):
-            return [f"{where.rstrip('.')}: must be a JSON object ({NAMESPACE}.{declared})"]
-        concrete, problems = self._concrete(value, declared, where)
+        concrete, problems = self._resolved(value, declared, where)
         if concrete is None:
             return problems
-        if self.types[concrete].abstract:
-            return [f"{where}@odata.type: {NAMESPACE}.{concrete} is abstract; name a derived type"]
         members = self.members(concrete)
         for name, item in value.items():
             if name.startswith("@"):
