@@ -55,6 +55,7 @@ DEPRECATED_AUTOPILOT = {
     "language": "nl-NL",
     "extractHardwareHash": True,
     "outOfBoxExperienceSettings": {"hideEULA": True, "userType": "standard"},
+    "enableWhiteGlove": False,
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -75,12 +76,14 @@ _OOBE_USER_TYPES = frozenset({"administrator", "standard"})  # windowsUserType
 _OOBE_USAGE_TYPES = frozenset({"singleUser", "shared"})  # windowsDeviceUsageType
 # Read-only and deprecated since May 2024 (Graph beta): Graph ignores them on write and never
 # echoes them back, so they would drift forever. The replacement is named in the message.
-DEPRECATED_AUTOPILOT = {
-    "language": "locale",
-    "extractHardwareHash": "hardwareHashExtractionEnabled",
-    "outOfBoxExperienceSettings": "outOfBoxExperienceSetting",
-    "enableWhiteGlove": "preprovisioningAllowed",
-}
+DEPRECATED_AUTOPILOT = MappingProxyType(
+    {
+        "language": "locale",
+        "extractHardwareHash": "hardwareHashExtractionEnabled",
+        "outOfBoxExperienceSettings": "outOfBoxExperienceSetting",
+        "enableWhiteGlove": "preprovisioningAllowed",
+    }
+)
 _AUTOPILOT_DEVICE_TYPES = frozenset(
     {"windowsPc", "surfaceHub2", "holoLens", "surfaceHub2S", "virtualMachine"}
 )
