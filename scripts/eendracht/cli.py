@@ -12,6 +12,7 @@ from importlib.metadata import entry_points
 
 import typer
 
+from eendracht.commands.audit import audit_app
 from eendracht.commands.check import check
 from eendracht.commands.lab import lab_app
 from eendracht.commands.plan import plan
@@ -41,6 +42,7 @@ app.command()(check)
 app.command()(plan)
 # Command families register below, one line each.
 add_registered_commands(app)  # preview, from the stacks (see the module docstring)
+app.add_typer(audit_app, name="audit")
 app.add_typer(lab_app, name="lab")
 app.add_typer(wave_app, name="wave")
 app.command()(rehearse)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from eendracht.audit import audited
 from eendracht.commands.common import (
     EXIT_INVALID,
     VaultPasswordFile,
@@ -19,7 +21,7 @@ from eendracht.commands.common import (
 )
 from eendracht.lab import DEFAULT_SEED, SCALES, LabError, LabInfo, lab_down, lab_status, lab_up
 from eendracht.problems import ProblemsFound
-from eendracht.state import StateRootError
+from eendracht.state import StateRootError, state_root
 
 lab_app = typer.Typer(
     name="lab",
@@ -42,6 +44,18 @@ def _table(info: LabInfo) -> Table:
     return table
 
 
+def _audit_log() -> Path:
+    """Lab up and down are no wave's: their audit trail is the state root's (eendracht.audit)."""
+    return state_root() / "audit.sqlite"
+
+
+def _audited_up(programme: Path, up: Callable[[], LabInfo]) -> LabInfo:
+    info: LabInfo = audited(
+        _audit_log(), "lab up", str(programme), up, unrecorded=(ProblemsFound, StateRootError)
+    )
+    return info
+
+
 @lab_app.command("up")
 def up(
     programme: Annotated[Path, typer.Argument(help="programme folder, e.g. inventory/altena")],
@@ -59,15 +73,20 @@ def up(
     vault = vault_or_exit(vault_password_file)
     try:
         if as_json:
-            info = lab_up(programme, scale=scale, seed=seed, vault=vault)
+            info = _audited_up(
+                programme, lambda: lab_up(programme, scale=scale, seed=seed, vault=vault)
+            )
         else:
             with console.status("lab up") as status:
-                info = lab_up(
+                info = _audited_up(
                     programme,
-                    scale=scale,
-                    seed=seed,
-                    progress=lambda s: status.update(f"lab up: {s}"),
-                    vault=vault,
+                    lambda: lab_up(
+                        programme,
+                        scale=scale,
+                        seed=seed,
+                        progress=lambda s: status.update(f"lab up: {s}"),
+                        vault=vault,
+                    ),
                 )
     except StateRootError as exc:
         err_console.print(exc.line, markup=False)
@@ -105,7 +124,7 @@ def status(
 def down() -> None:
     """Stop every process the lab started (by its recorded pid) and remove its state."""
     try:
-        stopped = lab_down()
+        stopped = audited(_audit_log(), "lab down", "lab", lab_down)
     except LabError as exc:
         err_console.print(f"lab: {exc}", markup=False)
         raise typer.Exit(EXIT_LAB) from None

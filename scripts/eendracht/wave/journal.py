@@ -1,4 +1,6 @@
-"""The wave journal: every run, phase, step, task, host result and gate decision, in SQLite.
+"""The wave journal: every run, phase, step, task, host result and gate decision, in SQLite,
+and the wave's audit trail (eendracht.audit): every run, resume, check, rollback and approval,
+hash-chained, written in the same transaction as the change it records.
 
 WAL mode so `eendracht wave status` can read while a wave writes; every write commits at
 once, so a `kill -9` loses at most the event being written. The journal never holds a secret:
@@ -12,17 +14,18 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eendracht import audit as trail
 from eendracht.wave.lock import host_name
 from eendracht.wave.lock import os_user as current_os_user
 from eendracht.wave.secrets import Redactor, scrub
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,                -- wave | rollback
@@ -90,6 +93,11 @@ CREATE TABLE IF NOT EXISTS gate (
 );
 CREATE INDEX IF NOT EXISTS host_results_run ON host_results (run_id, phase);
 """
+    + trail.SCHEMA
+)
+
+# runs.kind -> the audit trail's action (a resumed wave is a "resume").
+AUDIT_ACTIONS = {"wave": "run", "rollback": "rollback", "check": "check"}
 
 TERMINAL_PHASE_OK = "ok"
 
@@ -107,9 +115,12 @@ class StepKey:
 
 
 class Journal:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, subject: str | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        # What the audit trail names as the object: <programme>/<municipality> of the wave
+        # folder the journal lives in (eendracht.wave.paths.wave_dir), unless told.
+        self.subject = subject or f"{path.parent.parent.name}/{path.parent.name}"
         self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -133,15 +144,37 @@ class Journal:
     def close(self) -> None:
         self.db.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return trail.transaction(self.db)
+
+    def _audit(
+        self,
+        action: str,
+        result: str,
+        *,
+        by: str = "",
+        os_user: str | None = None,
+        host: str | None = None,
+    ) -> None:
+        """One audit record; the caller holds the write transaction."""
+        trail.append(
+            self.db,
+            self.redact(action),
+            self.redact(self.subject),
+            self.redact(result),
+            by=self.redact(by),
+            os_user=os_user,
+            host=host,
+        )
+
+    def audit(self, action: str, result: str, *, by: str = "") -> None:
+        """Record an action that changes nothing else in the journal (a refusal, an
+        override): who, what, on which wave, with what result, from where, when."""
+        with self._tx():
+            self._audit(action, result, by=by)
+
+    def audit_trail(self) -> list[trail.AuditRecord]:
+        return trail.records(self.db)
 
     # --- runs ---------------------------------------------------------------------
 
@@ -150,30 +183,43 @@ class Journal:
     ) -> int:
         with self._tx() as db:
             # A run still marked running belongs to a process that died: say so.
+            now = time.time()
+            for dead in db.execute("SELECT kind, resumed FROM runs WHERE status='running'"):
+                self._audit(self._action(str(dead[0]), bool(dead[1])), "interrupted")
             db.execute(
                 "UPDATE runs SET status='interrupted', finished_at=? WHERE status='running'",
-                (time.time(),),
+                (now,),
             )
             db.execute(
                 "UPDATE phases SET status='interrupted', finished_at=? WHERE status='running'",
-                (time.time(),),
+                (now,),
             )
             db.execute(
                 "UPDATE steps SET status='interrupted', finished_at=? WHERE status='running'",
-                (time.time(),),
+                (now,),
             )
             cur = db.execute(
                 "INSERT INTO runs (kind, started_at, status, pid, lab, until_phase, resumed)"
                 " VALUES (?, ?, 'running', ?, ?, ?, ?)",
-                (kind, time.time(), pid, int(lab), until, int(resumed)),
+                (kind, now, pid, int(lab), until, int(resumed)),
             )
+            self._audit(self._action(kind, resumed), "started")
             return int(cur.lastrowid or 0)
 
+    @staticmethod
+    def _action(kind: str, resumed: bool) -> str:
+        action = AUDIT_ACTIONS.get(kind, kind)
+        return "resume" if resumed and action == "run" else action
+
     def finish_run(self, run_id: int, status: str, message: str = "") -> None:
-        self.db.execute(
-            "UPDATE runs SET status=?, finished_at=?, message=? WHERE id=?",
-            (status, time.time(), self.redact(message), run_id),
-        )
+        with self._tx() as db:
+            row = db.execute("SELECT kind, resumed FROM runs WHERE id=?", (run_id,)).fetchone()
+            db.execute(
+                "UPDATE runs SET status=?, finished_at=?, message=? WHERE id=?",
+                (status, time.time(), self.redact(message), run_id),
+            )
+            if row is not None:
+                self._audit(self._action(str(row[0]), bool(row[1])), status)
 
     def runs(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.db.execute("SELECT * FROM runs ORDER BY id")]
@@ -313,18 +359,23 @@ class Journal:
         `os_user` and `host` default to this process's effective user and this host.
         """
         now = time.time()
-        self.db.execute(
-            "INSERT INTO gate (run_id, approved_by, approved_at, automatic, os_user, host)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                run_id,
-                by,
-                now,
-                int(automatic),
-                os_user if os_user is not None else current_os_user(),
-                host if host is not None else host_name(),
-            ),
-        )
+        who = {
+            "os_user": os_user if os_user is not None else current_os_user(),
+            "host": host if host is not None else host_name(),
+        }
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO gate (run_id, approved_by, approved_at, automatic, os_user, host)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, self.redact(by), now, int(automatic), who["os_user"], who["host"]),
+            )
+            self._audit(
+                "approve",
+                "automatic" if automatic else "approved",
+                by=by,
+                os_user=who["os_user"],
+                host=who["host"],
+            )
         return now
 
     def verify_passed(self, wanted: set[str]) -> bool:
