@@ -17,6 +17,7 @@ from eendracht.commands.check import check
 from eendracht.commands.lab import lab_app
 from eendracht.commands.plan import plan
 from eendracht.commands.rehearse import rehearse
+from eendracht.commands.report import report
 from eendracht.commands.wave import app as wave_app
 
 COMMANDS_GROUP = "eendracht.commands"
@@ -46,3 +47,4 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(lab_app, name="lab")
 app.add_typer(wave_app, name="wave")
 app.command()(rehearse)
+app.command()(report)

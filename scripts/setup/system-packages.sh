@@ -3,6 +3,9 @@
 # BIND and PostgreSQL, Samba as Active Directory domain controller with the Kerberos and SMB
 # clients, Dovecot for IMAP (with its LDAP driver: the target finds its users in the new
 # directory), and the ACL tools the lab's share trees are seeded with (setfacl).
+# chromium and poppler-utils are for the tests of the weekend report: the HTML report is opened
+# in Debian's chromium (driven by Playwright, which cannot download a browser of its own here),
+# the PDF report rendered with pdftoppm and read with pdftotext.
 # gcc and libkrb5-dev build the `gssapi` package (Kerberos for GSS-TSIG DNS updates): PyPI has
 # no Linux wheel of it; uv builds it once and keeps the wheel in its cache.
 # Idempotent: when every package is present it does nothing.
@@ -19,6 +22,7 @@ packages=(
   samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind krb5-user smbclient ldb-tools
   dovecot-core dovecot-imapd dovecot-ldap
   gcc libkrb5-dev
+  chromium poppler-utils
 )
 
 missing=()
