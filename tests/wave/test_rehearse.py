@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -80,6 +81,18 @@ def test_rehearsal_moves_verifies_and_leaves_nothing_running(lab_state: Path) ->
     table = result.output[result.output.index("where the time went") :]
     for label in ("lab up", *WAVE_PHASES, "all phases", "verification", "lab down", "total"):
         assert f"│ {label} " in table, label
+
+    # The weekend report, beside the journal: the charts in the HTML, the figures in the PDF,
+    # written in a small part of the rehearsal's time.
+    html = (saved / "report.html").read_text(encoding="utf-8")
+    assert html.count("data:image/svg+xml;base64,") >= 3  # phases, steps, throughput
+    assert "rehearsal (--yes)" in html and "zuidwaard" in html
+    pdf = subprocess.run(
+        ["pdftotext", str(saved / "report.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Weekendrapport" in pdf and "rehearsal (--yes)" in pdf
+    assert "report.html" in "".join(result.output.split())  # said (rich may wrap the path)
+    assert 0 < report["seconds"]["report"] < 0.1 * report["seconds"]["total"]
 
     assert not (lab_state / "lab").exists()
     assert processes_mentioning(str(lab_state)) == []

@@ -25,6 +25,7 @@ from eendracht.commands.common import (
 )
 from eendracht.display_text import shown
 from eendracht.problems import ProblemsFound
+from eendracht.report.hook import plan_for, report_after
 from eendracht.state import StateRootError, usable_state_root
 from eendracht.wave.display import LiveProgress
 from eendracht.wave.lock import LOCKED_EXIT, WaveLocked
@@ -110,6 +111,18 @@ def _confirm_or_exit(wave: Wave, action: str, confirm: bool) -> None:
         raise typer.Exit(EXIT_INVALID)
 
 
+def _report(wave: Wave, run_id: int | None) -> None:
+    """The run's weekend report (docs/report.md), written after it; never changes its result.
+
+    `run_id` None: the journal's last run (after an approval, its report shows the decision)."""
+    report_after(
+        wave.dir / "journal.sqlite",
+        run_id=run_id,
+        plan=lambda: plan_for(wave.programme, wave.municipality, wave.state),
+        say=lambda line: err_console.print(line, markup=False),
+    )
+
+
 def _finish(outcome: WaveOutcome) -> None:
     style = "green" if outcome.exit_code == 0 else "red"
     # The message may quote a tool's output: never read as markup, control characters escaped.
@@ -170,6 +183,7 @@ def run(
         except ProblemsFound as exc:
             report_problems(exc, wave.env.root)
             raise typer.Exit(EXIT_INVALID) from None
+    _report(wave, outcome.run_id)
     _finish(outcome)
 
 
@@ -190,6 +204,8 @@ def approve(
     except WaveLocked as exc:
         err_console.print(str(exc), markup=False)
         raise typer.Exit(LOCKED_EXIT) from None
+    if outcome.status == "complete":
+        _report(wave, None)
     _finish(outcome)
 
 
@@ -217,6 +233,7 @@ def rollback(
         except ProblemsFound as exc:
             report_problems(exc, wave.env.root)
             raise typer.Exit(EXIT_INVALID) from None
+    _report(wave, outcome.run_id)
     _finish(outcome)
 
 

@@ -139,8 +139,8 @@ def _rows(
     phase_bars: dict[str, list[Bar]] = {}
     names: dict[str, str] = {}
     for run in timeline.attempt:
-        if run.kind == "check":
-            continue  # a check run changes nothing: it is listed, not drawn
+        if run.kind == "check" and run is not timeline.run:
+            continue  # a check run changes nothing: listed, drawn only in its own report
         for phase in run.phases:
             end = _end(phase.finished_at, _end(run.finished_at, now))
             phase_bars.setdefault(phase.phase, []).append(
@@ -224,7 +224,8 @@ def gather(
     timeline = view.timeline(run_id)
     now = time.time()
     t0 = timeline.attempt[0].started_at
-    ids = [r.id for r in timeline.attempt if r.kind != "check"] or [timeline.run.id]
+    run = timeline.run
+    ids = [run.id] if run.kind == "check" else [r.id for r in timeline.attempt if r.kind != "check"]
     phase_rows, step_rows = _rows(timeline, plan, t0, now)
     return Content(
         programme=programme or (plan.programme if plan else ""),

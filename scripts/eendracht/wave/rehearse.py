@@ -1,7 +1,8 @@
 """A rehearsal of a migration weekend: lab up, the whole wave, independent checks, lab down.
 
 The lab goes down whatever happens (after the frozen source shares are thawed: immutable
-files cannot be removed). The journal and the report are kept under `<state>/rehearsals/`.
+files cannot be removed). The journal, the JSON report and the weekend report (report.html,
+report.pdf: `eendracht.report`) are kept under `<state>/rehearsals/<programme>-<municipality>-<stamp>/`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from eendracht.environment.vault import VaultKey
 from eendracht.lab import SCALES, LabError, lab_down, lab_up
 from eendracht.module_utils import thaw_tree
 from eendracht.programme.loader import load_programme
+from eendracht.report.hook import plan_for, report_after
 from eendracht.state import usable_state_root
 from eendracht.wave.lab_check import LabReport, verify_lab_source, verify_lab_wave
 from eendracht.wave.orchestrator import EXIT_FAILED, EXIT_OK, Wave, WaveOutcome
@@ -147,4 +149,15 @@ def rehearse(
         result.seconds["lab_down"] = round(time.monotonic() - start, 1)
         result.seconds["total"] = round(time.monotonic() - began, 1)
         result.saved = _save(folder, result)
+        # The weekend report, beside the journal: never changes the rehearsal's result.
+        _, seconds = report_after(
+            folder / "journal.sqlite",
+            run_id=None,
+            plan=lambda: plan_for(programme, municipality, state, exclude=folder),
+            say=say,
+            out=folder,
+            checks=result.report.checks if result.report is not None else (),
+        )
+        result.seconds["report"] = round(seconds, 2)
+        _save(folder, result)
     return result
