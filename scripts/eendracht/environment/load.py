@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from eendracht.environment.models import EnvironmentSpec, MunicipalityServices, SecretRef
 from eendracht.environment.vault import VaultError, read_vault
+from eendracht.notify.urls import read_url_env, read_url_file, url_problem
 from eendracht.outputs import STACK_OUTPUTS
 from eendracht.problems import Problem, ProblemsFound, display_path
 from eendracht.programme import models as m
@@ -42,6 +43,8 @@ class Environment:
     hosts: dict[str, dict[str, dict[str, Any]]]  # group -> host -> variables
     outputs: dict[str, Any]
     vault: dict[str, str] = field(default_factory=dict, repr=False)
+    # notifications.channels: channel -> its webhook URL (a secret: never shown, always redacted)
+    webhooks: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -337,7 +340,8 @@ def password_dirs(spec: EnvironmentSpec, municipality: str) -> dict[str, str]:
 def _secrets(check: _Checker, spec: EnvironmentSpec, municipality: str) -> dict[str, str]:
     refs = secret_refs(spec, municipality)
     vault: dict[str, str] = {}
-    if any(r.vault for r in refs.values()):
+    webhook_keys = [c.url.vault for c in spec.notifications.channels.values() if c.url.vault]
+    if any(r.vault for r in refs.values()) or webhook_keys:
         if not spec.vault_password_file:
             check.add(ENVIRONMENT_FILE, "vault_password_file", "required: a secret is a vault key")
         else:
@@ -379,6 +383,34 @@ def _secrets(check: _Checker, spec: EnvironmentSpec, municipality: str) -> dict[
     return vault
 
 
+def _webhooks(check: _Checker, spec: EnvironmentSpec, vault: dict[str, str]) -> dict[str, str]:
+    """Every channel's webhook URL, read and checked; a problem never quotes the URL."""
+    out: dict[str, str] = {}
+    for name, channel in spec.notifications.channels.items():
+        ref = channel.url
+        key = f"notifications.channels.{name}.url"
+        if ref.file:
+            url, why = read_url_file(check.root / Path(ref.file).expanduser())
+            key += ".file"
+        elif ref.env:
+            url, why = read_url_env(ref.env)
+            key += ".env"
+        elif ref.vault in vault:
+            url, why = vault[ref.vault].strip(), ""
+            key += ".vault"
+        else:
+            if vault or not check.problems:  # else the vault itself is the problem, said once
+                check.add(ENVIRONMENT_FILE, f"{key}.vault", f"no key {ref.vault!r} in {VAULT_FILE}")
+            continue
+        if not why and (bad := url_problem(url)):
+            why = f"the webhook URL {bad} (its value is a secret and is not shown)"
+        if why:
+            check.add(ENVIRONMENT_FILE, key, why)
+        else:
+            out[name] = url
+    return out
+
+
 def load_environment(root: Path, programme: m.Programme, municipality: str) -> Environment:
     """The environment at `root`, checked for a wave of `municipality`; ProblemsFound if not."""
     check = _Checker(root)
@@ -389,6 +421,7 @@ def load_environment(root: Path, programme: m.Programme, municipality: str) -> E
     hosts = _hosts(check)
     outputs = _outputs(check)
     vault: dict[str, str] = {}
+    webhooks: dict[str, str] = {}
     if spec is not None:
         if spec.programme != programme.name:
             check.add(
@@ -398,10 +431,11 @@ def load_environment(root: Path, programme: m.Programme, municipality: str) -> E
             )
         _needs(check, spec, programme, municipality)
         vault = _secrets(check, spec, municipality)
+        webhooks = _webhooks(check, spec, vault)
     if hosts:
         _host_needs(check, hosts, outputs, programme, municipality)
         if spec is not None:
             _mail_host(check, hosts, spec, programme.municipality(municipality))
     if check.problems or spec is None:
         raise ProblemsFound(check.problems)
-    return Environment(root.resolve(), spec, hosts, outputs, vault)
+    return Environment(root.resolve(), spec, hosts, outputs, vault, webhooks)

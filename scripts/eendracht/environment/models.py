@@ -8,10 +8,12 @@ and where each secret is kept. Secrets are never values here, only references: a
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from eendracht.notify.events import EventKind
 from eendracht.programme.models import Slug
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -197,6 +199,57 @@ class Target(Model):
     mail: TargetMail | None = None
 
 
+class WebhookUrl(Model):
+    """Where a webhook URL is kept: its path and query are its credential, so it is a secret —
+    a file (0600, the URL on its first line), an environment variable (a pipeline's secret),
+    or a key of the environment's vault."""
+
+    file: str = ""
+    env: str = ""
+    vault: str = ""
+
+    @field_validator("env")
+    @classmethod
+    def _variable(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,199}", value):
+            raise ValueError("not the name of an environment variable")
+        return value
+
+    @model_validator(mode="after")
+    def _one(self) -> WebhookUrl:
+        if sum(map(bool, (self.file, self.env, self.vault))) != 1:
+            raise ValueError(
+                "give exactly one of `file` (a path), `env` (a variable) or `vault` (a key)"
+            )
+        return self
+
+
+class NotificationChannel(Model):
+    """One audience: where its webhook is, what kind it is, and which events it wants."""
+
+    kind: Literal["teams", "slack", "mattermost", "json"]
+    url: WebhookUrl
+    events: tuple[EventKind, ...] = ()  # default: every event
+
+    @field_validator("events")
+    @classmethod
+    def _no_repeats(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("an event is named twice")
+        return value
+
+
+class Notifications(Model):
+    """Webhooks told about a wave's phases, failures, the gate and rollbacks (never blocking
+    it: docs/notifications.md)."""
+
+    channels: dict[Slug, NotificationChannel] = Field(default_factory=dict, max_length=20)
+    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0  # one HTTP request
+    attempts: Annotated[int, Field(ge=1, le=10)] = 5  # per event and channel
+    event_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0  # per event and channel
+    drain_seconds: Annotated[float, Field(ge=0, le=60)] = 5.0  # the end of a run waits at most
+
+
 class EnvironmentSpec(Model):
     name: Slug  # also names the journal folder: <state>/waves/<name>/<programme>/<municipality>
     programme: Slug  # the programme this environment serves
@@ -206,3 +259,4 @@ class EnvironmentSpec(Model):
     postgres_passfile: SecretRef | None = None  # pgpass for the source and target servers
     target: Target
     municipalities: dict[str, MunicipalityServices] = Field(default_factory=dict)
+    notifications: Notifications = Notifications()

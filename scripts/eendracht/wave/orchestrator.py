@@ -2,6 +2,8 @@
 
 A wave runs against an environment (`eendracht.environment`), whoever provides it. After
 verify comes the go/no-go gate; until it is passed `rollback` restores the source side.
+Each run tells the environment's notification channels (`eendracht.notify`) about its phases,
+failed steps, the gate, approval and rollback, without ever waiting on them.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from pathlib import Path
 from eendracht.environment import Environment, load_environment
 from eendracht.environment.secrets import SecretFiles
 from eendracht.identity import IdentityMapping
+from eendracht.notify.events import EventKind
+from eendracht.notify.notifier import Notifier
 from eendracht.plan import Runbook, build_runbook
 from eendracht.programme.loader import load_programme
 from eendracht.programme.models import Programme
@@ -98,12 +102,19 @@ class Wave:
         self.dir = wave_dir(self.env, self.programme.name, municipality, state)
         self.lock = WaveLock(self.dir / "wave.lock", municipality)
         self._journal: Journal | None = None
+        # Starts no thread until it has something to send; closed at the end of each command.
+        self.notifier = Notifier.from_environment(self.env, self.programme.name, municipality)
 
     @property
     def journal(self) -> Journal:
         if self._journal is None:
             self._journal = Journal(self.dir / "journal.sqlite")
+            # The webhook URLs are secrets: redacted from everything the journal writes.
+            self._journal.add_secrets(self.notifier.secrets)
         return self._journal
+
+    def _notify(self, kind: EventKind, run_id: int, run_kind: str, **fields: str) -> None:
+        self.notifier.emit(kind, run_id=run_id, run_kind=run_kind, **fields)
 
     def has_run(self) -> bool:
         return (self.dir / "journal.sqlite").exists()
@@ -122,9 +133,11 @@ class Wave:
             yield Inputs(secrets, mapping_for(self.programme, self.municipality, self.env, secrets))
 
     def _context(self, inputs: Inputs) -> WaveContext:
-        return build_context(
+        ctx = build_context(
             self.programme, self.municipality, self.env, inputs.secrets, self.dir, inputs.mapping
         )
+        self.notifier.add_secrets(ctx.secret_values)
+        return ctx
 
     def mapping(self) -> IdentityMapping:
         """The identity mapping this wave uses (people read from directories included)."""
@@ -141,7 +154,7 @@ class Wave:
             inventory=ctx.inventory,
             extravars_file=ctx.extravars_file,
             listener=self.listener,
-            secret_values=ctx.secret_values,
+            secret_values=ctx.secret_values + self.notifier.secrets,
         )
 
     def _runbook(self, ctx: WaveContext) -> Runbook:
@@ -165,6 +178,7 @@ class Wave:
         done: set[str],
         *,
         keep_going: bool = False,
+        run_kind: str = "wave",
     ) -> tuple[list[StepResult], list[str]]:
         """Runs the steps not in `done` in order; returns the results and the failures.
 
@@ -177,6 +191,7 @@ class Wave:
         todo = [s for s in steps if s.step_id not in done]
         for phase, group in _phases(todo):
             self.journal.start_phase(run_id, phase)
+            self._notify("phase_started", run_id, run_kind, phase=phase)
             phase_failed = False
             while group:
                 batch = group[:1] if self.per_step else group
@@ -188,10 +203,26 @@ class Wave:
                         failures.append(
                             f"step {result.step_id} failed: " + "; ".join(result.failures[:5])
                         )
+                        self._notify(
+                            "step_failed",
+                            run_id,
+                            run_kind,
+                            status="failed",
+                            phase=phase,
+                            step=result.step_id,
+                            message="; ".join(result.failures[:5]),
+                        )
                 if not ran or (phase_failed and not keep_going):
                     break
                 group = group[len(ran) :]
             self.journal.finish_phase(run_id, phase, "failed" if phase_failed else "ok")
+            self._notify(
+                "phase_finished",
+                run_id,
+                run_kind,
+                status="failed" if phase_failed else "ok",
+                phase=phase,
+            )
             if phase_failed and not keep_going:
                 break
         return results, failures
@@ -217,10 +248,13 @@ class Wave:
             return refused("--check runs every step without changing anything: no --yes, --resume")
         if check and WAVE_PHASES.index(until or CHECK_UNTIL) > WAVE_PHASES.index(CHECK_UNTIL):
             return refused(f"--check stops after {CHECK_UNTIL}: verify needs a real run")
-        with self._inputs() as inputs, self.lock:
-            if check:
-                return self._check_locked(until or CHECK_UNTIL, inputs)
-            return self._run_locked(inputs, until=until, resume=resume, yes=yes)
+        try:
+            with self._inputs() as inputs, self.lock:
+                if check:
+                    return self._check_locked(until or CHECK_UNTIL, inputs)
+                return self._run_locked(inputs, until=until, resume=resume, yes=yes)
+        finally:
+            self.notifier.close()  # at most the drain budget
 
     def _check_locked(self, until: str, inputs: Inputs) -> WaveOutcome:
         if blocked := self._stop_leftovers():
@@ -229,7 +263,7 @@ class Wave:
         steps = wave_steps(self._runbook(ctx), self.playbooks, until)
         run_id = self.journal.start_run("check", os.getpid(), self.rehearsal, until=until)
         results, failures = self._execute(
-            self._runner(run_id, ctx, check=True), run_id, steps, set()
+            self._runner(run_id, ctx, check=True), run_id, steps, set(), run_kind="check"
         )
         if failures:
             self.journal.finish_run(run_id, "failed", failures[0])
@@ -266,6 +300,7 @@ class Wave:
             return WaveOutcome("stopped", EXIT_OK, f"stopped after {last_phase}", run_id, results)
         if yes:
             self.journal.approve("rehearsal (--yes)", run_id, automatic=True)
+            self._notify_approved(run_id, "wave")
             self.journal.finish_run(run_id, "ok", "gate approved automatically (--yes)")
             return WaveOutcome(
                 "complete", EXIT_OK, "wave complete; gate approved (--yes)", run_id, results
@@ -275,7 +310,20 @@ class Wave:
             f"{self.programme.root} --municipality {self.municipality} --by APPROVER"
         )
         self.journal.finish_run(run_id, "at_gate", message)
+        self._notify("gate_waiting", run_id, "wave", status="waiting", message=message)
         return WaveOutcome("at_gate", EXIT_OK, message, run_id, results)
+
+    def _notify_approved(self, run_id: int, run_kind: str) -> None:
+        """Who approved, and the operating-system user and host that recorded it (the journal's)."""
+        approval = self.journal.approval() or {}
+        self._notify(
+            "approved",
+            run_id,
+            run_kind,
+            actor=str(approval.get("approved_by") or ""),
+            origin=f"{approval.get('os_user') or '?'}@{approval.get('host') or '?'}",
+            message="the go/no-go gate is passed; rollback is no longer possible",
+        )
 
     def verified(self) -> bool:
         """The latest verify passed in full and nothing failed after it."""
@@ -302,12 +350,21 @@ class Wave:
                     "verify has not passed in full since the last failure; nothing to approve"
                 )
             self.journal.approve(by)
+            waves = [r for r in self.journal.runs() if r["kind"] == "wave"]
+            self._notify_approved(int(waves[-1]["id"]) if waves else 0, "approve")
+        self.notifier.close()  # at most the drain budget, after the lock is released
         return WaveOutcome("complete", EXIT_OK, f"go/no-go approved by {by}; the wave is complete")
 
     def rollback(self) -> WaveOutcome:
         """Every undo step runs even when one fails; a second rollback completes the rest."""
         if not self.has_run():
             return refused(f"no wave of {self.municipality} has run in environment {self.env.name}")
+        try:
+            return self._rollback()
+        finally:
+            self.notifier.close()  # at most the drain budget
+
+    def _rollback(self) -> WaveOutcome:
         with self._inputs() as inputs, self.lock:
             approval = self.journal.approval()
             if approval:
@@ -321,7 +378,12 @@ class Wave:
             steps = rollback_steps(self._runbook(ctx), self.playbooks, self.journal.started_steps())
             run_id = self.journal.start_run("rollback", os.getpid(), self.rehearsal)
             results, failures = self._execute(
-                self._runner(run_id, ctx), run_id, steps, set(), keep_going=True
+                self._runner(run_id, ctx),
+                run_id,
+                steps,
+                set(),
+                keep_going=True,
+                run_kind="rollback",
             )
             if failures:
                 message = (
@@ -329,8 +391,14 @@ class Wave:
                     f"(run rollback again to complete it): " + " | ".join(failures)
                 )
                 self.journal.finish_run(run_id, "failed", message)
+                self._notify(
+                    "rollback_failed", run_id, "rollback", status="failed", message=message
+                )
                 return WaveOutcome("failed", EXIT_FAILED, message, run_id, results)
             self.journal.finish_run(run_id, "ok", "source side restored and verified")
+            self._notify(
+                "rolled_back", run_id, "rollback", message="source side restored and verified"
+            )
             return WaveOutcome(
                 "rolled_back", EXIT_OK, "source side restored and verified", run_id, results
             )
