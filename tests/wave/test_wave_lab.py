@@ -154,4 +154,23 @@ def test_killed_in_every_phase_resumed_verified_then_rolled_back(
         raw = path.read_bytes()
         leaks += [f"{path}" for s in secrets if s.encode() in raw]
     leaks += ["terminal output" for s in secrets if s in output]
+    for pdf in written.rglob("report.pdf"):  # the reports' text, not their compressed bytes
+        text = subprocess.run(
+            ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        leaks += [f"{pdf} (text)" for s in secrets if s in text]
     assert not leaks, leaks
+
+    # Each run that ended wrote its weekend report in its folder (a failed rollback too).
+    journal = sqlite3.connect(_wave(lab_state).journal())
+    try:
+        ran = journal.execute("SELECT id, kind FROM runs ORDER BY id").fetchall()
+    finally:
+        journal.close()
+    rollbacks = [run for run, kind in ran if kind == "rollback"]
+    assert len(rollbacks) == 2
+    for run in (max(run for run, kind in ran if kind == "wave"), *rollbacks):
+        folder = written / "reports" / f"run-{run}"
+        assert (folder / "report.html").is_file() and (folder / "report.pdf").is_file(), folder
+    last = (written / "reports" / f"run-{rollbacks[-1]}" / "report.html").read_text()
+    assert f"Run {rollbacks[-1]} (rollback)" in last and "rollback.cutover.dns" in last
