@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from wave_support import FAKE_PLAYBOOKS, MINI, fake_environment
 
+from eendracht import audit
 from eendracht.wave.leftovers import leftover_processes
 from eendracht.wave.lock import WaveLock, WaveLocked
 from eendracht.wave.orchestrator import Wave
@@ -103,6 +104,20 @@ def test_gate_waits_for_verify_and_approval_closes_rollback(state: Path, environ
     assert wave.approve("migratiecoördinator").message.startswith("already approved by CIO")
     assert wave.run().status == "complete"  # nothing runs after the gate
     assert wave.rollback().status == "refused"
+    trail = [(r.action, r.result, r.actor_by) for r in wave.journal.audit_trail()]
+    assert trail == [
+        ("run", "started", ""),
+        ("run", "stopped", ""),
+        ("approve", "refused", "CIO"),  # verify had not run
+        ("resume", "started", ""),
+        ("resume", "at_gate", ""),
+        ("approve", "refused", "J. Jansen"),  # not an approver: the attempt is on record
+        ("check", "started", ""),
+        ("check", "ok", ""),
+        ("approve", "approved", "CIO"),
+        ("rollback", "refused", ""),
+    ]
+    assert audit.verify(wave.journal.db).intact
 
 
 def test_a_verify_that_failed_after_passing_blocks_the_gate(state: Path, environment: Path) -> None:

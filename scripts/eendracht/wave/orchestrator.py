@@ -25,7 +25,7 @@ from eendracht.programme.models import Programme
 from eendracht.wave.context import WaveContext, build_context, mapping_for
 from eendracht.wave.journal import Journal
 from eendracht.wave.leftovers import stop_leftovers
-from eendracht.wave.lock import WaveLock
+from eendracht.wave.lock import WaveLock, WaveLocked
 from eendracht.wave.paths import PLAYBOOKS, wave_dir
 from eendracht.wave.runner import Listener, Runner, StepResult
 from eendracht.wave.steps import WAVE_PHASES, WaveStep, rollback_steps, wave_steps
@@ -118,6 +118,24 @@ class Wave:
 
     def has_run(self) -> bool:
         return (self.dir / "journal.sqlite").exists()
+
+    def _refused(self, action: str, message: str, *, by: str = "") -> WaveOutcome:
+        """A refusal, in the audit trail of a wave that has a journal (a wave that never ran
+        gets none written for it: refused input writes nothing)."""
+        if self.has_run():
+            self.journal.audit(action, "refused", by=by)
+        return refused(message)
+
+    @contextmanager
+    def _locked(self, action: str, *, by: str = "") -> Iterator[None]:
+        """The wave's lock; a refusal because another run holds it is audited, then raised."""
+        try:
+            with self.lock:
+                yield
+        except WaveLocked:
+            if self.has_run():
+                self.journal.audit(action, "refused (locked)", by=by)
+            raise
 
     def close(self) -> None:
         if self._journal is not None:
@@ -249,7 +267,7 @@ class Wave:
         if check and WAVE_PHASES.index(until or CHECK_UNTIL) > WAVE_PHASES.index(CHECK_UNTIL):
             return refused(f"--check stops after {CHECK_UNTIL}: verify needs a real run")
         try:
-            with self._inputs() as inputs, self.lock:
+            with self._inputs() as inputs, self._locked("check" if check else "run"):
                 if check:
                     return self._check_locked(until or CHECK_UNTIL, inputs)
                 return self._run_locked(inputs, until=until, resume=resume, yes=yes)
@@ -258,7 +276,7 @@ class Wave:
 
     def _check_locked(self, until: str, inputs: Inputs) -> WaveOutcome:
         if blocked := self._stop_leftovers():
-            return refused(blocked)
+            return self._refused("check", blocked)
         ctx = self._context(inputs)
         steps = wave_steps(self._runbook(ctx), self.playbooks, until)
         run_id = self.journal.start_run("check", os.getpid(), self.rehearsal, until=until)
@@ -283,7 +301,7 @@ class Wave:
                 f"the go/no-go gate was passed ({approval['approved_by']}); the wave is complete",
             )
         if blocked := self._stop_leftovers():
-            return refused(blocked)
+            return self._refused("run", blocked)
         ctx = self._context(inputs)
         steps = wave_steps(self._runbook(ctx), self.playbooks, until)
         run_id = self.journal.start_run(
@@ -334,20 +352,24 @@ class Wave:
     def approve(self, by: str) -> WaveOutcome:
         approvers = self.programme.settings.go_no_go.approvers
         if by.casefold() not in {a.casefold() for a in approvers}:
-            return refused(
-                f"--by {by!r} is not an approver of the programme ({', '.join(approvers)})"
+            return self._refused(
+                "approve",
+                f"--by {by!r} is not an approver of the programme ({', '.join(approvers)})",
+                by=by,
             )
         if not self.has_run():
             return refused(f"no wave of {self.municipality} has run in environment {self.env.name}")
-        with self.lock:
+        with self._locked("approve", by=by):
             existing = self.journal.approval()
             if existing:
                 return WaveOutcome(
                     "complete", EXIT_OK, f"already approved by {existing['approved_by']}"
                 )
             if not self.verified():
-                return refused(
-                    "verify has not passed in full since the last failure; nothing to approve"
+                return self._refused(
+                    "approve",
+                    "verify has not passed in full since the last failure; nothing to approve",
+                    by=by,
                 )
             self.journal.approve(by)
             waves = [r for r in self.journal.runs() if r["kind"] == "wave"]
@@ -365,15 +387,16 @@ class Wave:
             self.notifier.close()  # at most the drain budget
 
     def _rollback(self) -> WaveOutcome:
-        with self._inputs() as inputs, self.lock:
+        with self._inputs() as inputs, self._locked("rollback"):
             approval = self.journal.approval()
             if approval:
-                return refused(
+                return self._refused(
+                    "rollback",
                     f"the go/no-go gate was passed ({approval['approved_by']}): rollback is no "
-                    "longer possible; fix forward"
+                    "longer possible; fix forward",
                 )
             if blocked := self._stop_leftovers():
-                return refused(blocked)
+                return self._refused("rollback", blocked)
             ctx = self._context(inputs)
             steps = rollback_steps(self._runbook(ctx), self.playbooks, self.journal.started_steps())
             run_id = self.journal.start_run("rollback", os.getpid(), self.rehearsal)
