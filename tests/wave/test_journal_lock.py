@@ -137,11 +137,17 @@ def test_lock_is_released_when_its_holder_is_killed(tmp_path: Path) -> None:
 
 
 def test_secrets_scrubbed_and_redacted() -> None:
-    data = {"bind_password": "s3", "nested": [{"tsig_key": "k", "ok": 1}], "password_file": "/f"}
+    data = {
+        "bind_password": "s3",
+        "nested": [{"tsig_key": "k", "ok": 1, "db_pass": "p", "pgpass": "x"}],
+        "password_file": "/f",
+        "checks_passed": 12,  # a count, not a pass word
+    }
     assert scrub(data) == {
         "bind_password": CENSORED,
-        "nested": [{"tsig_key": CENSORED, "ok": 1}],
+        "nested": [{"tsig_key": CENSORED, "ok": 1, "db_pass": CENSORED, "pgpass": CENSORED}],
         "password_file": "/f",
+        "checks_passed": 12,
     }
     assert redact("ldapadd: bad password topsecret1", ("topsecret1",)) == (
         f"ldapadd: bad password {CENSORED}"

@@ -12,8 +12,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+# "pass" as a word of its own (db_pass, pgpass, PASSWORD), not the start of one: a count named
+# checks_passed is no secret.
 SECRET_KEY = re.compile(
-    r"pass(word|wd|phrase)?|secret|token|credential|private_key|tsig_key$", re.I
+    r"pass(word|wd|phrase)?(?![a-z])|secret|token|credential|private_key|tsig_key$", re.I
 )
 CENSORED = "********"
 # A tool that quotes a long token cuts it short with an ellipsis (dig and nsupdate quote a bad
