@@ -262,5 +262,8 @@ def audited(
 
 
 def open_read_only(path: Path) -> sqlite3.Connection:
-    """A journal or audit log opened without the right to change it."""
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    """A journal or audit log opened without the right to change it (SQLite's mode=ro), so a
+    reader can never write to it, whoever else has it open; usable from any thread."""
+    return sqlite3.connect(
+        f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10, check_same_thread=False
+    )

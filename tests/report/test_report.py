@@ -168,6 +168,19 @@ def test_the_audit_trail_is_shown_as_the_journal_keeps_it(wave_dir: Path) -> Non
     for _, _, digest in rows:
         assert digest[:12] in page and digest[:12] in text
     assert "actor_os_user" in page
+    assert "hash chain intact" in page and "NOT intact" not in page
+    assert "hash chain intact" in text
+
+
+def test_a_tampered_audit_trail_is_reported_as_such(wave_dir: Path) -> None:
+    journal = wave_dir / "journal.sqlite"
+    with sqlite3.connect(journal) as db:
+        db.execute("UPDATE audit SET actor_by='Someone Else' WHERE action='approve'")
+    paths = write_report(journal, plan=plan())
+    page, text = paths.html.read_text(encoding="utf-8"), pdf_text(paths.pdf)
+    for shown in (page, " ".join(text.split())):
+        assert "hash chain NOT intact" in shown
+        assert "edited (its hash differs)" in shown
 
 
 def test_a_journal_without_an_audit_trail_says_so(wave_dir: Path) -> None:

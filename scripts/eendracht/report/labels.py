@@ -33,6 +33,8 @@ L = {
     "runs": Label("Runs", "Runs"),
     "audit": Label("Audittrail", "Audit trail"),
     "no_audit": Label("geen audittrail in dit journaal", "no audit trail in this journal"),
+    "audit_intact": Label("hashketen intact", "hash chain intact"),
+    "audit_broken": Label("hashketen NIET intact", "hash chain NOT intact"),
     "no_gate": Label("nog geen go/no-go-besluit", "no go/no-go decision yet"),
     "no_failures": Label("geen fouten", "no failures"),
     "no_rollbacks": Label("geen terugdraaiingen", "no rollbacks"),

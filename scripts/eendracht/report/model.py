@@ -90,11 +90,14 @@ class GateDecision:
 
 @dataclass(frozen=True)
 class AuditTrail:
-    """The journal's `audit` table as it is, or `present=False` when the journal has none."""
+    """The journal's audit trail and whether its hash chain holds (eendracht.audit.verify),
+    or `present=False` when the journal has none."""
 
     present: bool
     columns: tuple[str, ...] = ()
     rows: tuple[tuple[object, ...], ...] = ()
+    intact: bool = False
+    reason: str = ""  # why the chain does not hold, naming the first record that fails
 
 
 @dataclass(frozen=True)

@@ -217,6 +217,13 @@ def render_pdf(content: Content, gantts: list[Chart], throughput: Chart | None) 
         ],
     )
     _heading(pdf, L["audit"])
+    if c.audit.present:
+        verdict = (
+            f"{L['audit_intact']} ({len(c.audit.rows)})"
+            if c.audit.intact
+            else f"{L['audit_broken']}: {c.audit.reason}"
+        )
+        _text(pdf, verdict)
     if c.audit.present and c.audit.rows:
         _table(
             pdf,

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import urllib.parse
 from pathlib import Path
 from typing import Any
 
+from eendracht import audit
 from eendracht.report.model import (
     AuditTrail,
     GateDecision,
@@ -26,18 +26,16 @@ from eendracht.report.model import (
 )
 
 REQUIRED_TABLES = frozenset({"runs", "phases", "steps", "host_results", "gate"})
-# The audit trail's columns shown, when the table has them (it is another module's; read as is).
-AUDIT_COLUMNS = ("id", "at", "actor_os_user", "actor_by", "action", "object", "result", "host")
+# The audit trail's columns shown; the hash (shortened) lets an auditor match the export.
+AUDIT_COLUMNS = (
+    "id", "at", "actor_os_user", "actor_by", "action", "object", "result", "host", "hash",
+)  # fmt: skip
 # A share's copy is the step `<phase>.files.<share>`; its figures are its results' counts.
 COPY_PHASES = ("presync", "final_sync")
 
 
 class NotAJournal(Exception):
     """The path is not a wave journal that can be read: the message is one line naming it."""
-
-
-def _uri(path: Path) -> str:
-    return "file:" + urllib.parse.quote(str(path.resolve())) + "?mode=ro"
 
 
 def _number(value: Any) -> int | float | None:
@@ -244,20 +242,16 @@ class JournalView:
         )
 
     def audit(self) -> AuditTrail:
-        """The `audit` table when the journal has one (read as it is, never created)."""
+        """The audit trail (eendracht.audit) with its verdict, when the journal has one."""
         exists = self.db.execute(
             "SELECT 1 FROM sqlite_master WHERE type='table' AND name='audit'"
         ).fetchone()
         if not exists:
             return AuditTrail(False)
-        have = [r[1] for r in self._rows("PRAGMA table_info(audit)")]
-        columns = [c for c in AUDIT_COLUMNS if c in have] or [c for c in have if "hash" not in c]
-        if "hash" in have:
-            columns.append("hash")
-        order = "id" if "id" in have else "rowid"
-        select = ", ".join(f'"{c}"' for c in columns)
-        rows = tuple(tuple(r) for r in self._rows(f"SELECT {select} FROM audit ORDER BY {order}"))
-        return AuditTrail(True, tuple(columns), rows)
+        trail = audit.records(self.db)
+        verdict = audit.verify(self.db)
+        rows = tuple(tuple(getattr(r, c) for c in AUDIT_COLUMNS) for r in trail)
+        return AuditTrail(True, AUDIT_COLUMNS, rows, verdict.intact, verdict.reason)
 
 
 def open_view(path: Path) -> JournalView:
@@ -269,7 +263,7 @@ def open_view(path: Path) -> JournalView:
     if not path.is_file():
         raise NotAJournal(f"{path}: no such journal file")
     try:
-        db = sqlite3.connect(_uri(path), uri=True, timeout=10, check_same_thread=False)
+        db = audit.open_read_only(path)
     except sqlite3.Error as exc:
         raise NotAJournal(f"{path}: cannot be opened as a journal ({exc})") from None
     db.row_factory = sqlite3.Row
