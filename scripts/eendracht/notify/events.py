@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
 EventKind = Literal[
     "phase_started",
@@ -21,15 +21,7 @@ EventKind = Literal[
     "rolled_back",
     "rollback_failed",
 ]
-EVENT_KINDS: Final[tuple[EventKind, ...]] = (
-    "phase_started",
-    "phase_finished",
-    "step_failed",
-    "gate_waiting",
-    "approved",
-    "rolled_back",
-    "rollback_failed",
-)
+EVENT_KINDS: Final[tuple[EventKind, ...]] = get_args(EventKind)
 
 # One line a person reads first, per kind (the formatters add the details).
 TITLES: Final[dict[EventKind, str]] = {
