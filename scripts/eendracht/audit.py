@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from eendracht.state import state_root
 from eendracht.wave.lock import host_name
 from eendracht.wave.lock import os_user as current_os_user
 
@@ -259,6 +260,11 @@ def audited(
     with closing(AuditLog(path)) as log:
         log.record(action, obj, "ok")
     return outcome
+
+
+def state_log(state: Path | None = None) -> Path:
+    """The audit log of what happens outside any wave (lab up and down) under a state root."""
+    return state_root(state) / "audit.sqlite"
 
 
 def open_read_only(path: Path) -> sqlite3.Connection:

@@ -8,11 +8,13 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from eendracht import audit
 from eendracht.cli import app
 from eendracht.wave.steps import WAVE_PHASES
 
@@ -96,3 +98,14 @@ def test_rehearsal_moves_verifies_and_leaves_nothing_running(lab_state: Path) ->
 
     assert not (lab_state / "lab").exists()
     assert processes_mentioning(str(lab_state)) == []
+    # Lab up and down are in the state's audit log; the rehearsal's wave in its journal's.
+    with closing(audit.open_read_only(lab_state / "audit.sqlite")) as db:
+        assert [(r.action, r.result) for r in audit.records(db)] == [
+            ("lab up", "ok"),
+            ("lab down", "ok"),
+        ]
+        assert audit.verify(db).intact
+    with closing(audit.open_read_only(saved / "journal.sqlite")) as db:
+        actions = [(r.action, r.result) for r in audit.records(db)]
+        assert actions[0] == ("run", "started") and ("approve", "automatic") in actions
+        assert audit.verify(db).intact

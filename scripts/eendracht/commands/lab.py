@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from eendracht.audit import audited
+from eendracht.audit import audited, state_log
 from eendracht.commands.common import (
     EXIT_INVALID,
     VaultPasswordFile,
@@ -21,7 +21,7 @@ from eendracht.commands.common import (
 )
 from eendracht.lab import DEFAULT_SEED, SCALES, LabError, LabInfo, lab_down, lab_status, lab_up
 from eendracht.problems import ProblemsFound
-from eendracht.state import StateRootError, state_root
+from eendracht.state import StateRootError
 
 lab_app = typer.Typer(
     name="lab",
@@ -44,14 +44,9 @@ def _table(info: LabInfo) -> Table:
     return table
 
 
-def _audit_log() -> Path:
-    """Lab up and down are no wave's: their audit trail is the state root's (eendracht.audit)."""
-    return state_root() / "audit.sqlite"
-
-
 def _audited_up(programme: Path, up: Callable[[], LabInfo]) -> LabInfo:
     info: LabInfo = audited(
-        _audit_log(), "lab up", str(programme), up, unrecorded=(ProblemsFound, StateRootError)
+        state_log(), "lab up", str(programme), up, unrecorded=(ProblemsFound, StateRootError)
     )
     return info
 
@@ -124,7 +119,7 @@ def status(
 def down() -> None:
     """Stop every process the lab started (by its recorded pid) and remove its state."""
     try:
-        stopped = audited(_audit_log(), "lab down", "lab", lab_down)
+        stopped = audited(state_log(), "lab down", "lab", lab_down)
     except LabError as exc:
         err_console.print(f"lab: {exc}", markup=False)
         raise typer.Exit(EXIT_LAB) from None

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eendracht.audit import audited, state_log
 from eendracht.environment.vault import VaultKey
 from eendracht.lab import SCALES, LabError, lab_down, lab_up
 from eendracht.module_utils import thaw_tree
@@ -108,7 +109,12 @@ def rehearse(
     journal: Path | None = None
     try:
         say(f"lab up ({scale}) for {programme.name}")
-        lab_up(programme_path, scale=scale, state=state, vault=vault)
+        audited(
+            state_log(state),
+            "lab up",
+            str(programme_path),
+            lambda: lab_up(programme_path, scale=scale, state=state, vault=vault),
+        )
         result.seconds["lab_up"] = round(time.monotonic() - began, 1)
         wave = Wave(
             programme_path, municipality, environment=lab_environment(state), rehearsal=True,
@@ -145,7 +151,7 @@ def rehearse(
         folder = _keep_journal(state, f"{programme.name}-{municipality}", journal)
         start = time.monotonic()
         thaw_tree(lab_dir(state) / "files")
-        lab_down(state)
+        audited(state_log(state), "lab down", "lab", lambda: lab_down(state))
         result.seconds["lab_down"] = round(time.monotonic() - start, 1)
         result.seconds["total"] = round(time.monotonic() - began, 1)
         result.saved = _save(folder, result)
