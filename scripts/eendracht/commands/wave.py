@@ -1,4 +1,4 @@
-"""`eendracht wave run|approve|rollback|status`: one municipality's migration weekend.
+"""`eendracht wave run|approve|rollback|status|serve`: one municipality's migration weekend.
 
 Every command names the environment it works on: `--environment DIR` or `--lab` (the lab's
 environment). There is no default; a run against an environment asks for confirmation.
@@ -22,6 +22,7 @@ from eendracht.commands.common import (
     load_or_exit,
     municipality_or_exit,
     report_problems,
+    vault_or_exit,
 )
 from eendracht.display_text import shown
 from eendracht.problems import ProblemsFound
@@ -36,7 +37,8 @@ from eendracht.wave.steps import WAVE_PHASES
 from eendracht.wave.targets import describe_targets
 
 app = typer.Typer(
-    help="Migrate one municipality: run, approve, roll back, status.", no_args_is_help=True
+    help="Migrate one municipality: run, approve, roll back, status; serve the live page.",
+    no_args_is_help=True,
 )
 
 ProgrammeArg = Annotated[Path, typer.Argument(help="programme folder, e.g. inventory/altena")]
@@ -259,3 +261,75 @@ def status(
         print(json.dumps(data, indent=2))
     else:
         print_status(console, data)
+
+
+SERVE_HELP = """Serve the live page of every wave, rollback and rehearsal of the programme found
+under the state, read-only (docs/control-room.md).
+
+\b
+On loopback by default: http://127.0.0.1:PORT/. To share it on the weekend, serve it over TLS
+with a per-weekend token in a 0600 file; hand out https://HOST:PORT/?token=TOKEN once (the
+browser then keeps a cookie), or send `Authorization: Bearer TOKEN`:
+  eendracht wave serve inventory/altena --host 0.0.0.0 --port 8443 \\
+      --tls-cert cert.pem --tls-key key.pem --token-file ~/.eendracht/weekend.token
+A --host beyond loopback without TLS and a token is refused. The page shows nothing secret:
+it is made from the journals, which are redacted as they are written."""
+
+
+@app.command(help=SERVE_HELP)
+def serve(
+    programme: ProgrammeArg,
+    port: Annotated[int, typer.Option("--port", help="TCP port", min=1, max=65535)] = 8765,
+    host: Annotated[
+        str, typer.Option("--host", help="address to listen on (loopback unless TLS + token)")
+    ] = "127.0.0.1",
+    tls_cert: Annotated[
+        Path | None, typer.Option("--tls-cert", help="TLS certificate (PEM)")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="TLS private key (PEM)")] = None,
+    token_file: Annotated[
+        Path | None,
+        typer.Option("--token-file", help="the weekend's token: a 0600 file, one line"),
+    ] = None,
+    state: StateOpt = None,
+    vault_password_file: VaultPasswordFile = None,
+) -> None:
+    import uvicorn
+
+    from eendracht.live.access import AccessError, check_options, read_token
+    from eendracht.live.serve import live_app, uvicorn_config
+    from eendracht.programme.loader import load_programme
+
+    try:
+        check_options(host, tls_cert, tls_key, token_file is not None)
+        token = read_token(token_file) if token_file is not None else None
+    except AccessError as exc:
+        err_console.print(str(exc), markup=False)
+        raise typer.Exit(EXIT_INVALID) from None
+    try:
+        root = usable_state_root(state)
+    except StateRootError as exc:
+        err_console.print(exc.line, markup=False)
+        raise typer.Exit(EXIT_INVALID) from None
+    if not root.is_dir():
+        where = "--state" if state is not None else "state root"
+        err_console.print(f"{where} {root}: no such folder: nothing has run under it", markup=False)
+        raise typer.Exit(EXIT_INVALID)
+    vault = vault_or_exit(vault_password_file)
+    try:
+        prog = load_programme(programme, vault)
+    except ProblemsFound as exc:
+        more = len(exc.problems) - 1
+        err_console.print(
+            f"{programme}: not a programme: {exc.problems[0]}"
+            + (f" (and {more} more: `eendracht check`)" if more else ""),
+            markup=False,
+        )
+        raise typer.Exit(EXIT_INVALID) from None
+    served = live_app(prog, root, token=token, secure=tls_cert is not None)
+    scheme = "https" if tls_cert else "http"
+    err_console.print(
+        f"live page of {prog.name} ({root}): {scheme}://{host}:{port}/  (Ctrl-C stops it)",
+        markup=False,
+    )
+    uvicorn.Server(uvicorn_config(served.app, host, port, tls_cert, tls_key)).run()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,17 @@ AUDIT_COLUMNS = (
 )  # fmt: skip
 # A share's copy is the step `<phase>.files.<share>`; its figures are its results' counts.
 COPY_PHASES = ("presync", "final_sync")
+
+
+@dataclass(frozen=True)
+class LatestTask:
+    """The task a run started last, and the host it last started or reported on."""
+
+    phase: str
+    step_id: str
+    task: str
+    started_at: float
+    host: str
 
 
 class NotAJournal(Exception):
@@ -62,6 +74,11 @@ class JournalView:
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         return list(self.db.execute(sql, args))
+
+    def data_version(self) -> int:
+        """SQLite's `PRAGMA data_version`: changes whenever another connection commits (the
+        live page polls it; asking costs no read of the journal's tables)."""
+        return int(self.db.execute("PRAGMA data_version").fetchone()[0])
 
     # --- runs, phases, steps ------------------------------------------------------------
 
@@ -129,6 +146,26 @@ class JournalView:
         attempt = tuple(r for r in runs if r.id > epoch)
         history = tuple(r for r in runs if r.id <= epoch)
         return Timeline(run, attempt, history)
+
+    def latest_task(self, run_id: int) -> LatestTask | None:
+        """The run's last task started and the host of its last result (the live page's
+        "now running"); None before the run started a task."""
+        row = self.db.execute(
+            "SELECT phase, step_id, task_uuid, name, started_at FROM tasks WHERE run_id = ?"
+            " ORDER BY started_at DESC, rowid DESC LIMIT 1",
+            (run_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        host = self.db.execute(
+            "SELECT host FROM host_results WHERE run_id = ? AND task_uuid = ?"
+            " ORDER BY id DESC LIMIT 1",
+            (run_id, row["task_uuid"]),
+        ).fetchone()
+        return LatestTask(
+            row["phase"], row["step_id"], row["name"], float(row["started_at"]),
+            str(host["host"]) if host else "",
+        )  # fmt: skip
 
     # --- what moved ---------------------------------------------------------------------
 
