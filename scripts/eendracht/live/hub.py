@@ -90,14 +90,16 @@ class Hub:
         self.polls = 0  # data_version questions asked (the benchmark reads it)
         self.builds = 0  # pages built
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # --- the loop -------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self._scan)
         await asyncio.to_thread(self._poll_all)
         self._publish(True)
-        self._task = asyncio.create_task(self._loop())
+        self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
         self.closing = True
@@ -109,7 +111,14 @@ class Hub:
         for feed in self.feeds.values():
             feed.close()
 
-    async def _loop(self) -> None:
+    def end_streams(self) -> None:
+        """From any thread: every event stream ends (before the server stops, so it need not
+        wait for them)."""
+        self.closing = True
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake)
+
+    async def _run(self) -> None:
         last_scan = time.monotonic()
         while not self.closing:
             await asyncio.sleep(self.poll)

@@ -9,7 +9,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from eendracht.live.app import create_app
-from eendracht.live.hub import POLL_SECONDS, Hub
+from eendracht.live.hub import POLL_SECONDS, RESCAN_SECONDS, Hub
 from eendracht.live.koppelingen import chain_pairs
 from eendracht.live.render import Renderer
 from eendracht.live.sources import Source
@@ -31,6 +31,7 @@ def live_app(
     token: str | None = None,
     secure: bool = False,
     poll: float = POLL_SECONDS,
+    rescan: float = RESCAN_SECONDS,
 ) -> Served:
     """The live page of `programme`'s journals under the state root `state`."""
     renderer = Renderer(programme.name)
@@ -49,6 +50,7 @@ def live_app(
         render=renderer.wave,
         render_overview=renderer.overview,
         poll=poll,
+        rescan=rescan,
     )
     return Served(create_app(hub, renderer, token, secure), hub)
 
