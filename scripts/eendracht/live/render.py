@@ -22,7 +22,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 def _mark(status: str) -> str:
     if status in LIVE_STATUS:
         return LIVE_STATUS[status][0]
-    return fmt.MARK.get(status, {"running": "▶", "at_gate": "⏸"}.get(status, "•"))
+    return fmt.MARK.get(status, {"running": "▶", "at_gate": "‖"}.get(status, "•"))
 
 
 def _word(status: str) -> Label:
