@@ -32,9 +32,12 @@ Render = Callable[[LivePage], str]
 RenderOverview = Callable[[list[LivePage]], str]
 
 
-def sse(event: str, version: int, html: str) -> bytes:
-    """One server-sent event; the HTML travels as a JSON string, so it is one data line."""
-    data = json.dumps({"version": version, "html": html, "at": time.time()})
+def sse(event: str, version: int, html: str, journal_at: float = 0.0) -> bytes:
+    """One server-sent event; the HTML travels as a JSON string, so it is one data line.
+    `journal_at`: the newest time in the journal it shows (how far behind it is)."""
+    data = json.dumps(
+        {"version": version, "html": html, "at": time.time(), "journal_at": journal_at}
+    )
     return f"event: {event}\nid: {version}\ndata: {data}\n\n".encode()
 
 
@@ -206,4 +209,4 @@ class Hub:
         feed.html = self.render(page)
         feed.version += 1
         feed.built_at = time.time()
-        feed.event = sse("page", feed.version, feed.html)
+        feed.event = sse("page", feed.version, feed.html, page.journal_at)

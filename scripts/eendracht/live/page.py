@@ -73,6 +73,7 @@ class LivePage:
     koppelingen: Matrix | None = None
     phases: tuple[Bars, ...] = ()
     error: str = ""
+    journal_at: float = 0.0  # the newest time in the journal when the page was built
 
     @property
     def status(self) -> str:
@@ -201,4 +202,5 @@ def build_page(
         criteria=_criteria(content, plan),
         koppelingen=matrix(chain_pairs, list(content.verification)) if chain_pairs else None,
         phases=_bars(content.phase_rows, t0, now),
+        journal_at=view.last_write(),
     )

@@ -80,6 +80,18 @@ class JournalView:
         live page polls it; asking costs no read of the journal's tables)."""
         return int(self.db.execute("PRAGMA data_version").fetchone()[0])
 
+    def last_write(self) -> float:
+        """The newest time the journal records (a run, step, task, result or approval): how
+        far behind it a reader is."""
+        row = self.db.execute(
+            "SELECT MAX(t) FROM (SELECT MAX(COALESCE(finished_at, started_at)) AS t FROM runs"
+            " UNION ALL SELECT MAX(COALESCE(finished_at, started_at)) FROM steps"
+            " UNION ALL SELECT MAX(started_at) FROM tasks"
+            " UNION ALL SELECT MAX(finished_at) FROM host_results"
+            " UNION ALL SELECT MAX(approved_at) FROM gate)"
+        ).fetchone()
+        return float(row[0] or 0.0)
+
     # --- runs, phases, steps ------------------------------------------------------------
 
     def run_ids(self) -> list[int]:
