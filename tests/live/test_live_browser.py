@@ -70,7 +70,11 @@ def test_the_page_follows_a_real_wave_to_the_gate(tmp_path: Path) -> None:
             assert outcome and outcome[0].status == "failed", outcome
             text = page.locator("#failures").inner_text()
             assert "presync.dns" in text and "non-zero return code" in text, text
-            assert "mislukt / failed" in page.locator("#run-status").inner_text()
+            # the failed result is journaled before the run ends: the run's status follows
+            page.wait_for_function(
+                "() => document.querySelector('#run-status').textContent.includes('mislukt')",
+                timeout=10_000,
+            )
 
             (wave.dir / "fail-presync.dns").unlink()
             thread, outcome = _in_thread(lambda: wave.run(resume=True))
