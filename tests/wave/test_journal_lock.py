@@ -415,9 +415,11 @@ def test_the_wave_hands_each_step_its_runbook_timeout(tmp_path: Path) -> None:
             given.update({s.step_id: s.timeout for s in batch})
             return [StepResult(s.phase, s.step_id, 0, "ok", [], 0.0) for s in batch]
 
-    # The orchestrator's step loop alone: it only needs a journal besides the runner.
+    # The orchestrator's step loop alone: it needs a journal and somewhere to notify.
     results, failures = Wave._execute(
-        SimpleNamespace(journal=journal, per_step=False),  # type: ignore[arg-type]
+        SimpleNamespace(  # type: ignore[arg-type]
+            journal=journal, per_step=False, _notify=lambda *_, **__: None
+        ),
         Recording(),  # type: ignore[arg-type]
         run,
         steps,
