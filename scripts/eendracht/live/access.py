@@ -9,13 +9,14 @@ the token in its address."""
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import stat
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from eendracht.loopback import is_loopback
 
 COOKIE = "eendracht_live"
 MAX_TOKEN_FILE = 4096
@@ -24,15 +25,6 @@ MIN_TOKEN_LENGTH = 16
 
 class AccessError(Exception):
     """The command's options do not allow serving: the message is one line."""
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def read_token(path: Path) -> str:

@@ -3,24 +3,16 @@ form the run's redaction must hide (its path and query carry the credential)."""
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import stat
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
+from eendracht.loopback import is_loopback
+
 MAX_URL_FILE = 8192
 MIN_FORM = 8  # the shortest path or query redacted
 MIN_PART = 16  # a shorter path segment or query value is a name (`services`), not a credential
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def url_problem(url: str) -> str:
@@ -37,7 +29,7 @@ def url_problem(url: str) -> str:
         return "is not a URL"
     if parts.scheme not in ("https", "http") or not host:
         return "is not an http(s) URL with a host"
-    if parts.scheme == "http" and not _loopback(host):
+    if parts.scheme == "http" and not is_loopback(host):
         return "must be https: over http its secret path would cross the network in the clear"
     if parts.username or parts.password:
         return "must not carry a user or password before the host"
