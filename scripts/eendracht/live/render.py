@@ -14,6 +14,7 @@ import jinja2
 from eendracht.live.page import LivePage
 from eendracht.live.words import LIVE_STATUS, W
 from eendracht.report import format as fmt
+from eendracht.report.html import templates_at
 from eendracht.report.labels import STATUS, L, Label
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -40,13 +41,7 @@ def _clock(ts: float | None) -> str:
 
 
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = templates_at(TEMPLATES)
     env.globals.update(
         L=L,
         W=W,

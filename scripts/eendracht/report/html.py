@@ -20,14 +20,20 @@ def _b64(text: str) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+def templates_at(folder: Path) -> jinja2.Environment:
+    """Jinja2 as every eendracht page uses it: templates from `folder`, every value escaped,
+    an undefined name an error rather than an empty string."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+def _environment() -> jinja2.Environment:
+    env = templates_at(TEMPLATES)
     env.filters["b64"] = _b64
     env.globals.update(
         L=L,
