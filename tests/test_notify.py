@@ -444,3 +444,23 @@ def test_a_dead_channel_does_not_hold_back_a_live_one() -> None:
         assert time.monotonic() - started <= budget.drain_seconds + 0.3
     assert [r.json()["sequence"] for r in seen.requests] == list(range(1, 13))
     assert tally.delivered == 12 and tally.failed + tally.dropped == 12
+
+
+def test_the_command_says_when_notifications_did_not_arrive(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from types import SimpleNamespace
+
+    from eendracht.commands.wave import _say_notifications
+    from eendracht.notify.sender import Tally
+
+    quiet = SimpleNamespace(notifier=SimpleNamespace(tally=Tally(delivered=14)))
+    _say_notifications(quiet)  # type: ignore[arg-type]
+    assert capsys.readouterr().err == ""
+    lossy = SimpleNamespace(
+        notifier=SimpleNamespace(tally=Tally(delivered=12, failed=1, dropped=2))
+    )
+    _say_notifications(lossy)  # type: ignore[arg-type]
+    assert capsys.readouterr().err.strip() == (
+        "notifications: 12 delivered, 1 failed, 2 not sent (the wave itself is not affected)"
+    )

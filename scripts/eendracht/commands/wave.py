@@ -125,6 +125,18 @@ def _report(wave: Wave, run_id: int | None) -> None:
     )
 
 
+def _say_notifications(wave: Wave) -> None:
+    """One line when a notification did not reach its channel (the warnings above say which
+    and why); nothing when all arrived or none are configured."""
+    tally = wave.notifier.tally
+    if tally.failed or tally.dropped:
+        err_console.print(
+            f"notifications: {tally.delivered} delivered, {tally.failed} failed, "
+            f"{tally.dropped} not sent (the wave itself is not affected)",
+            markup=False,
+        )
+
+
 def _finish(outcome: WaveOutcome) -> None:
     style = "green" if outcome.exit_code == 0 else "red"
     # The message may quote a tool's output: never read as markup, control characters escaped.
@@ -186,6 +198,7 @@ def run(
             report_problems(exc, wave.env.root)
             raise typer.Exit(EXIT_INVALID) from None
     _report(wave, outcome.run_id)
+    _say_notifications(wave)
     _finish(outcome)
 
 
@@ -208,6 +221,7 @@ def approve(
         raise typer.Exit(LOCKED_EXIT) from None
     if outcome.status == "complete":
         _report(wave, None)
+    _say_notifications(wave)
     _finish(outcome)
 
 
@@ -236,6 +250,7 @@ def rollback(
             report_problems(exc, wave.env.root)
             raise typer.Exit(EXIT_INVALID) from None
     _report(wave, outcome.run_id)
+    _say_notifications(wave)
     _finish(outcome)
 
 
