@@ -1,13 +1,16 @@
 """The live page served for a test: uvicorn in a thread on a free loopback port, over a
-state root the test fills with journals written by the real Journal class."""
+state root the test fills with journals written by the real Journal class (or by a real
+wave or rehearsal); and Debian's chromium through Playwright to look at it."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import uvicorn
@@ -15,6 +18,10 @@ import uvicorn
 from eendracht.live.serve import Served, live_app, uvicorn_config
 from eendracht.programme.loader import load_programme
 from eendracht.programme.models import Programme
+from eendracht.wave.steps import WAVE_PHASES
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 REPO = Path(__file__).resolve().parents[2]
 MINI = REPO / "tests" / "fixtures" / "programmes" / "mini"
@@ -70,3 +77,65 @@ def events(client: httpx.Client, url: str, limit: float = 10.0) -> Iterator[tupl
             elif line == "" and name:
                 yield name, data
                 name, data = "", ""
+
+
+# Every phase row of a wave's page as "phase=status", in the page's order.
+PHASES_JS = """() => Array.from(document.querySelectorAll('tr[data-phase]'))
+    .map(r => r.dataset.phase + '=' + r.dataset.status).join(' ')"""
+
+
+@contextmanager
+def chromium_page(problems: list[str]) -> Iterator[Page]:
+    """A page in Debian's chromium (through Playwright); its console errors and uncaught
+    page errors are added to `problems`."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium is missing: run `make setup` (scripts/setup/system-packages.sh)"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 1600})
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.on(
+                "console",
+                lambda m: problems.append(m.text) if m.type == "error" else None,
+            )
+            yield page
+        finally:
+            browser.close()
+
+
+def mark_loaded(page: Page) -> None:
+    """A mark on the page's window that a reload would remove (see `not_reloaded`)."""
+    page.evaluate("() => { window.loadedOnce = true; }")
+
+
+def not_reloaded(page: Page) -> bool:
+    return bool(page.evaluate("() => window.loadedOnce === true"))
+
+
+def look(page: Page, seen: list[str]) -> str:
+    """The page's phase rows now, added to `seen` when they changed."""
+    now = str(page.evaluate(PHASES_JS))
+    if not seen or seen[-1] != now:
+        seen.append(now)
+    return now
+
+
+def phases_moving(seen: list[str], statuses: tuple[str, ...] = ("running",)) -> list[str]:
+    """The phases in the order they were seen to move: seen in one of `statuses`, or (with
+    "ok" among them) seen turning ok after a look that showed them otherwise. Phases shown ok
+    from the first look on were not seen moving."""
+    moved: list[str] = []
+    before: dict[str, str] = {}
+    for snapshot in seen:
+        now = dict(item.split("=") for item in snapshot.split())
+        for phase in WAVE_PHASES:
+            status = now.get(phase)
+            turned_ok = status == "ok" and phase in before and before[phase] != "ok"
+            moving = (status in statuses and status != "ok") or (turned_ok and "ok" in statuses)
+            if moving and (not moved or moved[-1] != phase):
+                moved.append(phase)
+        before = now
+    return moved

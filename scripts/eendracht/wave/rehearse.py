@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
+import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eendracht.audit import audited, state_log
+from eendracht.audit import audited, open_read_only, state_log
 from eendracht.environment.vault import VaultKey
 from eendracht.lab import SCALES, LabError, lab_down, lab_up
 from eendracht.module_utils import thaw_tree
@@ -50,7 +51,13 @@ def _keep_journal(state: Path | None, name: str, journal: Path | None) -> Path:
     folder = state_root(state) / "rehearsals" / f"{name}-{stamp}"
     folder.mkdir(parents=True, exist_ok=True)
     if journal is not None and journal.is_file():
-        shutil.copy2(journal, folder / "journal.sqlite")
+        # Through SQLite, not as a file: while a reader (the live page) has the journal open,
+        # the wave's close does not checkpoint, and its last commits are only in the -wal.
+        kept = folder / "journal.sqlite"
+        kept.touch(mode=0o600)  # never readable by others, not even while it is written
+        with closing(open_read_only(journal)) as source, closing(sqlite3.connect(kept)) as copy:
+            source.backup(copy)
+        kept.chmod(0o600)
     return folder
 
 
