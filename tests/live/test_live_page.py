@@ -187,7 +187,7 @@ def test_the_journal_is_only_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["tests/fixtures/programmes/nowhere"], "not a programme"),
+        (["tests/fixtures/programmes/nowhere", "--state", "{tmp}"], "not a programme"),
         ([str(MINI), "--state", "{tmp}/missing"], "no such folder"),
         ([str(MINI), "--state", "{tmp}", "--host", "0.0.0.0"], "beyond loopback"),
         ([str(MINI), "--state", "{tmp}", "--token-file", "{tmp}/open.token"], "must be 0600"),
