@@ -14,6 +14,7 @@ import jinja2
 from eendracht.live.page import LivePage
 from eendracht.live.words import LIVE_STATUS, W
 from eendracht.report import format as fmt
+from eendracht.report.content import LOCAL
 from eendracht.report.html import templates_at
 from eendracht.report.labels import STATUS, L, Label
 
@@ -52,6 +53,7 @@ def environment() -> jinja2.Environment:
         secs=fmt.secs,
         minutes=_minutes,
         counts=fmt.counts,
+        zone=str(LOCAL),
     )
     return env
 

@@ -10,7 +10,9 @@
     var data = JSON.parse(event.data);
     main.innerHTML = data.html;
     main.dataset.version = data.version;
-    status.textContent = "live " + new Date().toLocaleTimeString("nl-NL");
+    // In the zone the page's own times are in (the server's, report.content.LOCAL).
+    var zone = main.dataset.zone || undefined;
+    status.textContent = "live " + new Date().toLocaleTimeString("nl-NL", {timeZone: zone});
   }
   source.addEventListener("page", update);
   source.addEventListener("overview", update);
