@@ -31,7 +31,7 @@ from eendracht.state import StateRootError, usable_state_root
 from eendracht.wave.display import LiveProgress
 from eendracht.wave.lock import LOCKED_EXIT, WaveLocked
 from eendracht.wave.orchestrator import Wave, WaveOutcome
-from eendracht.wave.paths import lab_environment
+from eendracht.wave.paths import JOURNAL, lab_environment
 from eendracht.wave.status import print_status, wave_status
 from eendracht.wave.steps import WAVE_PHASES
 from eendracht.wave.targets import describe_targets
@@ -118,7 +118,7 @@ def _report(wave: Wave, run_id: int | None) -> None:
 
     `run_id` None: the journal's last run (after an approval, its report shows the decision)."""
     report_after(
-        wave.dir / "journal.sqlite",
+        wave.dir / JOURNAL,
         run_id=run_id,
         plan=lambda: plan_for(wave.programme, wave.municipality, wave.state),
         say=lambda line: err_console.print(line, markup=False),

@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-JOURNAL = "journal.sqlite"
+from eendracht.wave.paths import JOURNAL, environments_waves, lab_waves, rehearsals_dir
+
 _STAMP = re.compile(r"-(\d{8}T\d{6}Z)$")
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -39,18 +40,18 @@ def find_sources(state: Path, programme: str, municipalities: set[str]) -> list[
     """Every journal of `programme` under `state`, in a stable order (waves, lab, rehearsals
     newest first). Only municipalities of the programme are served."""
     out: list[Source] = []
-    waves = state / "waves"
+    waves = environments_waves(state)
     if waves.is_dir():
         for env in sorted(p for p in waves.iterdir() if p.is_dir()):
             for muni in sorted((env / programme).glob(f"*/{JOURNAL}")):
                 name = muni.parent.name
                 if name in municipalities:
                     out.append(Source(_key("w", env.name, name), "wave", env.name, name, muni))
-    for muni in sorted((state / "lab" / "waves" / programme).glob(f"*/{JOURNAL}")):
+    for muni in sorted((lab_waves(state) / programme).glob(f"*/{JOURNAL}")):
         name = muni.parent.name
         if name in municipalities:
             out.append(Source(_key("lab", name), "lab", "lab", name, muni))
-    rehearsals = state / "rehearsals"
+    rehearsals = rehearsals_dir(state)
     if rehearsals.is_dir():
         folders = sorted(rehearsals.glob(f"{programme}-*/{JOURNAL}"), reverse=True)
         for journal in folders:

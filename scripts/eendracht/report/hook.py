@@ -12,7 +12,7 @@ from eendracht.programme.models import Programme
 from eendracht.report.content import Check
 from eendracht.report.planned import Plan, last_rehearsal, plan_of
 from eendracht.report.write import ReportPaths, write_report
-from eendracht.state import state_root
+from eendracht.wave.paths import rehearsals_dir
 
 Say = Callable[[str], None]
 
@@ -22,9 +22,7 @@ def plan_for(
 ) -> Plan:
     """The runbook's plan with the durations of the municipality's last rehearsal under the
     state root (not the folder `exclude`: a rehearsal's own)."""
-    rehearsal = last_rehearsal(
-        state_root(state) / "rehearsals", programme.name, municipality, exclude=exclude
-    )
+    rehearsal = last_rehearsal(rehearsals_dir(state), programme.name, municipality, exclude=exclude)
     return plan_of(build_runbook(programme, municipality), rehearsal)
 
 

@@ -25,6 +25,7 @@ from eendracht.report.model import (
     StepSpan,
     Timeline,
 )
+from eendracht.wave.paths import JOURNAL
 
 REQUIRED_TABLES = frozenset({"runs", "phases", "steps", "host_results", "gate"})
 # The audit trail's columns shown; the hash (shortened) lets an auditor match the export.
@@ -308,7 +309,7 @@ def open_view(path: Path) -> JournalView:
 
     Raises NotAJournal, naming the file, when it is missing or not a wave journal."""
     if path.is_dir():
-        path = path / "journal.sqlite"
+        path = path / JOURNAL
     if not path.is_file():
         raise NotAJournal(f"{path}: no such journal file")
     try:

@@ -26,7 +26,7 @@ from eendracht.wave.context import WaveContext, build_context, mapping_for
 from eendracht.wave.journal import Journal
 from eendracht.wave.leftovers import stop_leftovers
 from eendracht.wave.lock import WaveLock, WaveLocked
-from eendracht.wave.paths import PLAYBOOKS, wave_dir
+from eendracht.wave.paths import JOURNAL, PLAYBOOKS, wave_dir
 from eendracht.wave.runner import Listener, Runner, StepResult
 from eendracht.wave.steps import WAVE_PHASES, WaveStep, rollback_steps, wave_steps
 
@@ -108,7 +108,7 @@ class Wave:
     @property
     def journal(self) -> Journal:
         if self._journal is None:
-            self._journal = Journal(self.dir / "journal.sqlite")
+            self._journal = Journal(self.dir / JOURNAL)
             # The webhook URLs are secrets: redacted from everything the journal writes.
             self._journal.add_secrets(self.notifier.secrets)
         return self._journal
@@ -117,7 +117,7 @@ class Wave:
         self.notifier.emit(kind, run_id=run_id, run_kind=run_kind, **fields)
 
     def has_run(self) -> bool:
-        return (self.dir / "journal.sqlite").exists()
+        return (self.dir / JOURNAL).exists()
 
     def _refused(self, action: str, message: str, *, by: str = "") -> WaveOutcome:
         """A refusal, in the audit trail of a wave that has a journal (a wave that never ran

@@ -1,6 +1,7 @@
 """Where a wave keeps its state: `<waves>/<programme>/<municipality>/`, where `<waves>` is the
 environment's `waves_dir`, else `<state>/waves/<environment name>/`. Two environments of one
-programme (the lab and production) never share a journal."""
+programme (the lab and production) never share a journal. The lab's waves are under
+`<state>/lab/waves/`, kept rehearsals under `<state>/rehearsals/`; each holds a JOURNAL."""
 
 from __future__ import annotations
 
@@ -12,12 +13,18 @@ from eendracht.state import state_root as state_root
 
 PLAYBOOKS = REPO_ROOT / "playbooks"
 ANSIBLE_CFG = REPO_ROOT / "ansible.cfg"
+JOURNAL = "journal.sqlite"  # a wave's (or a kept rehearsal's) journal, in its folder
 
 
 def waves_root(env: Environment, state: Path | None = None) -> Path:
     if env.spec.waves_dir:
         return env.path(env.spec.waves_dir)
-    return state_root(state) / "waves" / env.name
+    return environments_waves(state) / env.name
+
+
+def environments_waves(state: Path | None = None) -> Path:
+    """Where waves against an environment without its own `waves_dir` are kept, by name."""
+    return state_root(state) / "waves"
 
 
 def wave_dir(
@@ -28,6 +35,16 @@ def wave_dir(
 
 def lab_dir(state: Path | None = None) -> Path:
     return state_root(state) / "lab"
+
+
+def lab_waves(state: Path | None = None) -> Path:
+    """The lab's waves (the lab's environment names this as its `waves_dir`)."""
+    return lab_dir(state) / "waves"
+
+
+def rehearsals_dir(state: Path | None = None) -> Path:
+    """Kept rehearsals: `<programme>-<municipality>-<UTC stamp>/`, which sort in time."""
+    return state_root(state) / "rehearsals"
 
 
 def lab_environment(state: Path | None = None) -> Path:

@@ -26,7 +26,7 @@ from eendracht.report.hook import plan_for, report_after
 from eendracht.state import usable_state_root
 from eendracht.wave.lab_check import LabReport, verify_lab_source, verify_lab_wave
 from eendracht.wave.orchestrator import EXIT_FAILED, EXIT_OK, Wave, WaveOutcome
-from eendracht.wave.paths import lab_dir, lab_environment, state_root
+from eendracht.wave.paths import JOURNAL, lab_dir, lab_environment, rehearsals_dir
 from eendracht.wave.runner import Listener
 from eendracht.wave.status import wave_status
 from eendracht.wave.timing import PhaseTime, phase_times
@@ -48,12 +48,12 @@ class Rehearsal:
 
 def _keep_journal(state: Path | None, name: str, journal: Path | None) -> Path:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    folder = state_root(state) / "rehearsals" / f"{name}-{stamp}"
+    folder = rehearsals_dir(state) / f"{name}-{stamp}"
     folder.mkdir(parents=True, exist_ok=True)
     if journal is not None and journal.is_file():
         # Through SQLite, not as a file: while a reader (the live page) has the journal open,
         # the wave's close does not checkpoint, and its last commits are only in the -wal.
-        kept = folder / "journal.sqlite"
+        kept = folder / JOURNAL
         kept.touch(mode=0o600)  # never readable by others, not even while it is written
         with closing(open_read_only(journal)) as source, closing(sqlite3.connect(kept)) as copy:
             source.backup(copy)
@@ -128,7 +128,7 @@ def rehearse(
             state=state, listener=listener, programme=programme,
             vault_password_file=vault_password_file,
         )  # fmt: skip
-        journal = wave.dir / "journal.sqlite"
+        journal = wave.dir / JOURNAL
         start = time.monotonic()
         outcome = wave.run(yes=yes)
         if outcome.status == "at_gate":
@@ -164,7 +164,7 @@ def rehearse(
         result.saved = _save(folder, result)
         # The weekend report, beside the journal: never changes the rehearsal's result.
         _, seconds = report_after(
-            folder / "journal.sqlite",
+            folder / JOURNAL,
             run_id=None,
             plan=lambda: plan_for(programme, municipality, state, exclude=folder),
             say=say,
