@@ -26,6 +26,7 @@ from eendracht.problems import Problem, ProblemsFound, display_path
 from eendracht.programme import models as m
 from eendracht.programme.loader import pydantic_problems, read_yaml_mapping
 from eendracht.safeyaml import Refused, read_bounded
+from eendracht.secret_file import secret_file_problem
 
 ENVIRONMENT_FILE = "environment.yml"
 HOSTS_FILE = "hosts.yml"
@@ -359,15 +360,8 @@ def _secrets(check: _Checker, spec: EnvironmentSpec, municipality: str) -> dict[
             continue
         path = Path(ref.file).expanduser()
         path = path if path.is_absolute() else check.root / path
-        if (why := _regular_file(path)) != "":
+        if why := secret_file_problem(path):
             check.add(ENVIRONMENT_FILE, f"{key}.file", why)
-        elif path.stat().st_mode & 0o077:
-            check.add(
-                ENVIRONMENT_FILE,
-                f"{key}.file",
-                f"{path} is readable by others (mode {stat.S_IMODE(path.stat().st_mode):04o}); "
-                "a secret file must be 0600",
-            )
     for key, folder in password_dirs(spec, municipality).items():
         path = Path(folder).expanduser()
         path = path if path.is_absolute() else check.root / path

@@ -9,7 +9,6 @@ the token in its address."""
 from __future__ import annotations
 
 import hmac
-import stat
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
@@ -17,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from eendracht.loopback import is_loopback
+from eendracht.secret_file import secret_file_problem
 
 COOKIE = "eendracht_live"
 MAX_TOKEN_FILE = 4096
@@ -30,17 +30,8 @@ class AccessError(Exception):
 def read_token(path: Path) -> str:
     """The weekend's token from `path`: a regular file, mode 0600 (no one else may read it),
     one line of at least 16 characters."""
-    try:
-        info = path.stat()
-    except OSError as exc:
-        raise AccessError(f"--token-file {path}: cannot be read ({exc.strerror})") from None
-    if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_TOKEN_FILE:
-        raise AccessError(f"--token-file {path}: not a small regular file")
-    if info.st_mode & 0o077:
-        raise AccessError(
-            f"--token-file {path}: mode {stat.S_IMODE(info.st_mode):04o}, must be 0600 "
-            "(readable by its owner only)"
-        )
+    if why := secret_file_problem(path, MAX_TOKEN_FILE):
+        raise AccessError(f"--token-file: {why}")
     token = path.read_text(encoding="utf-8").strip()
     if len(token) < MIN_TOKEN_LENGTH or any(c.isspace() for c in token):
         raise AccessError(

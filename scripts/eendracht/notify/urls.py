@@ -4,11 +4,11 @@ form the run's redaction must hide (its path and query carry the credential)."""
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from eendracht.loopback import is_loopback
+from eendracht.secret_file import secret_file_problem
 
 MAX_URL_FILE = 8192
 MIN_FORM = 8  # the shortest path or query redacted
@@ -38,19 +38,8 @@ def url_problem(url: str) -> str:
 
 def read_url_file(path: Path) -> tuple[str, str]:
     """(the URL on the file's first line, '') or ('', why it cannot be read)."""
-    try:
-        info = path.stat()
-    except OSError as exc:
-        return "", f"cannot read {path}: {exc.strerror or exc}"
-    if not stat.S_ISREG(info.st_mode):
-        return "", f"{path} is not a regular file"
-    if info.st_mode & 0o077:
-        return "", (
-            f"{path} is readable by others (mode {stat.S_IMODE(info.st_mode):04o}); "
-            "a secret file must be 0600"
-        )
-    if info.st_size > MAX_URL_FILE:
-        return "", f"{path} is larger than a URL ({info.st_size} bytes)"
+    if why := secret_file_problem(path, MAX_URL_FILE):
+        return "", why
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
