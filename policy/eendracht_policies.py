@@ -33,6 +33,13 @@ DESCRIPTIONS = {
     "fallback-region-distinct-eu": "The fallback site is in another EU region (BIO2 5.30, 8.14).",
     "conditional-access-mfa-compliant-device": "Conditional Access (enabled or report-only) requires MFA and a compliant device (BIO2 5.17.01, 8.1).",
     "conditional-access-excludes-emergency-access": "Every active Conditional Access policy excludes both emergency-access accounts (BIO2 5.17, 8.2, 5.29).",
+    "site-recovery-managed-identity": "Site Recovery's agent auto-update uses a managed identity, not a retired Run As account (BIO2 8.8, 5.17).",
+    "failover-profile-priority": "Traffic Manager failover profiles: priority 1/2, short TTL, health probe (BIO2 5.30, 8.14).",
+    "application-groups-in-a-workspace": "Every AVD application group is in a workspace and assigned to users (BIO2 5.30, 5.15).",
+    "fallback-reaches-sites-itself": "The fallback region reaches the sites through its own VPN gateway (BIO2 5.30, 8.14).",
+    "site-recovery-supported": "Replicated servers and the cache account are as the A2A support matrix supports (BIO2 5.30, 8.14).",
+    "replicated-servers-in-recovery-plan": "Every replicated server is in a recovery plan (BIO2 5.30, 5.29).",
+    "security-events-land": "Security events go to a workspace with Microsoft Sentinel or Defender for Servers (BIO2 8.15, 8.16).",
 }
 
 

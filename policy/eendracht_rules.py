@@ -36,6 +36,21 @@ T_PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
 T_RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 T_SERVICE_BUS = "azure-native:servicebus:Namespace"
 T_DCR_ASSOCIATION = "azure-native:monitor:DataCollectionRuleAssociation"
+T_DCR = "azure-native:monitor:DataCollectionRule"
+T_LOG_WORKSPACE = "azure-native:operationalinsights:Workspace"
+T_SENTINEL = "azure-native:securityinsights:SentinelOnboardingState"
+T_DEFENDER_PRICING = "azure-native:security:Pricing"
+T_APP_GROUP = "azure-native:desktopvirtualization:ApplicationGroup"
+T_AVD_WORKSPACE = "azure-native:desktopvirtualization:Workspace"
+T_ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+T_VPN_GATEWAY = "azure-native:network:VirtualNetworkGateway"
+T_LOCAL_GATEWAY = "azure-native:network:LocalNetworkGateway"
+T_CONNECTION = "azure-native:network:VirtualNetworkGatewayConnection"
+T_PEERING = "azure-native:network:VirtualNetworkPeering"
+T_PROTECTED_ITEM = "azure-native:recoveryservices:ReplicationProtectedItem"
+T_CONTAINER_MAPPING = "azure-native:recoveryservices:ReplicationProtectionContainerMapping"
+T_RECOVERY_PLAN = "azure-native:recoveryservices:ReplicationRecoveryPlan"
+T_TRAFFIC_MANAGER = "azure-native:trafficmanager:Profile"
 
 # Resources that must send logs/metrics to Log Analytics (the types that support it here).
 DIAGNOSED_TYPES = frozenset(
@@ -68,6 +83,30 @@ EMERGENCY_ACCESS = "emergency-access"
 EMERGENCY_ACCOUNTS_MIN = 2
 # PaaS that must be reachable through a private endpoint only.
 PRIVATE_TYPES = frozenset({T_STORAGE, T_KEY_VAULT, T_SERVICE_BUS})
+# Tag (role) of the one kind of storage account that must stay open to "All networks": Site
+# Recovery's cache account. The A2A support matrix, "Cache storage": "Don't restrict virtual
+# network access to your storage accounts used for Site Recovery. You should allow access from
+# 'All networks'." The stack rule `site-recovery-supported` checks that an account so tagged
+# really is the staging account of replicated servers.
+ASR_CACHE_ROLE = "asr-cache"
+# Built-in role "Desktop Virtualization User": what lets a user see an application group.
+DESKTOP_VIRTUALIZATION_USER = "1d18fff3-a72a-46b5-b4a9-0b38a3cd7e63"
+# Marketplace images (publisher, offer) whose operating system the Azure-to-Azure support matrix
+# lists (learn.microsoft.com/azure/site-recovery/azure-to-azure-support-matrix, "Replicated
+# machine operating systems", ms.date 06/13/2025): Windows Server 2012-2025, Ubuntu up to 22.04
+# LTS. Ubuntu 24.04 LTS (offer ubuntu-24_04-lts) is not in it.
+A2A_SUPPORTED_IMAGES = frozenset(
+    {
+        ("MicrosoftWindowsServer", "WindowsServer"),
+        ("Canonical", "0001-com-ubuntu-server-jammy"),  # 22.04 LTS
+        ("Canonical", "0001-com-ubuntu-server-focal"),  # 20.04 LTS
+    }
+)
+# Streams a data collection rule sends that land only in a workspace with Microsoft Sentinel
+# (or Defender for Servers) on it: the SecurityEvent table.
+SECURITY_STREAMS = frozenset({"Microsoft-SecurityEvent"})
+# Traffic Manager as the failover switch: a DNS answer lives at most this long in resolvers.
+MAX_FAILOVER_TTL = 60
 
 
 def _get(props: Mapping[str, Any], *path: str) -> Any:
@@ -149,11 +188,14 @@ def storage_secure(type_: str, props: Mapping[str, Any]) -> list[str]:
     firewalled = _get(props, "networkRuleSet", "defaultAction") == "Deny" and not _list(
         _get(props, "networkRuleSet", "ipRules")
     )
-    if props.get("publicNetworkAccess") != "Disabled" and not firewalled:
+    asr_cache = _get(props, "tags", "role") == ASR_CACHE_ROLE
+    if props.get("publicNetworkAccess") != "Disabled" and not firewalled and not asr_cache:
         out.append(
             "storage account is reachable from public networks (publicNetworkAccess must be "
             "Disabled, or the firewall must deny all but trusted Azure services)"
         )
+    if asr_cache and props.get("allowSharedKeyAccess") is not True:
+        out.append("Site Recovery cache account refuses shared key access, which ASR needs")
     return out
 
 
@@ -224,6 +266,46 @@ def _active_policy(type_: str, props: Mapping[str, Any]) -> bool:
     return type_ == T_CONDITIONAL_ACCESS and props.get("state") in CA_ACTIVE_STATES
 
 
+def site_recovery_managed_identity(type_: str, props: Mapping[str, Any]) -> list[str]:
+    """Site Recovery's mobility agent auto-update runs as the automation account's
+    system-assigned managed identity: Run As accounts were retired on 30 September 2023."""
+    if type_ != T_CONTAINER_MAPPING:
+        return []
+    specific = _get(props, "properties", "providerSpecificInput") or {}
+    if _get(specific, "agentAutoUpdateStatus") != "Enabled":
+        return []
+    out = []
+    kind = _get(specific, "automationAccountAuthenticationType")
+    if kind != "SystemAssignedIdentity":
+        out.append(
+            f"Site Recovery agent auto-update authenticates with {kind or 'RunAsAccount (the API default)'}"
+            ", not SystemAssignedIdentity (Run As accounts were retired on 30 September 2023)"
+        )
+    if not _get(specific, "automationAccountArmId"):
+        out.append("Site Recovery agent auto-update names no automation account")
+    return out
+
+
+def failover_profile(type_: str, props: Mapping[str, Any]) -> list[str]:
+    """A Traffic Manager profile is a failover switch: priority routing, the primary at
+    priority 1 and the fallback at 2, a short DNS TTL and a health probe with a path."""
+    if type_ != T_TRAFFIC_MANAGER:
+        return []
+    out = []
+    if props.get("trafficRoutingMethod") != "Priority":
+        out.append(f"traffic manager routes by {props.get('trafficRoutingMethod')!r}, not Priority")
+    priorities = {_get(e, "name"): _get(e, "priority") for e in _list(props.get("endpoints"))}
+    if priorities.get("primary") != 1 or priorities.get("fallback") != 2:
+        out.append(f"traffic manager priorities are {priorities}, not primary=1 fallback=2")
+    ttl = _get(props, "dnsConfig", "ttl")
+    if not isinstance(ttl, int | float) or ttl > MAX_FAILOVER_TTL:
+        out.append(f"traffic manager DNS TTL {ttl!r} is not at most {MAX_FAILOVER_TTL} s")
+    monitor = props.get("monitorConfig") or {}
+    if not _get(monitor, "path") or not _get(monitor, "intervalInSeconds"):
+        out.append("traffic manager has no health probe path and interval")
+    return out
+
+
 def conditional_access_requires_mfa(type_: str, props: Mapping[str, Any]) -> list[str]:
     """An enabled or report-only Conditional Access policy either blocks or requires MFA
     (a report-only policy is the one that will be enforced)."""
@@ -245,6 +327,8 @@ RESOURCE_RULES: dict[str, Callable[[str, Mapping[str, Any]], list[str]]] = {
     "region-in-eu": region_in_eu,
     "tags-present": tags_present,
     "conditional-access-mfa": conditional_access_requires_mfa,
+    "site-recovery-managed-identity": site_recovery_managed_identity,
+    "failover-profile-priority": failover_profile,
 }
 
 
@@ -379,6 +463,196 @@ def conditional_access_excludes_emergency_access(resources: Iterable[Res]) -> li
     return out
 
 
+def _refers(r: Res, prop: str, others: Iterable[Res]) -> list[Res]:
+    """The resources among `others` that `r` refers to through its property `prop`."""
+    keys = r.refs.get(prop, frozenset())
+    return [o for o in others if o.key in keys]
+
+
+def application_groups_in_a_workspace(resources: Iterable[Res]) -> list[str]:
+    """Every desktop and RemoteApp application group is registered in an AVD workspace
+    (applicationGroupReferences) and assigned to users (Desktop Virtualization User on the
+    group or on its resource group): Microsoft, "Create an application group, a workspace, and
+    assign users": users get nothing from a group until both are done."""
+    resources = list(resources)
+    registered = {
+        key
+        for r in resources
+        if r.type == T_AVD_WORKSPACE
+        for key in r.refs.get("applicationGroupReferences", frozenset())
+    }
+    assigned = {
+        key
+        for r in resources
+        if r.type == T_ROLE_ASSIGNMENT
+        and str(r.props.get("roleDefinitionId", "")).endswith(DESKTOP_VIRTUALIZATION_USER)
+        for key in r.refs.get("scope", frozenset())
+    }
+    out = []
+    for group in resources:
+        if group.type != T_APP_GROUP:
+            continue
+        if group.key not in registered:
+            out.append(
+                f"application group {group.name!r} is in no AVD workspace: its users see nothing"
+            )
+        scopes = {group.key, *group.refs.get("resourceGroupName", frozenset())}
+        if not scopes & assigned:
+            out.append(f"application group {group.name!r} is assigned to no one")
+    return out
+
+
+def _fallback_regions(resources: list[Res]) -> set[str]:
+    return {
+        str(r.props.get("location"))
+        for r in resources
+        if r.type == T_RESOURCE_GROUP and _get(r.props, "tags", "site") == "fallback"
+    }
+
+
+def _site(r: Res) -> str:
+    return str(r.props.get("fqdn") or r.props.get("gatewayIpAddress") or r.name)
+
+
+def fallback_reaches_sites_itself(resources: Iterable[Res]) -> list[str]:
+    """The fallback region reaches the municipal sites through a VPN gateway of its own, with
+    a connection to every site the primary region connects to, and no network there uses
+    another region's gateway (useRemoteGateways): when the primary region is down, so is its
+    gateway."""
+    resources = list(resources)
+    fallback = _fallback_regions(resources)
+    if not fallback:
+        return []
+    located = [r for r in resources if isinstance(r.props.get("location"), str)]
+    gateways = [r for r in located if r.type == T_VPN_GATEWAY and r.props["location"] in fallback]
+    out = []
+    if not gateways:
+        out.append(
+            "the fallback region has no VPN gateway: it reaches the sites only through the "
+            "primary region"
+        )
+    connected: dict[bool, set[str]] = {True: set(), False: set()}
+    locals_ = [r for r in located if r.type == T_LOCAL_GATEWAY]
+    for connection in (r for r in located if r.type == T_CONNECTION):
+        in_fallback = connection.props["location"] in fallback
+        for local in _refers(connection, "localNetworkGateway2", locals_):
+            connected[in_fallback].add(_site(local))
+    out += [
+        f"site {site!r} has a VPN connection in the primary region only"
+        for site in sorted(connected[False] - connected[True])
+    ]
+    fallback_nets = {
+        str(r.props.get("virtualNetworkName"))
+        for r in located
+        if r.type == T_VNET and r.props["location"] in fallback
+    }
+    out += [
+        f"peering {r.name!r} of the fallback network uses another region's gateway "
+        "(useRemoteGateways)"
+        for r in resources
+        if r.type == T_PEERING
+        and r.props.get("useRemoteGateways") is True
+        and str(r.props.get("virtualNetworkName")) in fallback_nets
+    ]
+    return out
+
+
+def site_recovery_supported(resources: Iterable[Res]) -> list[str]:
+    """What Site Recovery replicates is what the Azure-to-Azure support matrix supports: no
+    encryption at host on a replicated VM ("Encryption at host: Not supported"), an operating
+    system the matrix lists, and a cache account open to "All networks" (tagged role=asr-cache,
+    allowed by the storage rule) that is really the staging account of replicated servers."""
+    resources = list(resources)
+    vms = [r for r in resources if r.type == T_VM]
+    accounts = [r for r in resources if r.type == T_STORAGE]
+    items = [r for r in resources if r.type == T_PROTECTED_ITEM]
+    out = []
+    caches: set[str] = set()
+    for item in items:
+        for vm in _refers(item, "properties", vms):
+            if _get(vm.props, "securityProfile", "encryptionAtHost") is True:
+                out.append(
+                    f"replicated virtual machine {vm.name!r} has encryption at host, which "
+                    "Azure-to-Azure Site Recovery does not support"
+                )
+            image = _get(vm.props, "storageProfile", "imageReference") or {}
+            pair = (_get(image, "publisher"), _get(image, "offer"))
+            if pair not in A2A_SUPPORTED_IMAGES:
+                out.append(
+                    f"replicated virtual machine {vm.name!r} runs {'/'.join(map(str, pair))}, "
+                    "not an operating system of the Azure-to-Azure support matrix"
+                )
+        caches.update(a.key for a in _refers(item, "properties", accounts))
+    for account in accounts:
+        tagged = _get(account.props, "tags", "role") == ASR_CACHE_ROLE
+        if account.key in caches and _get(account.props, "networkRuleSet", "defaultAction") != (
+            "Allow"
+        ):
+            out.append(
+                f"Site Recovery cache account {account.name!r} restricts network access; the "
+                "support matrix says to allow 'All networks'"
+            )
+        if tagged and account.key not in caches:
+            out.append(
+                f"storage account {account.name!r} is tagged as Site Recovery's cache but no "
+                "replicated server stages through it"
+            )
+    return out
+
+
+def replicated_servers_in_recovery_plan(resources: Iterable[Res]) -> list[str]:
+    """Every server Site Recovery protects is in a recovery plan, so a drill or a failover
+    brings it up in its boot group, not by hand."""
+    resources = list(resources)
+    planned = {
+        key
+        for r in resources
+        if r.type == T_RECOVERY_PLAN
+        for key in r.refs.get("properties", frozenset())
+    }
+    return [
+        f"replicated server {r.name!r} is in no recovery plan"
+        for r in resources
+        if r.type == T_PROTECTED_ITEM and r.key not in planned
+    ]
+
+
+def security_events_land(resources: Iterable[Res]) -> list[str]:
+    """A data collection rule that sends Windows security events (Microsoft-SecurityEvent) sends
+    them to a workspace with Microsoft Sentinel on it (or with Defender for Servers on the
+    subscription): without either the SecurityEvent table does not take them."""
+    resources = list(resources)
+    sentinel = {
+        key
+        for r in resources
+        if r.type == T_SENTINEL
+        for key in r.refs.get("workspaceName", frozenset())
+    }
+    defender = any(
+        r.type == T_DEFENDER_PRICING
+        and r.props.get("pricingName") == "VirtualMachines"
+        and r.props.get("pricingTier") == "Standard"
+        for r in resources
+    )
+    workspaces = [r for r in resources if r.type == T_LOG_WORKSPACE]
+    out = []
+    for rule in (r for r in resources if r.type == T_DCR):
+        streams = {
+            stream
+            for flow in _list(rule.props.get("dataFlows"))
+            for stream in _list(_get(flow, "streams"))
+        }
+        if not streams & SECURITY_STREAMS or defender:
+            continue
+        targets = _refers(rule, "destinations", workspaces)
+        if not targets or any(w.key not in sentinel for w in targets):
+            out.append(
+                f"data collection rule {rule.name!r} sends Microsoft-SecurityEvent to a workspace "
+                "without Microsoft Sentinel (or Defender for Servers): the events would not land"
+            )
+    return out
+
+
 STACK_RULES: dict[str, Callable[[Iterable[Res]], list[str]]] = {
     "diagnostics-to-log-analytics": diagnostics_to_log_analytics,
     "server-events-to-log-analytics": server_events_to_log_analytics,
@@ -386,4 +660,9 @@ STACK_RULES: dict[str, Callable[[Iterable[Res]], list[str]]] = {
     "fallback-region-distinct-eu": fallback_region_distinct,
     "conditional-access-mfa-compliant-device": conditional_access_mfa_and_compliant,
     "conditional-access-excludes-emergency-access": conditional_access_excludes_emergency_access,
+    "application-groups-in-a-workspace": application_groups_in_a_workspace,
+    "fallback-reaches-sites-itself": fallback_reaches_sites_itself,
+    "site-recovery-supported": site_recovery_supported,
+    "replicated-servers-in-recovery-plan": replicated_servers_in_recovery_plan,
+    "security-events-land": security_events_land,
 }

@@ -21,7 +21,12 @@ LAYOUT: dict[str, list[tuple[str, int]]] = {
         ("snet-privateendpoints", 3),
     ],
     "integration": [("snet-apim", 3), ("snet-privateendpoints", 3)],
-    "fallback": [("snet-recovery", 1), ("snet-sessionhosts", 2), ("snet-privateendpoints", 3)],
+    "fallback": [
+        ("snet-recovery", 1),
+        ("snet-sessionhosts", 2),
+        ("snet-privateendpoints", 3),
+        ("GatewaySubnet", 3),  # the fallback region's own VPN gateway
+    ],
 }
 BLOCK_ORDER = ("hub", "workstations", "applications", "integration", "fallback")
 NO_NSG = frozenset({"GatewaySubnet"})  # Azure refuses an NSG on the VPN gateway subnet

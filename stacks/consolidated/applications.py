@@ -21,7 +21,14 @@ from consolidated.common import Place, diagnostics
 from consolidated.names import Names
 from consolidated.sizing import Sizing
 from consolidated.tags import with_origin
-from consolidated.vm import UBUNTU, WINDOWS_SERVER, BuiltVm, VmSpec, private_vm, send_logs
+from consolidated.vm import (
+    UBUNTU_REPLICATED,
+    WINDOWS_SERVER,
+    BuiltVm,
+    VmSpec,
+    private_vm,
+    send_logs,
+)
 from eendracht.programme import models as m
 from eendracht.stacksettings import StackSettings
 
@@ -111,13 +118,16 @@ class Applications(pulumi.ComponentResource):
                     vm_name=names("vm", server.municipality, server.host)[:64],
                     computer_name=names.computer("app", index),
                     size=args.settings.app_vm_size,
-                    image=WINDOWS_SERVER if windows else UBUNTU,
+                    # Replicated by Site Recovery (fallback.py): an OS of the A2A support
+                    # matrix and no encryption at host (vm.py says why).
+                    image=WINDOWS_SERVER if windows else UBUNTU_REPLICATED,
                     windows=windows,
                     subnet_id=args.apps_subnet_id,
                     admin_password=args.admin_password,
                     ssh_public_key=args.ssh_public_key,
                     backend_pool_id=pool_id,
                     license_type="Windows_Server" if windows else None,
+                    encryption_at_host=False,
                 ),
                 Place(group.name, location, with_origin(args.tags, server.municipality)),
                 self,

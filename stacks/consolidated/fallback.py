@@ -1,10 +1,13 @@
 """FallbackSite (uitwijklocatie): the programme's fallback region, ready to take over.
 
-Its own resource group and network (peered to the hub, so the sites reach it through the same
-VPN), the private DNS zones linked to it, a standby AVD host pool kept at zero session hosts
-(scale it up on failover), Azure Site Recovery of the application servers, and Traffic
-Manager priority profiles that move each application endpoint to the fallback site when the
-primary stops answering its health check.
+Its own resource group and network (peered to the hub for everyday traffic) with its own VPN
+gateway and a connection to every municipal site (a gateway serves its own region: when the
+primary region is down, so is the primary's gateway), the private DNS zones linked to it, a
+standby AVD host pool kept at zero session hosts (scaled up on failover) whose desktop is
+registered in a workspace of its own in the fallback region and assigned to staff, Azure Site
+Recovery of the application servers with a recovery plan in boot order and an isolated
+network for test failovers, and Traffic Manager priority profiles that move each application
+endpoint to the fallback site when the primary stops answering its health check.
 """
 
 from __future__ import annotations
@@ -13,13 +16,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_azure_native.authorization as authorization
+import pulumi_azure_native.desktopvirtualization as avd
 import pulumi_azure_native.network as network
 import pulumi_azure_native.privatedns as privatedns
 import pulumi_azure_native.resources as resources
 import pulumi_azure_native.trafficmanager as trafficmanager
 
-from consolidated.addressing import NetworkPlan
+from consolidated.addressing import NO_NSG, NetworkPlan
 from consolidated.common import Place, deny_internet_inbound, diagnostics, subnet_id
+from consolidated.landing_zone import SiteVpnArgs, site_vpn
 from consolidated.names import Names
 from consolidated.session_host_pool import SessionHostPool, SessionHostPoolArgs
 from consolidated.site_recovery import ReplicatedVm, SiteRecovery, SiteRecoveryArgs
@@ -27,6 +33,10 @@ from consolidated.tags import with_origin
 from eendracht.programme import models as m
 
 TRAFFIC_MANAGER_TTL = 30  # seconds: clients follow a failover within half a minute
+PROBE_INTERVAL = 30  # seconds between health probes (Traffic Manager: 30 or 10)
+PROBE_TIMEOUT = 10  # seconds a probe waits for an answer
+PROBE_TOLERATED_FAILURES = 3  # failed probes before an endpoint is Degraded
+DESKTOP_VIRTUALIZATION_USER = "1d18fff3-a72a-46b5-b4a9-0b38a3cd7e63"
 
 
 @dataclass(frozen=True)
@@ -49,7 +59,11 @@ class FallbackSiteArgs:
     standby_max_sessions: int
     standby_vm_size: str
     admin_password: pulumi.Input[str]
-    gateway: pulumi.Resource | None = None  # peering with remote gateways waits for it
+    staff_group_id: pulumi.Input[str]  # may use the standby desktop, like the office desktop
+    gateway: pulumi.Resource | None = None  # the hub's gateway: peerings wait for it
+    vpn_shared_key: pulumi.Input[str] | None = None  # the same IPsec key as the primary's
+    boot_groups: tuple[tuple[str, ...], ...] = ()  # ReplicatedVm keys in boot order
+    failover_capacity: int = 0  # standby session hosts after a failover (the office pool's)
 
 
 class FallbackSite(pulumi.ComponentResource):
@@ -76,6 +90,9 @@ class FallbackSite(pulumi.ComponentResource):
 
         subnets = []
         for subnet, prefix in args.plan.subnets.items():
+            if subnet in NO_NSG:  # GatewaySubnet: Azure refuses an NSG on it
+                subnets.append(network.SubnetArgs(name=subnet, address_prefix=prefix))
+                continue
             nsg = network.NetworkSecurityGroup(
                 f"nsg-fallback-{subnet}",
                 network_security_group_name=names("nsg", "fallback", subnet.removeprefix("snet-")),
@@ -105,7 +122,24 @@ class FallbackSite(pulumi.ComponentResource):
             opts=me,
         )
         diagnostics("vnet-fallback", vnet.id, args.workspace_id, self)
-        waits = [args.gateway] if args.gateway is not None else []
+        # Its own VPN to every site, the same shape as the primary's (landing_zone.site_vpn).
+        # A network with a gateway of its own cannot use a peer's (useRemoteGateways), and must
+        # not: that gateway is in the region whose loss this site is for.
+        self.gateway, self.site_connections = site_vpn(
+            SiteVpnArgs(
+                programme=prog,
+                names=names,
+                place=place,
+                gateway_subnet_id=subnet_id(vnet, "GatewaySubnet"),
+                workspace_id=args.workspace_id,
+                shared_key=args.vpn_shared_key,
+                site="fallback",
+            ),
+            self,
+        )
+        # Peered with the hub for everyday traffic between the regions, no gateway transit:
+        # each region reaches the sites through its own gateway.
+        waits = [w for w in (args.gateway, self.gateway) if w is not None]
         network.VirtualNetworkPeering(
             "peer-hub-fallback",
             virtual_network_peering_name="hub-to-fallback",
@@ -114,7 +148,7 @@ class FallbackSite(pulumi.ComponentResource):
             remote_virtual_network=network.SubResourceArgs(id=vnet.id),
             allow_virtual_network_access=True,
             allow_forwarded_traffic=True,
-            allow_gateway_transit=True,
+            allow_gateway_transit=False,
             opts=pulumi.ResourceOptions(parent=self, depends_on=waits),
         )
         network.VirtualNetworkPeering(
@@ -125,7 +159,7 @@ class FallbackSite(pulumi.ComponentResource):
             remote_virtual_network=network.SubResourceArgs(id=args.hub_vnet_id),
             allow_virtual_network_access=True,
             allow_forwarded_traffic=True,
-            use_remote_gateways=True,
+            use_remote_gateways=False,
             opts=pulumi.ResourceOptions(parent=self, depends_on=waits),
         )
         for key, zone_name in args.dns_zone_names.items():
@@ -153,10 +187,72 @@ class FallbackSite(pulumi.ComponentResource):
                 admin_password=args.admin_password,
                 subnet_id=subnet_id(vnet, "snet-sessionhosts"),
                 friendly_name="Werkplek (uitwijklocatie)",
+                failover_capacity=args.failover_capacity,
             ),
             opts=me,
         )
         self.standby_pool_name = standby.host_pool_name
+        # The standby desktop is in a workspace of its own in the fallback region: a workspace
+        # is regional metadata, and this feed entry must outlive the primary region. Users
+        # subscribed to the AVD feed see every workspace they are assigned to, so it appears
+        # next to the primary workspace, with the staff group assigned as on the office desktop.
+        standby_workspace = avd.Workspace(
+            "vdws-fallback",
+            workspace_name=names("vdws", "fallback"),
+            resource_group_name=group.name,
+            location=location,
+            friendly_name=f"{prog.settings.organisation.name} (uitwijklocatie)",
+            description="Alleen in gebruik na een uitwijk; tot dan heeft deze werkplek geen hosts.",
+            application_group_references=[standby.desktop_group.id],
+            public_network_access="Enabled",  # the feed, as the primary workspace
+            tags=tags,
+            opts=me,
+        )
+        diagnostics("vdws-fallback", standby_workspace.id, args.workspace_id, self, metrics=False)
+        self.standby_workspace_name = standby_workspace.name
+        authorization.RoleAssignment(
+            "ra-avd-users-standby",
+            principal_id=args.staff_group_id,
+            principal_type="Group",
+            role_definition_id=(
+                f"/providers/Microsoft.Authorization/roleDefinitions/{DESKTOP_VIRTUALIZATION_USER}"
+            ),
+            scope=standby.desktop_group.id,
+            opts=me,
+        )
+
+        # Test failovers land in an isolated network: the recovery subnet's prefix (so servers
+        # keep their addresses), not peered, no gateway, nothing from the internet.
+        drill_nsg = network.NetworkSecurityGroup(
+            "nsg-drill",
+            network_security_group_name=names("nsg", "drill"),
+            resource_group_name=group.name,
+            location=location,
+            security_rules=[deny_internet_inbound()],
+            tags=tags,
+            opts=me,
+        )
+        diagnostics("nsg-drill", drill_nsg.id, args.workspace_id, self, metrics=False)
+        recovery_prefix = args.plan.subnets["snet-recovery"]
+        drill = network.VirtualNetwork(
+            "vnet-drill",
+            virtual_network_name=names("vnet", "drill"),
+            resource_group_name=group.name,
+            location=location,
+            address_space=network.AddressSpaceArgs(address_prefixes=[recovery_prefix]),
+            subnets=[
+                network.SubnetArgs(
+                    name="snet-recovery",
+                    address_prefix=recovery_prefix,
+                    network_security_group=network.NetworkSecurityGroupArgs(id=drill_nsg.id),
+                    default_outbound_access=False,
+                )
+            ],
+            tags={**tags, "purpose": "test-failover"},
+            opts=me,
+        )
+        diagnostics("vnet-drill", drill.id, args.workspace_id, self)
+        self.drill_network_id = drill.id
 
         recovery = SiteRecovery(
             "site-recovery",
@@ -173,10 +269,13 @@ class FallbackSite(pulumi.ComponentResource):
                 cache_subnet_id=args.cache_subnet_id,
                 blob_dns_zone_id=args.blob_dns_zone_id,
                 vms=args.replicated_vms,
+                boot_groups=args.boot_groups,
             ),
             opts=me,
         )
         self.recovery_vault_name = recovery.vault_name
+        self.recovery_plan_name = recovery.recovery_plan_name
+        self.boot_groups = recovery.boot_groups
 
         # DNS failover: one Traffic Manager priority profile per application endpoint.
         domain = prog.settings.organisation.mail_domain
@@ -202,9 +301,9 @@ class FallbackSite(pulumi.ComponentResource):
                         protocol="HTTPS",
                         port=443,
                         path=path,
-                        interval_in_seconds=30,
-                        timeout_in_seconds=10,
-                        tolerated_number_of_failures=3,
+                        interval_in_seconds=PROBE_INTERVAL,
+                        timeout_in_seconds=PROBE_TIMEOUT,
+                        tolerated_number_of_failures=PROBE_TOLERATED_FAILURES,
                     ),
                     endpoints=[
                         trafficmanager.EndpointArgs(
@@ -225,6 +324,9 @@ class FallbackSite(pulumi.ComponentResource):
             {
                 "recovery_vault_name": recovery.vault_name,
                 "standby_pool_name": standby.host_pool_name,
+                "standby_workspace_name": standby_workspace.name,
+                "drill_network_id": drill.id,
+                "site_connections": self.site_connections,
                 "failover_profiles": self.failover_profiles,
             }
         )

@@ -11,6 +11,7 @@ import pulumi_azure_native.network as network
 import pulumi_azure_native.operationalinsights as operationalinsights
 import pulumi_azure_native.privatedns as privatedns
 import pulumi_azure_native.resources as resources
+import pulumi_azure_native.securityinsights as securityinsights
 
 from consolidated.addressing import NO_NSG, AddressPlan
 from consolidated.common import (
@@ -47,6 +48,96 @@ class LandingZoneArgs:
     vpn_shared_key: pulumi.Input[str] | None = (
         None  # a Pulumi secret; Azure generates one if absent
     )
+
+
+@dataclass(frozen=True)
+class SiteVpnArgs:
+    """A region's VPN to every municipal site: the primary's hub and the fallback network."""
+
+    programme: m.Programme
+    names: Names
+    place: Place
+    gateway_subnet_id: pulumi.Input[str]
+    workspace_id: pulumi.Input[str]
+    shared_key: pulumi.Input[str] | None = None
+    site: str = ""  # "" for the primary region, "fallback" for the fallback region
+
+
+def site_vpn(
+    args: SiteVpnArgs, parent: pulumi.Resource
+) -> tuple[network.VirtualNetworkGateway, int]:
+    """One route-based, zone-redundant gateway (VpnGw2AZ) with one local network gateway and
+    IPsec/IKEv2 connection per municipal site. A VPN gateway serves its own region only, so
+    the fallback region has one of its own: each site's VPN device keeps a tunnel to each."""
+    names, place, suffix = args.names, args.place, args.site
+    logical = f"-{suffix}" if suffix else ""
+    parts = (suffix,) if suffix else ()
+    me = pulumi.ResourceOptions(parent=parent)
+    gateway_ip = network.PublicIPAddress(
+        f"pip-vpn{logical}",
+        public_ip_address_name=names("pip", "vpn", *parts),
+        resource_group_name=place.resource_group,
+        location=place.location,
+        sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
+        public_ip_allocation_method="Static",
+        zones=["1", "2", "3"],
+        tags=place.tags,
+        opts=me,
+    )
+    diagnostics(f"pip-vpn{logical}", gateway_ip.id, args.workspace_id, parent)
+    gateway = network.VirtualNetworkGateway(
+        f"vgw{logical}",
+        virtual_network_gateway_name=names("vgw", *parts),
+        resource_group_name=place.resource_group,
+        location=place.location,
+        gateway_type="Vpn",
+        vpn_type="RouteBased",
+        vpn_gateway_generation="Generation2",
+        sku=network.VirtualNetworkGatewaySkuArgs(name="VpnGw2AZ", tier="VpnGw2AZ"),
+        ip_configurations=[
+            network.VirtualNetworkGatewayIPConfigurationArgs(
+                name="default",
+                private_ip_allocation_method="Dynamic",
+                public_ip_address=network.SubResourceArgs(id=gateway_ip.id),
+                subnet=network.SubResourceArgs(id=args.gateway_subnet_id),
+            )
+        ],
+        tags=place.tags,
+        opts=me,
+    )
+    diagnostics(f"vgw{logical}", gateway.id, args.workspace_id, parent)
+    connections = 0
+    for muni_name, mu in args.programme.municipalities.items():
+        tags = with_origin(place.tags, muni_name)
+        for site in mu.info.sites:
+            key = f"{muni_name}-{site.name}"
+            local = network.LocalNetworkGateway(
+                f"lgw{logical}-{key}",
+                local_network_gateway_name=names("lgw", *parts, key),
+                resource_group_name=place.resource_group,
+                location=place.location,
+                fqdn=f"vpn-{site.name}.{mu.info.mail_domain}",  # the site's VPN device
+                local_network_address_space=network.AddressSpaceArgs(
+                    address_prefixes=[site.address_space]
+                ),
+                tags=tags,
+                opts=me,
+            )
+            network.VirtualNetworkGatewayConnection(
+                f"con{logical}-{key}",
+                virtual_network_gateway_connection_name=names("con", *parts, key),
+                resource_group_name=place.resource_group,
+                location=place.location,
+                connection_type="IPsec",
+                connection_protocol="IKEv2",
+                virtual_network_gateway1=network.VirtualNetworkGatewayArgs(id=gateway.id),
+                local_network_gateway2=network.LocalNetworkGatewayArgs(id=local.id),
+                shared_key=args.shared_key,
+                tags=tags,
+                opts=me,
+            )
+            connections += 1
+    return gateway, connections
 
 
 def _nsg_rules(subnet: str) -> list[network.SecurityRuleArgs]:
@@ -153,6 +244,18 @@ class LandingZone(pulumi.ComponentResource):
             opts=me,
         )
         self.server_logs_rule_id = server_logs.id
+        # Microsoft-SecurityEvent lands (table SecurityEvent) only in a workspace with Microsoft
+        # Sentinel or Defender for Servers; Sentinel on this workspace takes the servers'
+        # security events (the Windows Security Events via AMA connector of
+        # learn.microsoft.com/azure/sentinel/connect-windows-security-events).
+        securityinsights.SentinelOnboardingState(
+            "sentinel",
+            sentinel_onboarding_state_name="default",
+            resource_group_name=group.name,
+            workspace_name=workspace.name,
+            customer_managed_key=False,
+            opts=me,
+        )
 
         # Networks: every subnet except GatewaySubnet gets its own NSG with a deny-internet rule.
         self.vnets: dict[str, network.VirtualNetwork] = {}
@@ -210,71 +313,18 @@ class LandingZone(pulumi.ComponentResource):
         hub = self.vnets["hub"]
 
         # VPN: one route-based, zone-redundant gateway; one connection per municipal site.
-        gateway_ip = network.PublicIPAddress(
-            "pip-vpn",
-            public_ip_address_name=names("pip", "vpn"),
-            resource_group_name=group.name,
-            location=location,
-            sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
-            public_ip_allocation_method="Static",
-            zones=["1", "2", "3"],
-            tags=args.tags,
-            opts=me,
+        self.gateway, self.site_connections = site_vpn(
+            SiteVpnArgs(
+                programme=prog,
+                names=names,
+                place=self.place,
+                gateway_subnet_id=self.subnet_ids[("hub", "GatewaySubnet")],
+                workspace_id=workspace.id,
+                shared_key=args.vpn_shared_key,
+            ),
+            self,
         )
-        diagnostics("pip-vpn", gateway_ip.id, workspace.id, self)
-        gateway = network.VirtualNetworkGateway(
-            "vgw",
-            virtual_network_gateway_name=names("vgw"),
-            resource_group_name=group.name,
-            location=location,
-            gateway_type="Vpn",
-            vpn_type="RouteBased",
-            vpn_gateway_generation="Generation2",
-            sku=network.VirtualNetworkGatewaySkuArgs(name="VpnGw2AZ", tier="VpnGw2AZ"),
-            ip_configurations=[
-                network.VirtualNetworkGatewayIPConfigurationArgs(
-                    name="default",
-                    private_ip_allocation_method="Dynamic",
-                    public_ip_address=network.SubResourceArgs(id=gateway_ip.id),
-                    subnet=network.SubResourceArgs(id=self.subnet_ids[("hub", "GatewaySubnet")]),
-                )
-            ],
-            tags=args.tags,
-            opts=me,
-        )
-        diagnostics("vgw", gateway.id, workspace.id, self)
-        self.gateway = gateway
-        self.site_connections = 0
-        for muni_name, mu in prog.municipalities.items():
-            tags = with_origin(args.tags, muni_name)
-            for site in mu.info.sites:
-                key = f"{muni_name}-{site.name}"
-                local = network.LocalNetworkGateway(
-                    f"lgw-{key}",
-                    local_network_gateway_name=names("lgw", key),
-                    resource_group_name=group.name,
-                    location=location,
-                    fqdn=f"vpn-{site.name}.{mu.info.mail_domain}",  # the site's VPN device
-                    local_network_address_space=network.AddressSpaceArgs(
-                        address_prefixes=[site.address_space]
-                    ),
-                    tags=tags,
-                    opts=me,
-                )
-                network.VirtualNetworkGatewayConnection(
-                    f"con-{key}",
-                    virtual_network_gateway_connection_name=names("con", key),
-                    resource_group_name=group.name,
-                    location=location,
-                    connection_type="IPsec",
-                    connection_protocol="IKEv2",
-                    virtual_network_gateway1=network.VirtualNetworkGatewayArgs(id=gateway.id),
-                    local_network_gateway2=network.LocalNetworkGatewayArgs(id=local.id),
-                    shared_key=args.vpn_shared_key,
-                    tags=tags,
-                    opts=me,
-                )
-                self.site_connections += 1
+        gateway = self.gateway
 
         # Hub <-> spoke peerings; spokes reach the sites through the hub's gateway.
         for spoke in SPOKES:

@@ -273,7 +273,13 @@ def build(
             standby_max_sessions=settings.session_density,
             standby_vm_size=settings.office_vm_size,
             admin_password=secrets.admin_password,
+            staff_group_id=identity.staff_group_id,
             gateway=zone.gateway,
+            vpn_shared_key=secrets.vpn_shared_key,
+            boot_groups=tuple(
+                tuple(f"{s.municipality}-{s.host}" for s in group) for group in sizing.boot_groups
+            ),
+            failover_capacity=sizing.office_hosts,
         ),
     )
     hub = IntegrationHub(
@@ -314,5 +320,8 @@ def build(
         "host_pool_names": pools,
         "recovery_vault_name": fallback.recovery_vault_name,
         "backup_vault_name": backup.vault_name,
+        "recovery_plan_name": fallback.recovery_plan_name,
+        "drill_network_id": fallback.drill_network_id,
+        "standby_workspace_name": fallback.standby_workspace_name,
         "emergency_access_accounts": identity.emergency_access.user_principal_names,
     }

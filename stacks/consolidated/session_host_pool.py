@@ -55,6 +55,8 @@ class SessionHostPoolArgs:
     gpu: bool = False
     friendly_name: str = ""
     registration_expiry: str | None = None  # ISO time; without it hosts register later
+    # Standby pool only: the capacity a failover raises the scale set to (tag failover-capacity).
+    failover_capacity: int | None = None
 
 
 def _extensions(
@@ -230,7 +232,14 @@ class SessionHostPool(pulumi.ComponentResource):
                 type=compute.ResourceIdentityType.SYSTEM_ASSIGNED  # Entra join needs it
             ),
             virtual_machine_profile=_host_model(args, token),
-            tags=with_role(place.tags, "sessionhost"),
+            tags={
+                **with_role(place.tags, "sessionhost"),
+                **(
+                    {"failover-capacity": str(args.failover_capacity)}
+                    if args.failover_capacity is not None
+                    else {}
+                ),
+            },
             # The admin password is set once at creation; Windows LAPS manages it afterwards.
             opts=pulumi.ResourceOptions(
                 parent=self, ignore_changes=["virtualMachineProfile.osProfile.adminPassword"]

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_azure_native.authorization as authorization
+import pulumi_azure_native.automation as automation
 import pulumi_azure_native.recoveryservices as recoveryservices
 import pulumi_azure_native.resources as resources
 
@@ -28,6 +30,15 @@ from consolidated.storage import StorageSpec, secure_account
 
 CONTAINER_TYPE = (
     "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers"
+)
+# Built-in role Owner: Microsoft's "Migrate from a Run As account to Managed Identities" (Site
+# Recovery) has the automation account's system-assigned identity hold Owner on the vault.
+OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+RECOVERY_PLAN_NAME = "applicatieservers"
+# What the plan's last boot group waits for before a failover is called done.
+CHECK_ACTION = (
+    "Controleer de gezondheid van elke applicatie (Traffic Manager-eindpunt 'fallback' Online) "
+    "en meld de failover in het crisisteam."
 )
 
 
@@ -52,6 +63,8 @@ class SiteRecoveryArgs:
     cache_subnet_id: pulumi.Input[str]
     blob_dns_zone_id: pulumi.Input[str]
     vms: tuple[ReplicatedVm, ...]
+    # The recovery plan's boot groups, by ReplicatedVm.key, first group first (sizing.py).
+    boot_groups: tuple[tuple[str, ...], ...] = ()
 
 
 def containers_template(vault: str, fabrics: dict[str, str]) -> dict[str, Any]:
@@ -112,10 +125,32 @@ class SiteRecovery(pulumi.ComponentResource):
                 dns_zone_ids={"blob": args.blob_dns_zone_id},
                 workspace_id=args.workspace_id,
                 shared_key_access=True,  # ASR's replication agent writes with the account key
-                trusted_services=True,  # ASR writes through the trusted-services exception
+                asr_cache=True,  # "All networks", as the A2A support matrix says
             ),
             args.primary,
             self,
+        )
+
+        # Mobility agent auto-update: a runbook in this automation account, run as the account's
+        # system-assigned managed identity (Run As accounts were retired on 30 September 2023).
+        updater = automation.AutomationAccount(
+            "aa-asr",
+            automation_account_name=names("aa", "asr"),
+            resource_group_name=place.resource_group,
+            location=place.location,
+            sku=automation.SkuArgs(name="Basic"),
+            identity=automation.IdentityArgs(type=automation.ResourceIdentityType.SYSTEM_ASSIGNED),
+            tags=place.tags,
+            opts=me,
+        )
+        diagnostics("aa-asr", updater.id, args.workspace_id, self)
+        updater_role = authorization.RoleAssignment(
+            "ra-aa-asr-vault",
+            principal_id=updater.identity.apply(lambda i: i.principal_id if i else ""),
+            principal_type="ServicePrincipal",
+            role_definition_id=f"/providers/Microsoft.Authorization/roleDefinitions/{OWNER}",
+            scope=vault.id,
+            opts=me,
         )
 
         fabrics = {"primary": args.primary.location, "recovery": place.location}
@@ -178,10 +213,13 @@ class SiteRecovery(pulumi.ComponentResource):
                 policy_id=policy.id,
                 target_protection_container_id=container_id("recovery"),
                 provider_specific_input=recoveryservices.A2AContainerMappingInputArgs(
-                    instance_type="A2A", agent_auto_update_status="Enabled"
+                    instance_type="A2A",
+                    agent_auto_update_status="Enabled",
+                    automation_account_arm_id=updater.id,
+                    automation_account_authentication_type="SystemAssignedIdentity",
                 ),
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[containers]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[containers, updater_role]),
         )
         recoveryservices.ReplicationNetworkMapping(
             "asr-network",
@@ -199,8 +237,9 @@ class SiteRecovery(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(fabric_resources.values())),
         )
+        items: dict[str, recoveryservices.ReplicationProtectedItem] = {}
         for vm in args.vms:
-            recoveryservices.ReplicationProtectedItem(
+            items[vm.key] = recoveryservices.ReplicationProtectedItem(
                 f"asr-item-{vm.key}",
                 resource_name_=vault.name,
                 resource_group_name=place.resource_group,
@@ -230,4 +269,59 @@ class SiteRecovery(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[mapping]),
             )
-        self.register_outputs({"vault_name": vault.name, "replicated_vms": len(args.vms)})
+
+        # The drill and the real failover: one recovery plan, the servers in boot order.
+        vm_ids = {vm.key: vm.vm_id for vm in args.vms}
+        groups = [g for g in args.boot_groups if g] or ([tuple(items)] if items else [])
+        self.recovery_plan_name = RECOVERY_PLAN_NAME
+        self.boot_groups = tuple(tuple(g) for g in groups)
+        if items:
+            last = len(groups) - 1
+            recoveryservices.ReplicationRecoveryPlan(
+                "asr-plan",
+                resource_name_=vault.name,
+                resource_group_name=place.resource_group,
+                recovery_plan_name=RECOVERY_PLAN_NAME,
+                properties=recoveryservices.CreateRecoveryPlanInputPropertiesArgs(
+                    primary_fabric_id=fabric_resources["primary"].id,
+                    recovery_fabric_id=fabric_resources["recovery"].id,
+                    failover_deployment_model="ResourceManager",
+                    groups=[
+                        recoveryservices.RecoveryPlanGroupArgs(
+                            group_type="Boot",
+                            replication_protected_items=[
+                                recoveryservices.RecoveryPlanProtectedItemArgs(
+                                    id=items[key].id, virtual_machine_id=vm_ids[key]
+                                )
+                                for key in group
+                            ],
+                            start_group_actions=[],
+                            end_group_actions=[
+                                recoveryservices.RecoveryPlanActionArgs(
+                                    action_name="controle-applicaties",
+                                    failover_directions=["PrimaryToRecovery"],
+                                    failover_types=["TestFailover", "UnplannedFailover"],
+                                    custom_details=recoveryservices.RecoveryPlanManualActionDetailsArgs(
+                                        instance_type="ManualActionDetails",
+                                        description=CHECK_ACTION,
+                                    ),
+                                )
+                            ]
+                            if n == last
+                            else [],
+                        )
+                        for n, group in enumerate(groups)
+                    ],
+                    provider_specific_input=[
+                        recoveryservices.RecoveryPlanA2AInputArgs(instance_type="A2A")
+                    ],
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(items.values())),
+            )
+        self.register_outputs(
+            {
+                "vault_name": vault.name,
+                "replicated_vms": len(args.vms),
+                "recovery_plan": RECOVERY_PLAN_NAME if items else None,
+            }
+        )

@@ -55,6 +55,8 @@ class Sizing:
     file_shares: tuple[FileShareSize, ...]
     database_storage_gib: int
     decisions: tuple[Decision, ...] = field(default=())
+    # Site Recovery's recovery plan: the application servers in boot order (boot_groups).
+    boot_groups: tuple[tuple[AppServer, ...], ...] = field(default=())
 
 
 def workplace_counts(mu: m.Municipality) -> tuple[int, int]:
@@ -108,6 +110,41 @@ def app_servers(programme: m.Programme) -> tuple[AppServer, ...]:
     return tuple(out)
 
 
+def boot_groups(
+    programme: m.Programme, servers: tuple[AppServer, ...]
+) -> tuple[tuple[AppServer, ...], ...]:
+    """The application servers in the order a failover starts them: a server whose application
+    is the target of another server's koppeling (same municipality) boots in an earlier group.
+    Group n holds the servers whose longest chain of such dependencies is n long; servers in a
+    dependency cycle end up in the group where the cycle is cut (at most len(servers) groups)."""
+    host_of: dict[tuple[str, str], AppServer] = {
+        (s.municipality, app): s for s in servers for app in s.applications
+    }
+    needs: dict[AppServer, set[AppServer]] = {s: set() for s in servers}
+    for name, mu in programme.municipalities.items():
+        for app in mu.applications:
+            server = host_of.get((name, app.name))
+            if server is None:
+                continue
+            for koppeling in app.koppelingen:
+                target = host_of.get((name, koppeling.target))
+                if target is not None and target != server:
+                    needs[server].add(target)
+    level = dict.fromkeys(servers, 0)
+    for _ in range(len(servers)):
+        changed = False
+        for server, targets in needs.items():
+            want = max((level[t] + 1 for t in targets), default=0)
+            if want > level[server] and want < len(servers):
+                level[server], changed = want, True
+        if not changed:
+            break
+    depth = max(level.values(), default=-1) + 1
+    return tuple(
+        tuple(s for s in servers if level[s] == n) for n in range(depth) if n in level.values()
+    )
+
+
 def size(programme: m.Programme, settings: StackSettings) -> Sizing:
     head_count = sum(mu.info.head_count for mu in programme.municipalities.values())
     office = cad = 0
@@ -133,6 +170,7 @@ def size(programme: m.Programme, settings: StackSettings) -> Sizing:
         if d.engine is m.DatabaseEngine.POSTGRESQL and a.disposition is not m.Disposition.RETIRE
     )
     pg_storage = database_storage_gib(pg_gb)
+    groups = boot_groups(programme, servers)
     pct = f"{settings.concurrency:.0%}"
     decisions = (
         Decision("head count", head_count, "sum of municipality.head_count"),
@@ -157,11 +195,22 @@ def size(programme: m.Programme, settings: StackSettings) -> Sizing:
             "the standby scale set's capacity is kept at zero, raised on failover",
         ),
         Decision(
+            "standby session hosts at failover",
+            office_hosts,
+            "the office pool's size: what the failover raises the standby scale set to "
+            "(tag failover-capacity)",
+        ),
+        Decision(
             "FSLogix quota GiB",
             quota,
             f"{head_count} x {settings.profile_gib_per_user} GiB, rounded up to 100 GiB",
         ),
         Decision("application servers", len(servers), "distinct servers of rehost/remoteapp apps"),
+        Decision(
+            "recovery plan boot groups",
+            len(groups),
+            "servers whose applications others call (koppelingen) boot first",
+        ),
         Decision(
             "file data GiB",
             sum(s.quota_gib for s in shares),
@@ -184,4 +233,5 @@ def size(programme: m.Programme, settings: StackSettings) -> Sizing:
         shares,
         pg_storage,
         decisions,
+        groups,
     )

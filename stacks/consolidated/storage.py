@@ -13,6 +13,9 @@ import pulumi
 import pulumi_azure_native.storage as storage
 
 from consolidated.common import Place, diagnostics, private_endpoint
+from consolidated.tags import with_role
+
+ASR_CACHE_ROLE = "asr-cache"  # the tag the security rules know (policy/eendracht_rules.py)
 
 
 @dataclass(frozen=True)
@@ -26,9 +29,11 @@ class StorageSpec:
     workspace_id: pulumi.Input[str]
     entra_kerberos: bool = False  # SMB with Entra ID identities (FSLogix, file shares)
     shared_key_access: bool = False
-    # Only for accounts an Azure service writes to from outside the VNet (ASR's cache):
-    # public endpoint on, firewall denying everything but trusted Azure services.
-    trusted_services: bool = False
+    # Only for Site Recovery's cache account: the A2A support matrix ("Cache storage") says not
+    # to restrict virtual network access to it and to allow access from "All networks". The
+    # account is tagged role=asr-cache; the security rules allow that only for an account
+    # replicated servers really stage through (policy/eendracht_rules.py).
+    asr_cache: bool = False
 
 
 def secure_account(
@@ -46,16 +51,19 @@ def secure_account(
         allow_blob_public_access=False,
         allow_shared_key_access=spec.shared_key_access,
         allow_cross_tenant_replication=False,
-        public_network_access="Enabled" if spec.trusted_services else "Disabled",
+        public_network_access="Enabled" if spec.asr_cache else "Disabled",
         network_rule_set=storage.NetworkRuleSetArgs(
-            default_action=storage.DefaultAction.DENY, bypass="AzureServices"
+            default_action=storage.DefaultAction.ALLOW
+            if spec.asr_cache
+            else storage.DefaultAction.DENY,
+            bypass="AzureServices",
         ),
         azure_files_identity_based_authentication=storage.AzureFilesIdentityBasedAuthenticationArgs(
             directory_service_options="AADKERB"
         )
         if spec.entra_kerberos
         else None,
-        tags=place.tags,
+        tags=with_role(place.tags, ASR_CACHE_ROLE) if spec.asr_cache else place.tags,
         opts=pulumi.ResourceOptions(parent=parent),
     )
     diagnostics(f"st-{spec.key}", account.id, spec.workspace_id, parent, logs=False)

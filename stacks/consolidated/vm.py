@@ -28,6 +28,16 @@ UBUNTU = compute.ImageReferenceArgs(
     sku="server",
     version="latest",
 )
+# Servers Site Recovery replicates run Ubuntu 22.04 LTS (Gen2, for Trusted Launch): the
+# Azure-to-Azure support matrix (learn.microsoft.com/azure/site-recovery/
+# azure-to-azure-support-matrix, "Replicated machine operating systems") lists Ubuntu up to
+# 22.04, not 24.04. The file sync host, which is not replicated, keeps 24.04.
+UBUNTU_REPLICATED = compute.ImageReferenceArgs(
+    publisher="Canonical",
+    offer="0001-com-ubuntu-server-jammy",
+    sku="22_04-lts-gen2",
+    version="latest",
+)
 WINDOWS_MULTI_SESSION = compute.ImageReferenceArgs(
     publisher="MicrosoftWindowsDesktop",
     offer="office-365",
@@ -50,6 +60,10 @@ class VmSpec:
     private_ip: str | None = None  # static address, e.g. for domain controllers
     backend_pool_id: pulumi.Input[str] | None = None
     license_type: str | None = None
+    # Encryption at host (temp disk and disk caches encrypted on the host). Off for servers Site
+    # Recovery replicates: the A2A support matrix lists it as not supported ("the failed over VM
+    # won't have Encryption at host enabled"); their disks keep server-side encryption at rest.
+    encryption_at_host: bool = True
 
 
 @dataclass(frozen=True)
@@ -133,7 +147,7 @@ def private_vm(spec: VmSpec, place: Place, parent: pulumi.Resource) -> BuiltVm:
         security_profile=compute.SecurityProfileArgs(
             security_type="TrustedLaunch",
             uefi_settings=compute.UefiSettingsArgs(secure_boot_enabled=True, v_tpm_enabled=True),
-            encryption_at_host=True,
+            encryption_at_host=spec.encryption_at_host,
         ),
         identity=compute.VirtualMachineIdentityArgs(
             type=compute.ResourceIdentityType.SYSTEM_ASSIGNED

@@ -15,7 +15,13 @@ sys.path.insert(0, str(REPO / "policy"))
 
 import eendracht_rules as rules  # noqa: E402
 
-from consolidated.mocked import MockedRun, Recorded, run_stack_mocked  # noqa: E402
+from consolidated.mocked import (  # noqa: E402
+    SUBSCRIPTION,
+    MockedRun,
+    Recorded,
+    _mock_id,
+    run_stack_mocked,
+)
 from eendracht.programme import Programme, load_programme  # noqa: E402
 from eendracht.stackconfig import read_stack, stack_names  # noqa: E402
 from eendracht.stacksettings import StackSettings  # noqa: E402
@@ -83,8 +89,50 @@ def session_host_capacity(run: MockedRun, pool: str) -> int:
     return int(capacity)
 
 
-def _refs(inputs: dict[str, Any]) -> dict[str, frozenset[str]]:
+def _ids(value: Any) -> frozenset[str]:
+    """Every ARM id anywhere in a property (a mocked id is what an Output resolved to)."""
+    if isinstance(value, str):
+        return frozenset({value}) if value.startswith("/subscriptions/") else frozenset()
+    if isinstance(value, dict):
+        return frozenset().union(*(_ids(v) for v in value.values()))
+    if isinstance(value, list):
+        return frozenset().union(*(_ids(v) for v in value))
+    return frozenset()
+
+
+# Properties whose ARM ids are the references CrossGuard gives as property dependencies.
+ID_PROPERTIES = (
+    "applicationGroupReferences",
+    "scope",
+    "properties",
+    "destinations",
+    "localNetworkGateway2",
+)
+
+
+def _refs_by_name(inputs: dict[str, Any]) -> dict[str, frozenset[str]]:
+    """References by name: a resource group, a Log Analytics workspace (Sentinel), which
+    CrossGuard sees as dependencies on those resources."""
     refs: dict[str, frozenset[str]] = {}
+    group = inputs.get("resourceGroupName")
+    if isinstance(group, str):
+        refs["resourceGroupName"] = frozenset(
+            {f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{group}"}
+        )
+    workspace = inputs.get("workspaceName")
+    if isinstance(workspace, str) and isinstance(group, str):
+        refs["workspaceName"] = frozenset(
+            {_mock_id("azure-native:operationalinsights:Workspace", workspace, inputs)}
+        )
+    return refs
+
+
+def _refs(inputs: dict[str, Any]) -> dict[str, frozenset[str]]:
+    refs: dict[str, frozenset[str]] = _refs_by_name(inputs)
+    for prop in ID_PROPERTIES:
+        found = _ids(inputs.get(prop))
+        if found:
+            refs[prop] = found
     uri = inputs.get("resourceUri")
     if isinstance(uri, str):
         refs["resourceUri"] = frozenset({uri})

@@ -69,8 +69,10 @@ def test_resource_counts_follow_the_programme(stack: str) -> None:
     assert run.count(rules.T_VMSS) == 2 + (sizing.cad_users > 0)
     assert run.count(rules.T_VM) == len(sizing.app_servers) + 3
 
-    assert run.count("azure-native:network:LocalNetworkGateway") == sites
-    assert run.count("azure-native:network:VirtualNetworkGatewayConnection") == sites
+    # one tunnel per site from each region: the primary's hub and the fallback network
+    assert run.count("azure-native:network:LocalNetworkGateway") == 2 * sites
+    assert run.count("azure-native:network:VirtualNetworkGatewayConnection") == 2 * sites
+    assert run.count("azure-native:network:VirtualNetworkGateway") == 2
     assert run.count("azure-native:desktopvirtualization:Application") == remote_apps
     remote_groups = [
         r
@@ -84,6 +86,7 @@ def test_resource_counts_follow_the_programme(stack: str) -> None:
     assert profiles["shareQuota"] == sizing.profile_quota_gib >= sizing.head_count * 30
     servers = len(sizing.app_servers)
     assert run.count("azure-native:recoveryservices:ReplicationProtectedItem") == servers
+    assert run.count(rules.T_RECOVERY_PLAN) == (1 if servers else 0)
     # backed up: application servers, the two domain controllers and every file share
     backed_up = run.count("azure-native:recoveryservices:ProtectedItem")
     assert backed_up == servers + 2 + shares

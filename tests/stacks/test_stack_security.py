@@ -215,7 +215,9 @@ def test_no_vm_and_no_session_host_model_has_a_public_ip() -> None:
     assert nics and all(
         not c.get("publicIPAddress") for n in nics for c in n.inputs["ipConfigurations"]
     )
-    assert run.count("azure-native:network:PublicIPAddress") == 1  # the VPN gateway's only
+    # the public IPs are the two VPN gateways' (primary and fallback region), nothing else
+    addresses = run.of_type("azure-native:network:PublicIPAddress")
+    assert [a.name for a in addresses] == ["pip-vpn", "pip-vpn-fallback"]
     machines = [*run.of_type(rules.T_VM), *run.of_type(rules.T_VMSS)]
     assert run.count(rules.T_VMSS) == 3  # office, CAD and standby session hosts
     assert not any("publicIPAddressConfiguration" in str(r.inputs) for r in machines)
