@@ -20,6 +20,7 @@ from eendracht.commands.common import (
     vault_or_exit,
 )
 from eendracht.lab import DEFAULT_SEED, SCALES, LabError, LabInfo, lab_down, lab_status, lab_up
+from eendracht.lab.plan import REPLICATION_MODES
 from eendracht.problems import ProblemsFound
 from eendracht.state import StateRootError
 
@@ -37,6 +38,8 @@ def _table(info: LabInfo) -> Table:
         table.add_column(col, overflow="fold")
     for s in info.services:
         answers = "[green]yes[/]" if s.running and s.answers else "[red]no[/]"
+        if s.on_demand and not s.running:
+            answers = "capacity 0 (started by a failover)"
         if s.detail:
             answers += f" ({s.detail})"
         credentials = s.credentials_file.removeprefix(f"{info.lab}/")
@@ -60,16 +63,29 @@ def up(
     seed: Annotated[int, typer.Option(help="seed of the synthetic data")] = DEFAULT_SEED,
     as_json: Annotated[bool, typer.Option("--json", help="print every service as JSON")] = False,
     vault_password_file: VaultPasswordFile = None,
+    fallback: Annotated[
+        str,
+        typer.Option(
+            help="add the fallback site, its database replicated synchronously or "
+            "asynchronously (on a lab that has one: switch the mode)"
+        ),
+    ] = "",
 ) -> None:
     """Start and seed the lab for PROGRAMME; a second `up` with the same input changes nothing."""
     if scale not in SCALES:
         err_console.print(f"--scale: must be one of {', '.join(SCALES)} (got {scale!r})")
         raise typer.Exit(EXIT_INVALID)
+    if fallback and fallback not in REPLICATION_MODES:
+        err_console.print(
+            f"--fallback: must be one of {', '.join(REPLICATION_MODES)} (got {fallback!r})"
+        )
+        raise typer.Exit(EXIT_INVALID)
     vault = vault_or_exit(vault_password_file)
     try:
         if as_json:
             info = _audited_up(
-                programme, lambda: lab_up(programme, scale=scale, seed=seed, vault=vault)
+                programme,
+                lambda: lab_up(programme, scale=scale, seed=seed, vault=vault, fallback=fallback),
             )
         else:
             with console.status("lab up") as status:
@@ -81,6 +97,7 @@ def up(
                         seed=seed,
                         progress=lambda s: status.update(f"lab up: {s}"),
                         vault=vault,
+                        fallback=fallback,
                     ),
                 )
     except StateRootError as exc:

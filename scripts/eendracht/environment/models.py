@@ -260,3 +260,9 @@ class EnvironmentSpec(Model):
     target: Target
     municipalities: dict[str, MunicipalityServices] = Field(default_factory=dict)
     notifications: Notifications = Notifications()
+    fallback: Fallback | None = None  # the fallback site a drill fails over to
+
+
+from eendracht.environment.fallback import Fallback  # noqa: E402  (it builds on the models above)
+
+EnvironmentSpec.model_rebuild()

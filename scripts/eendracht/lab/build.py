@@ -15,6 +15,7 @@ from eendracht.lab import (
     apps,
     claims,
     environment,
+    fallback_site,
     mail_servers,
     named,
     net,
@@ -26,7 +27,15 @@ from eendracht.lab.errors import LabError
 from eendracht.lab.manifest import Manifest
 from eendracht.lab.paths import LabPaths
 from eendracht.lab.people import LabPerson, colliding_names, lab_people
-from eendracht.lab.plan import DNS_PORT, HUB_PORT, TARGET, TARGET_FILES, LabPlan, plan_lab
+from eendracht.lab.plan import (
+    DNS_PORT,
+    HUB_PORT,
+    TARGET,
+    TARGET_FILES,
+    LabPlan,
+    plan_fallback,
+    plan_lab,
+)
 from eendracht.lab.residents import residents
 from eendracht.lab.running import ALIASES_FILE, spawn, wait_answering
 from eendracht.lab.services import Service
@@ -36,12 +45,20 @@ from eendracht.programme import models as m
 Progress = Callable[[str], None]
 
 
-def _free_plan(programme: m.Programme, paths: LabPaths) -> LabPlan:
+def full_plan(programme: m.Programme, octet: int, fallback: str) -> LabPlan:
+    """The lab's plan, with its fallback site when `fallback` names a replication mode."""
+    plan = plan_lab(programme, octet)
+    if fallback:
+        plan.fallback = plan_fallback(plan, programme, fallback)
+    return plan
+
+
+def _free_plan(programme: m.Programme, paths: LabPaths, fallback: str) -> LabPlan:
     for attempt in range(net.LAB_OCTETS):
         octet = net.lab_octet(paths.state, attempt)
         if not claims.claim(octet, paths.state):
             continue
-        plan = plan_lab(programme, octet)
+        plan = full_plan(programme, octet, fallback)
         free = all(
             (net.udp_free if proto == "udp" else net.tcp_free)(addr, port)
             for _, addr, port, proto in plan.listeners()
@@ -100,7 +117,7 @@ def _services(paths: LabPaths, plan: LabPlan, programme: m.Programme) -> list[Se
                 "database",
                 c.address,
                 c.port,
-                postgres.argv(c),
+                postgres.argv(c, replicated=plan.fallback is not None and side == "target"),
                 credentials_file=str(postgres.password_file(paths)),
                 user=postgres.PG_USER,
             )
@@ -189,7 +206,7 @@ def build(
 ) -> tuple[Manifest, LabPlan]:
     scale, seed = wanted.scale, wanted.seed
     postgres.require_traversable(paths.state)
-    plan = _free_plan(programme, paths)
+    plan = _free_plan(programme, paths, wanted.fallback)
     wanted.octet = plan.octet
     for d in (paths.lab, paths.pids, paths.logs):
         d.mkdir(parents=True, exist_ok=True)
@@ -262,6 +279,15 @@ def build(
         spawn(paths, s)
     wanted.write(paths.manifest)
     wait_answering(paths, wanted.services)
+    if plan.fallback is not None:
+        site = fallback_site.prepare(paths, plan, programme, progress)
+        wanted.services += site
+        wanted.write(paths.manifest)
+        for s in site:
+            if not s.on_demand:
+                spawn(paths, s)
+        wanted.write(paths.manifest)
+        wait_answering(paths, [s for s in site if not s.on_demand])
     stray = net.outside_loopback([s.pid for s in wanted.services if s.pid])
     if stray:
         listed = ", ".join(f"{proto} {where}" for proto, where in stray)

@@ -21,6 +21,7 @@ from eendracht.lab import (
     ad_controllers,
     ad_dns,
     apps,
+    fallback_site,
     mail_servers,
     named,
     postgres,
@@ -32,11 +33,14 @@ from eendracht.lab.people import LabPerson, lab_people
 from eendracht.lab.plan import (
     DNS_PORT,
     DNS_PORT_AD,
+    FALLBACK,
     HUB_PORT,
     PG_PORT,
     TARGET,
     TARGET_FILES,
     TARGET_MAIL,
+    TRAFFIC_MANAGER_TTL,
+    TRAFFIC_MANAGER_ZONE,
     AppService,
     FileServer,
     LabPlan,
@@ -65,7 +69,7 @@ def _host_vars(paths: LabPaths, server: FileServer, programme: m.Programme) -> d
         "server_os": "linux",
         "server_roles": list(server.roles),
     }
-    if server.group != TARGET:
+    if server.group not in (TARGET, FALLBACK):
         root = paths.host_root(server.host)
         shares = programme.municipalities[server.group].shares
         hv["share_paths"] = {
@@ -76,7 +80,10 @@ def _host_vars(paths: LabPaths, server: FileServer, programme: m.Programme) -> d
 
 def hosts_yml(paths: LabPaths, plan: LabPlan, programme: m.Programme) -> dict[str, Any]:
     children: dict[str, Any] = {}
-    for server in plan.fileservers:
+    servers = list(plan.fileservers)
+    if plan.fallback is not None:
+        servers += plan.fallback.servers
+    for server in servers:
         group = children.setdefault(server.group, {"hosts": {}})
         group["hosts"][server.host] = _host_vars(paths, server, programme)
     return {"all": {"children": children}}
@@ -236,6 +243,89 @@ def environment_yml(
             "mail": _target_mail(paths, plan, programme),
         },
         "municipalities": municipalities,
+        **({"fallback": _fallback(paths, plan, programme)} if plan.fallback else {}),
+    }
+
+
+def _site_database(
+    paths: LabPaths, host: str, address: str, side: str, application_name: str
+) -> dict[str, Any]:
+    return {
+        "host": host,
+        "address": address,
+        "port": PG_PORT,
+        "user": postgres.SUPERUSER,
+        "data_dir": str(postgres.cluster(paths, side, address).data),
+        "bin_dir": str(postgres.pg_bin()),
+        "os_user": postgres.PG_USER,
+        "replication_passfile": str(fallback_site.replication_passfile(paths)),
+        "application_name": application_name,
+    }
+
+
+def _directory_uri(paths: LabPaths, dc: Any) -> dict[str, str]:
+    if dc is None:
+        return {}
+    return {"directory": f"ldaps://{dc.address}"}
+
+
+def _fallback(paths: LabPaths, plan: LabPlan, programme: m.Programme) -> dict[str, Any]:
+    """The fallback site and its control: the lab's own site_control module stands for the
+    commands a real environment names (systemctl, az vm)."""
+    site = plan.fallback
+    assert site is not None
+    control = [sys.executable, "-m", "eendracht.lab.site_control", "--state", str(paths.state)]
+    fallback_apps: dict[str, dict[str, Any]] = {}
+    for app in site.apps:
+        fallback_apps.setdefault(app.municipality, {})[app.name] = {
+            "url": app.url,
+            "health": app.url + (app.health if app.health.startswith("/") else "/health"),
+        }
+    primary_apps: dict[str, dict[str, Any]] = {}
+    for app in plan.target_apps:
+        primary_apps.setdefault(app.municipality, {})[app.name] = {
+            "url": app.url,
+            "health": app.url + (app.health if app.health.startswith("/") else "/health"),
+        }
+    primary_hub = f"http://{plan.hub_address}:{HUB_PORT}"
+    fallback_hub = f"http://{site.hub_address}:{HUB_PORT}"
+    return {
+        "replication": site.replication,
+        "control": {
+            "outage": [*control, "outage"],
+            "stop": [*control, "stop"],
+            "start": [*control, "start"],
+        },
+        "primary": {
+            "database": _site_database(
+                paths, site.primary_database_host.host, plan.pg_target, "target", "primary"
+            ),
+            "files": {"host": TARGET_FILES, "path": str(target_share_root(paths))},
+            "hub": {"url": primary_hub, "health": f"{primary_hub}/health"},
+            "applications": primary_apps,
+            **_directory_uri(paths, plan.controllers.get(TARGET)),
+        },
+        "fallback": {
+            "database": _site_database(
+                paths, site.database_host.host, site.database, postgres.STANDBY, "fallback"
+            ),
+            "files": {"host": site.files.host, "path": str(fallback_site.files_root(paths, site))},
+            "hub": {"url": fallback_hub, "health": f"{fallback_hub}/health"},
+            "applications": fallback_apps,
+            **_directory_uri(paths, site.controller),
+        },
+        "traffic_manager": {
+            "server": site.traffic_manager,
+            "port": DNS_PORT_AD,
+            "tsig_key": {"file": str(fallback_site.tsig_key_file(paths))},
+            "zone": TRAFFIC_MANAGER_ZONE,
+            "ttl": TRAFFIC_MANAGER_TTL,
+            "profiles": fallback_site.profiles(programme, plan, site),
+        },
+        "files": {
+            "interval_seconds": fallback_site.REPLICATION_INTERVAL,
+            "status_file": str(fallback_site.replication_status_file(paths)),
+        },
     }
 
 

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from eendracht.environment.vault import VaultKey
-from eendracht.lab import environment
-from eendracht.lab.build import Progress, build
+from eendracht.lab import environment, fallback_site, postgres
+from eendracht.lab.build import Progress, build, full_plan
 from eendracht.lab.errors import LabError
 from eendracht.lab.manifest import Manifest, fingerprint
 from eendracht.lab.paths import LabPaths
-from eendracht.lab.plan import plan_lab
+from eendracht.lab.plan import REPLICATION_MODES, plan_lab
 from eendracht.lab.procs import is_running, recorded
 from eendracht.lab.running import refresh, teardown, wait_answering
 from eendracht.lab.services import Service
@@ -51,7 +51,10 @@ class LabInfo:
 
     @property
     def all_answer(self) -> bool:
-        return bool(self.services) and all(s.running and s.answers for s in self.services)
+        """Every service answers; one at capacity 0 (on demand) only counts while it runs."""
+        return bool(self.services) and all(
+            s.running and s.answers for s in self.services if s.running or not s.on_demand
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -100,10 +103,12 @@ def lab_up(
     seed: int = DEFAULT_SEED,
     progress: Progress = _quiet,
     vault: VaultKey | None = None,
+    fallback: str = "",
 ) -> LabInfo:
     """Start and seed the lab for a programme, or confirm the running one is the same.
 
-    `vault` opens a programme's vaulted files (in memory only).
+    `vault` opens a programme's vaulted files (in memory only). `fallback` (synchronous or
+    asynchronous) adds the fallback site; on a lab that has one it switches the mode.
 
     Raises ProblemsFound for a bad programme (nothing started) and LabError for anything the
     lab cannot do (a different lab already running, an address in use, a daemon that fails).
@@ -111,6 +116,10 @@ def lab_up(
     began = time.monotonic()
     if scale not in SCALES:
         raise LabError(f"scale must be one of {', '.join(SCALES)}, not {scale!r}")
+    if fallback and fallback not in REPLICATION_MODES:
+        raise LabError(
+            f"--fallback must be one of {', '.join(REPLICATION_MODES)}, not {fallback!r}"
+        )
     usable_state_root(state)  # StateRootError before anything is written
     programme = load_programme(programme_path, vault)
     paths = LabPaths.of(state)
@@ -122,6 +131,7 @@ def lab_up(
         seed=seed,
         octet=0,
         started=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        fallback=fallback,
     )
     with _locked(paths):
         current = Manifest.read(paths.manifest)
@@ -136,14 +146,25 @@ def lab_up(
             )
         if current is not None:
             restarted = refresh(paths, current)
-            wait_answering(paths, current.services)
-            if restarted:
+            wait_answering(paths, [s for s in current.services if s.running or not s.on_demand])
+            switched = bool(fallback) and fallback != current.fallback
+            if switched:
+                fallback_site.set_replication(
+                    paths,
+                    postgres.cluster(paths, "target", plan_lab(programme, current.octet).pg_target),
+                    fallback,
+                )
+                current.fallback = fallback
+            if restarted or switched:
                 current.write(paths.manifest)
+            if restarted:
                 message = f"lab was up; restarted {len(restarted)}: {', '.join(restarted)}"
+            elif switched:
+                message = f"lab up for {current.describe()}: replication switched to {fallback}"
             else:
                 message = f"lab already up for {current.describe()}: nothing changed"
-            if not paths.environment.exists() or not paths.details.exists():
-                plan = plan_lab(programme, current.octet)
+            if switched or not paths.environment.exists() or not paths.details.exists():
+                plan = full_plan(programme, current.octet, current.fallback)
                 environment.write_environment(paths, plan, programme, scale, seed)
             return LabInfo(
                 paths.state,
@@ -198,7 +219,11 @@ def lab_status(state: Path | str | None = None) -> LabInfo:
         s.running = rec is not None and is_running(rec)
         s.pid = rec.pid if rec else None
         s.answers = s.running and s.check()
-    down = [s.name for s in manifest.services if not (s.running and s.answers)]
+    down = [
+        s.name
+        for s in manifest.services
+        if not (s.running and s.answers) and (s.running or not s.on_demand)
+    ]
     if not manifest.complete:
         message = f"lab for {manifest.describe()} is unfinished: `lab up` again or `lab down`"
         for s in manifest.services:

@@ -35,17 +35,22 @@ class Manifest:
     services: list[Service] = field(default_factory=list)
     seeded: dict[str, Any] = field(default_factory=dict)
     complete: bool = False  # set once every service answered and outputs were written
+    fallback: str = ""  # the fallback site's replication mode; "" when the lab has none
 
     def same_lab(self, other: Manifest) -> bool:
-        return (self.programme, self.fingerprint, self.scale, self.seed) == (
+        """Same programme, scale, seed and whether it has a fallback site (its replication
+        mode may change on a running lab)."""
+        return (self.programme, self.fingerprint, self.scale, self.seed, bool(self.fallback)) == (
             other.programme,
             other.fingerprint,
             other.scale,
             other.seed,
+            bool(other.fallback),
         )
 
     def describe(self) -> str:
-        return f"{self.programme} (scale {self.scale}, seed {self.seed})"
+        site = f", fallback site {self.fallback}" if self.fallback else ""
+        return f"{self.programme} (scale {self.scale}, seed {self.seed}{site})"
 
     def write(self, path: Path) -> None:
         body = asdict(self)

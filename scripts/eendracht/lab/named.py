@@ -48,35 +48,47 @@ def zone_text(zone: Zone, dns_address: str, serial: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def prepare(paths: LabPaths, zones: list[Zone], dns_address: str, serial: int) -> Path:
-    """named.conf, TSIG key and zone files (written once: dynamic updates change them later)."""
-    paths.dns.mkdir(parents=True, exist_ok=True)
-    (paths.dns / "zones").mkdir(exist_ok=True)
-    key = tsig_key_file(paths)
+def prepare(
+    paths: LabPaths,
+    zones: list[Zone],
+    dns_address: str,
+    serial: int,
+    *,
+    folder: Path | None = None,
+    port: int = DNS_PORT,
+) -> Path:
+    """named.conf, TSIG key and zone files (written once: dynamic updates change them later).
+
+    `folder` (default the lab's DNS folder) and `port` let a second server (the fallback
+    site's Traffic Manager) run beside the first."""
+    base = folder or paths.dns
+    base.mkdir(parents=True, exist_ok=True)
+    (base / "zones").mkdir(exist_ok=True)
+    key = base / "tsig.key"
     if not key.exists():
         out = run(["tsig-keygen", "-a", TSIG_ALGORITHM, TSIG_KEY_NAME], "generating the TSIG key")
         write_secret(key, out)
     blocks = []
     for zone in zones:
-        path = zone_file(paths, zone.name)
+        path = base / "zones" / f"{zone.name}.zone"
         if not path.exists():
             path.write_text(zone_text(zone, dns_address, serial))
         blocks.append(
             f'zone "{zone.name}" {{\n  type primary;\n  file "{path}";\n'
             f'  allow-update {{ key "{TSIG_KEY_NAME}"; }};\n  allow-transfer {{ key "{TSIG_KEY_NAME}"; }};\n}};\n'
         )
-    config = paths.dns / "named.conf"
+    config = base / "named.conf"
     config.write_text(
         f"""// eendracht lab: authoritative for {len(zones)} zones
 include "{key}";
 options {{
-  directory "{paths.dns}";
-  pid-file "{paths.dns / "named.pid"}";
-  session-keyfile "{paths.dns / "session.key"}";
-  managed-keys-directory "{paths.dns}";
-  dump-file "{paths.dns / "named_dump.db"}";
-  statistics-file "{paths.dns / "named.stats"}";
-  listen-on port {DNS_PORT} {{ {dns_address}; }};
+  directory "{base}";
+  pid-file "{base / "named.pid"}";
+  session-keyfile "{base / "session.key"}";
+  managed-keys-directory "{base}";
+  dump-file "{base / "named_dump.db"}";
+  statistics-file "{base / "named.stats"}";
+  listen-on port {port} {{ {dns_address}; }};
   listen-on-v6 {{ none; }};
   recursion no;
   allow-query {{ any; }};
@@ -85,7 +97,7 @@ options {{
 }};
 controls {{ }};
 logging {{
-  channel lab {{ file "{paths.dns / "named.log"}" versions 2 size 5m; severity info; print-time yes; }};
+  channel lab {{ file "{base / "named.log"}" versions 2 size 5m; severity info; print-time yes; }};
   category default {{ lab; }};
   category lame-servers {{ null; }};
 }};

@@ -21,6 +21,8 @@ KIND_OCTET = {
     "target-application": 7,
     "domain-controller": 8,
     "mail": 9,
+    "fallback": 10,  # the fallback site (uitwijklocatie): 127.<lab>.10.<service>
+    "traffic-manager": 11,
 }
 FIRST_LAB_OCTET = 100
 LAB_OCTETS = 100

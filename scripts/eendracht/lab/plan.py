@@ -21,6 +21,12 @@ HUB_PORT = 8443
 TARGET_FILES = "target-files"
 TARGET_MAIL = "target-mail"
 TARGET = "target"  # the group (and zone owner) that stands for the new organisation
+TARGET_DB = "target-db"  # the target database server's shell (the drill rebuilds it there)
+FALLBACK = "fallback"  # the group of the fallback site's servers
+FALLBACK_FILES = "fallback-files"
+FALLBACK_DB = "fallback-db"
+TRAFFIC_MANAGER_ZONE = "trafficmanager.net"
+TRAFFIC_MANAGER_TTL = 30  # seconds: low, so a switch reaches the clients quickly
 DC_PORTS = (53, 88, 389, 445, 464, 636)  # DNS, Kerberos, LDAP, SMB, kpasswd, LDAPS
 DNS_PORT_AD = 53
 MAIL_PORTS = (1143, 1993)  # IMAP, IMAPS
@@ -117,6 +123,35 @@ class NationalService:
         return f"http://{self.address}:{self.port}"
 
 
+@dataclass(frozen=True)
+class FallbackSite:
+    """The fallback site (uitwijklocatie) beside the target site: a PostgreSQL standby, a
+    replicated file target, the applications and the hub at capacity 0, a second DC of the
+    new domain, and the DNS server that plays Traffic Manager for both sites."""
+
+    replication: str  # synchronous | asynchronous
+    files: FileServer
+    database_host: FileServer  # the standby's shell (promote, rewind)
+    primary_database_host: FileServer  # the target cluster's shell
+    database: str  # the standby cluster's address
+    hub_address: str
+    apps: tuple[AppService, ...]  # a fallback instance of every target application
+    controller: DomainController | None  # joined to the new domain's first DC
+    traffic_manager: str  # the Traffic Manager DNS server's address (port 53)
+
+    @property
+    def servers(self) -> tuple[FileServer, ...]:
+        return (self.files, self.database_host, self.primary_database_host)
+
+
+def profile_name(programme: str, *parts: str) -> str:
+    """A Traffic Manager profile's DNS label: <programme>-<municipality>-<application>."""
+    label = "-".join((programme, *parts)).lower()
+    if len(label) > 63:
+        raise ValueError(f"Traffic Manager profile name {label!r} is longer than 63 characters")
+    return label
+
+
 @dataclass
 class LabPlan:
     octet: int
@@ -132,6 +167,7 @@ class LabPlan:
     hub_address: str = ""
     controllers: dict[str, DomainController] = field(default_factory=dict)  # AD + target
     mail_hosts: dict[str, MailHost] = field(default_factory=dict)  # municipalities + target
+    fallback: FallbackSite | None = None  # `lab up --fallback MODE`
 
     @property
     def active_directory(self) -> bool:
@@ -169,6 +205,22 @@ class LabPlan:
             out += [(f"samba-{dc.name}", dc.address, DNS_PORT_AD, "udp")]
         for mail in self.mail_hosts.values():
             out += [(f"imap-{mail.name}", mail.address, port, "tcp") for port in MAIL_PORTS]
+        if self.fallback is not None:
+            out += self.fallback_listeners(self.fallback)
+        return out
+
+    @staticmethod
+    def fallback_listeners(site: FallbackSite) -> list[tuple[str, str, int, str]]:
+        out = [(f"sshd-{f.host}", f.address, f.port, "tcp") for f in site.servers]
+        out += [("postgres-fallback", site.database, PG_PORT, "tcp")]
+        out += [(f"fallback-app-{a.municipality}-{a.name}", a.address, a.port, "tcp")
+                for a in site.apps]  # fmt: skip
+        out += [("fallback-hub", site.hub_address, HUB_PORT, "tcp")]
+        out += [("traffic-manager", site.traffic_manager, DNS_PORT_AD, p) for p in ("tcp", "udp")]
+        if site.controller is not None:
+            dc = site.controller
+            out += [(f"samba-{dc.name}", dc.address, port, "tcp") for port in DC_PORTS]
+            out += [(f"samba-{dc.name}", dc.address, DNS_PORT_AD, "udp")]
         return out
 
 
@@ -319,3 +371,53 @@ def plan_lab(programme: m.Programme, octet: int) -> LabPlan:
     ]
     plan.hub_address = address(octet, "target-application", 2)
     return plan
+
+
+REPLICATION_MODES = ("synchronous", "asynchronous")
+
+
+def plan_fallback(plan: LabPlan, programme: m.Programme, replication: str) -> FallbackSite:
+    """The fallback site of a lab plan: the same services on 127.<lab>.10.x."""
+    if replication not in REPLICATION_MODES:
+        raise ValueError(f"replication must be one of {', '.join(REPLICATION_MODES)}")
+    octet = plan.octet
+    db = address(octet, "fallback", 4)
+    gateway = address(octet, "fallback", 7)
+    controller = None
+    if TARGET in plan.controllers:
+        controller = DomainController(
+            FALLBACK, plan.controllers[TARGET].domain, address(octet, "fallback", 8)
+        )
+    return FallbackSite(
+        replication=replication,
+        files=FileServer(
+            FALLBACK_FILES,
+            FALLBACK,
+            address(octet, "fallback", 1),
+            SSH_PORT,
+            ("fileserver",),
+            "linux",
+        ),
+        database_host=FileServer(FALLBACK_DB, FALLBACK, db, SSH_PORT, ("database",), "linux"),
+        primary_database_host=FileServer(
+            TARGET_DB, TARGET, plan.pg_target, SSH_PORT, ("database",), "linux"
+        ),
+        database=db,
+        hub_address=address(octet, "fallback", 2),
+        apps=tuple(
+            AppService(
+                municipality=a.municipality,
+                name=a.name,
+                display_name=a.display_name,
+                address=gateway,
+                port=a.port,
+                databases=a.databases,
+                health=a.health,
+                koppelingen=a.koppelingen,
+                disposition=a.disposition,
+            )
+            for a in plan.target_apps
+        ),
+        controller=controller,
+        traffic_manager=address(octet, "traffic-manager", 1),
+    )

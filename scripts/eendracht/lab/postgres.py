@@ -26,6 +26,7 @@ PG_ROOT = Path("/usr/lib/postgresql")
 PG_USER = "postgres"
 SUPERUSER = "postgres"
 SIDES = ("source", "target")
+STANDBY = "fallback"  # the fallback site's cluster: a standby of the target one
 ZAAKTYPEN = [
     "Aanvraag omgevingsvergunning",
     "Melding openbare ruimte",
@@ -151,6 +152,7 @@ def prepare(paths: LabPaths, source: Cluster, target: Cluster) -> None:
             init_pw.unlink(missing_ok=True)
         with open(source.data / "pg_hba.conf", "a", encoding="utf-8") as hba:
             hba.write("host all all 127.0.0.0/8 scram-sha-256\n")
+            hba.write("host replication all 127.0.0.0/8 scram-sha-256\n")
     if not (target.data / "PG_VERSION").exists():
         # A copy of a fresh cluster is a fresh cluster: cheaper than a second initdb.
         shutil.copytree(source.data, target.data, symlinks=True)
@@ -159,7 +161,15 @@ def prepare(paths: LabPaths, source: Cluster, target: Cluster) -> None:
         c.data.chmod(0o700)
 
 
-def argv(c: Cluster) -> list[str]:
+def argv(c: Cluster, replicated: bool = False) -> list[str]:
+    """`replicated`: the target cluster of a lab with a fallback site and its standby. Those
+    keep commits synchronous (a synchronous standby is only as good as that) and full-page
+    writes with hint bits logged, which pg_rewind needs to rebuild a failed primary."""
+    durable = [
+        "-c", "full_page_writes=on", "-c", "wal_log_hints=on", "-c", "wal_keep_size=256MB",
+        "-c", f"cluster_name={c.side}",
+    ]  # fmt: skip
+    fast = ["-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
     return [
         str(pg_bin() / "postgres"),
         "-D",
@@ -177,10 +187,7 @@ def argv(c: Cluster) -> list[str]:
         # A rehearsal lab: losing it in a power cut costs a `lab up`, nothing more.
         "-c",
         "fsync=off",
-        "-c",
-        "synchronous_commit=off",
-        "-c",
-        "full_page_writes=off",
+        *(durable if replicated else fast),
         "-c",
         "logging_collector=off",
     ]

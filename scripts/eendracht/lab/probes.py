@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import socket
 import struct
@@ -12,6 +13,17 @@ from pathlib import Path
 
 from eendracht.lab import dovecot, samba, samba_run
 from eendracht.lab.net import require_loopback
+
+
+def replicator_answers(status_file: Path) -> tuple[bool, str]:
+    """The file replication's last round succeeded (its status file, written each round)."""
+    try:
+        status = json.loads(status_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False, "no round yet"
+    if status.get("error"):
+        return False, str(status["error"])[:200]
+    return status.get("last_ok") is not None, f"{status.get('rounds', 0)} rounds"
 
 
 def ssh_answers(address: str, port: int) -> bool:

@@ -15,7 +15,10 @@ from eendracht.module_utils import thaw_tree
 
 START_TIMEOUT = 60.0
 ALIASES_FILE = "loopback-aliases"
-HTTP_PREFIXES = ("app-", "target-app-", "national-", "integration-hub")
+HTTP_PREFIXES = (
+    "app-", "target-app-", "national-", "integration-hub", "fallback-app-", "fallback-hub",
+    "file-replication",
+)  # fmt: skip
 
 
 def spawn(paths: LabPaths, service: Service) -> None:
@@ -95,6 +98,9 @@ def refresh(paths: LabPaths, manifest: Manifest) -> list[str]:
         rec = records.get(s.name)
         if rec is not None and procs.is_running(rec):
             s.pid, s.running = rec.pid, True
+            continue
+        if s.on_demand:
+            s.running = False
             continue
         spawn(paths, s)
         restarted.append(s.name)

@@ -32,6 +32,8 @@ RUN_SAMBA = "/run/samba"
 # Services a single lab DC does without: NetBIOS name service, WINS, NTP signing, and the
 # replication, KCC and DNS self-registration a lone DC never needs (each costs memory/CPU).
 DROPPED_SERVICES = "-nbt -wrepl -ntp_signd -kcc -drepl -dnsupdate"
+# A DC that replicates with another (eendracht.lab.samba_join) keeps replication and the KCC.
+REPLICATING_SERVICES = "-nbt -wrepl -ntp_signd -dnsupdate"
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,7 @@ def _dir_options(root: Path, winbindd_sockets: Path) -> list[str]:
     ]
 
 
-def smb_conf_text(domain: Domain) -> str:
+def smb_conf_text(domain: Domain, extra: Sequence[str] = (), replicating: bool = False) -> str:
     root = domain.directory
     # "/8" makes Samba bind the address itself: a bare address is only used when it is on an
     # interface, and the lab does not add one alias per DC to lo.
@@ -168,7 +170,7 @@ def smb_conf_text(domain: Domain) -> str:
         f"interfaces = {domain.address}/8",
         "bind interfaces only = yes",
         "disable netbios = yes",
-        f"server services = {DROPPED_SERVICES}",
+        f"server services = {REPLICATING_SERVICES if replicating else DROPPED_SERVICES}",
         "prefork children = 1",
         "load printers = no",
         "printcap name = /dev/null",
@@ -177,6 +179,7 @@ def smb_conf_text(domain: Domain) -> str:
         # smbd finds winbindd only at the compiled-in /run/samba/winbindd (libwbclient reads
         # no setting); the DC runs in its own mount namespace where <root>/run is /run/samba.
         *_dir_options(root, Path(RUN_SAMBA) / "winbindd"),
+        *extra,
         "",
         "[sysvol]",
         f"path = {root / 'state' / 'sysvol'}",

@@ -49,15 +49,27 @@ def argv(domain: Domain) -> list[str]:
     """samba in a mount namespace of its own, where the DC's run/ is /run/samba (see
     smb_conf_text) and its log/ is /var/log/samba (samba-dcerpcd, which smbd starts on
     demand, logs there whatever smb.conf says); unshare and sh exec, so the recorded pid is
-    samba's. Single process model: the default (a process per service) costs ~1 GiB."""
+    samba's. Single process model: the default (a process per service) costs ~1 GiB.
+
+    A DC whose folder has etc/resolv.conf (one that replicates, see samba_join) gets it as
+    /etc/resolv.conf: it finds its partner (<NTDS GUID>._msdcs.<forest>) in the AD DNS."""
+    resolv = [str(p) for p in (resolv_conf_path(domain),) if p.is_file()]
+    mounts = f'mount --bind "$0" {RUN_SAMBA} && mount --bind "$1" {LOG_SAMBA}'
+    shift = "shift"
+    if resolv:
+        mounts, shift = f'{mounts} && mount --bind "$2" /etc/resolv.conf', "shift 2"
     return [
         "unshare", "--mount", "--propagation", "private", "--",
         "/bin/sh", "-c",
-        f'mount --bind "$0" {RUN_SAMBA} && mount --bind "$1" {LOG_SAMBA} && shift && exec "$@"',
-        str(domain.directory / "run"), str(domain.directory / "log"),
+        f'{mounts} && {shift} && exec "$@"',
+        str(domain.directory / "run"), str(domain.directory / "log"), *resolv,
         SAMBA, "--foreground", "--no-process-group", "--debug-stdout",
         "-s", str(domain.smb_conf), "-M", "single",
     ]  # fmt: skip
+
+
+def resolv_conf_path(domain: Domain) -> Path:
+    return domain.directory / "etc" / "resolv.conf"
 
 
 def pids_dir(domain: Domain) -> Path:

@@ -23,6 +23,9 @@ class Service:
     running: bool = False
     answers: bool = False
     detail: str = ""  # e.g. the HTTP status of a health endpoint (503: database not there yet)
+    # At capacity 0 until a failover starts it (the fallback site's applications and hub):
+    # `lab up` neither starts nor waits for it, and it counts only while it runs.
+    on_demand: bool = False
 
     def check(self) -> bool:
         p = self.probe
@@ -38,6 +41,8 @@ class Service:
             ok = probes.domain_controller_answers(self.address, p)
         elif self.kind == "mail":
             ok = probes.imap_answers(self.name, self.address, p)
+        elif self.kind == "replicator":
+            ok, self.detail = probes.replicator_answers(Path(p["status_file"]))
         else:
             status = probes.http_status(p["url"])
             ok = status is not None

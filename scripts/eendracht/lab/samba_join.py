@@ -1,0 +1,267 @@
+"""A second DC for a lab domain (the fallback site), joined to the first by Samba's own
+`samba-tool domain join <realm> DC`: it replicates the domain, configuration, schema and the
+AD-integrated DNS partitions both ways, so it serves LDAPS, Kerberos and DNS on its own when
+the first is stopped.
+
+Both DCs of a pair run with replication and the KCC (`samba.REPLICATING_SERVICES`): the
+primary's smb.conf is rewritten by `prepare_primary` before it starts. The Administrator
+password reaches samba-tool only through PASSWD_FILE (the file's name, not the password).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from eendracht.lab import samba, samba_run
+from eendracht.lab.errors import LabError
+from eendracht.lab.net import require_loopback
+from eendracht.lab.paths import LabPaths, write_secret
+from eendracht.lab.plan import DomainController
+from eendracht.lab.samba_tls import _openssl
+from eendracht.lab.services import Service
+
+TIMEOUT = 180.0
+REPLICA_HOST = "dc2"
+# Lab speed: a change is announced to the partner within a second or two (default 5 s), and
+# a partner that missed one pulls anyway every minute (default 5 min).
+REPLICATION_OPTIONS = (
+    "dreplsrv:notify_interval = 1",
+    "dreplsrv:periodic_interval = 60",
+    "kccsrv:periodic_interval = 60",
+)
+
+
+def replica_of(
+    paths: LabPaths, primary: DomainController, replica_address: str, name: str = "fallback"
+) -> samba.Domain:
+    """The second DC of `primary`'s domain: same realm, its own host name, address and folder."""
+    return samba.Domain(
+        primary.realm,
+        primary.netbios,
+        REPLICA_HOST,
+        require_loopback(replica_address),
+        paths.lab / "ad" / name,
+    )
+
+
+def conf_text(domain: samba.Domain) -> str:
+    return samba.smb_conf_text(domain, REPLICATION_OPTIONS, replicating=True)
+
+
+def resolv_conf_text(*nameservers: str) -> str:
+    return "".join(f"nameserver {a}\n" for a in nameservers) + "options timeout:1 attempts:2\n"
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
+    if path.is_file() and path.read_text() == text:
+        return False
+    path.write_text(text)
+    return True
+
+
+def prepare_primary(primary: samba.Domain) -> bool:
+    """Give the (provisioned) primary the smb.conf of a replicating DC and a resolv.conf that
+    asks its own DNS (samba_run mounts it in the DC's namespace); True if either changed, in
+    which case a running primary must be restarted to replicate inbound."""
+    conf = _write_if_changed(primary.smb_conf, conf_text(primary))
+    resolv = _write_if_changed(samba_run.resolv_conf_path(primary), resolv_conf_text(primary.address))
+    return conf or resolv
+
+
+def _env(primary: samba.Domain) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PASSWD_FILE": str(primary.admin_password_file),
+        "KRB5_CONFIG": str(samba_run.client_files(primary).krb5_conf),
+    }
+
+
+def _tool(
+    argv: list[str], env: dict[str, str], what: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    try:
+        done = subprocess.run(
+            [samba.SAMBA_TOOL, *argv],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=TIMEOUT,
+            cwd=cwd,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise LabError(f"{what}: no answer within {TIMEOUT:.0f} s") from exc
+    return done
+
+
+def _complaint(done: subprocess.CompletedProcess[str], secret: str) -> str:
+    lines = [ln for ln in (done.stderr or done.stdout).strip().splitlines() if ln.strip()]
+    return " | ".join(lines[-4:]).replace(secret, "***") if secret else " | ".join(lines[-4:])
+
+
+def _certificate(primary: samba.Domain, replica: samba.Domain) -> None:
+    """The replica's LDAPS certificate, signed by the primary's lab CA: a client that trusts
+    the primary (its ca_file) verifies the fallback DC too."""
+    tls = replica.private / "tls"
+    tls.mkdir(parents=True, exist_ok=True, mode=0o700)
+    source = primary.private / "tls"
+    shutil.copyfile(source / "ca.pem", tls / "ca.pem")
+    key, csr, ext, cert = (tls / n for n in ("key.pem", "dc.csr", "ext.cnf", "cert.pem"))
+    ext.write_text(
+        f"subjectAltName=DNS:{replica.fqdn},IP:{replica.address}\n"
+        "extendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n"
+    )
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    _openssl(
+        ["req", "-new", *ec, "-keyout", str(key), "-out", str(csr), "-subj", f"/CN={replica.fqdn}"],
+        "making the replica's key",
+    )
+    _openssl(
+        [
+            "x509", "-req", "-in", str(csr), "-CA", str(source / "ca.pem"),
+            "-CAkey", str(source / "ca-key.pem"), "-CAcreateserial",
+            "-CAserial", str(tls / "ca.srl"), "-out", str(cert), "-days", "3650",
+            "-extfile", str(ext),
+        ],
+        "signing the replica's certificate",
+    )  # fmt: skip
+    key.chmod(0o600)
+    csr.unlink()
+    ext.unlink()
+
+
+def joined(replica: samba.Domain) -> bool:
+    return replica.sam_ldb.exists() and (replica.directory / "joined").exists()
+
+
+def join(primary: samba.Domain, replica: samba.Domain) -> float:
+    """Join `replica` to the running `primary` as an additional DC with the internal DNS;
+    returns the seconds it took (0 if it was joined already)."""
+    if joined(replica):
+        return 0.0
+    if replica.realm != primary.realm or replica.address == primary.address:
+        raise LabError(f"{replica.fqdn} at {replica.address} cannot be a replica of {primary.fqdn}")
+    require_loopback(replica.address)
+    if not samba_run.answers(primary):
+        raise LabError(f"the DC of {primary.realm} does not answer LDAPS; start it first")
+    began = time.monotonic()
+    if replica.directory.exists():  # a join that failed half-way: start over
+        shutil.rmtree(replica.directory)
+    target = replica.directory
+    (target / "etc").mkdir(parents=True)
+    for sub in ("run", "log", "lock", "cache", "usershares", "state", "private"):
+        (target / sub).mkdir(exist_ok=True)
+    replica.smb_conf.touch()
+    password = primary.admin_password_file.read_text(encoding="utf-8")
+    done = _tool(
+        [
+            "domain", "join", replica.dns_domain, "DC",
+            f"--server={primary.address}", f"-U{primary.netbios}\\Administrator",
+            "--use-kerberos=off", "--dns-backend=SAMBA_INTERNAL",
+            f"--targetdir={target}", "-s", str(replica.smb_conf),
+            f"--option=netbios name = {replica.host_name.upper()}",
+            *(f"--option={o}" for o in samba._dir_options(target, target / "run" / "winbindd")),
+            f"--option=interfaces = {replica.address}/8",
+            "--option=bind interfaces only = yes",
+        ],
+        _env(primary),
+        f"joining {replica.fqdn} to {primary.realm}",
+        cwd=target,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise LabError(
+            f"joining {replica.fqdn} to {primary.realm} failed: {_complaint(done, password)}"
+        )
+    (target / "join.out").write_text(done.stdout.replace(password, "***"))
+    replica.smb_conf.write_text(conf_text(replica))
+    # Its own DNS first (it holds the replicated zones), the primary's while it starts.
+    samba_run.resolv_conf_path(replica).write_text(
+        resolv_conf_text(replica.address, primary.address)
+    )
+    write_secret(replica.admin_password_file, password)
+    _certificate(primary, replica)
+    register_address(primary, replica)
+    samba_run.client_files(replica)
+    (target / "joined").write_text(f"{primary.fqdn} {primary.address}\n")
+    return time.monotonic() - began
+
+
+def register_address(primary: samba.Domain, replica: samba.Domain) -> None:
+    """The replica's A record in the domain's zone on the primary: the join registers only
+    addresses that are not loopback, and the lab's DCs live on nothing else."""
+    done = _tool(
+        ["dns", "query", primary.address, primary.dns_domain, replica.host_name, "A",
+         f"-U{primary.netbios}\\Administrator", "--use-kerberos=off", "-s", str(primary.smb_conf)],
+        _env(primary), "looking up the replica's address",
+    )  # fmt: skip
+    if done.returncode == 0 and replica.address in done.stdout:
+        return
+    done = _tool(
+        ["dns", "add", primary.address, primary.dns_domain, replica.host_name, "A",
+         replica.address, f"-U{primary.netbios}\\Administrator", "--use-kerberos=off",
+         "-s", str(primary.smb_conf)],
+        _env(primary), "registering the replica's address",
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise LabError(f"registering {replica.fqdn} in the zone failed: {_complaint(done, '')}")
+
+
+def service(paths: LabPaths, replica_dc: DomainController, name: str = "fallback") -> Service:
+    """The replica as `lab up` starts and probes it (like `ad_controllers.services`)."""
+    domain = replica_of(paths, replica_dc, replica_dc.address, name)
+    return Service(
+        f"samba-{name}",
+        "domain-controller",
+        domain.address,
+        636,
+        samba_run.argv(domain),
+        credentials_file=str(domain.admin_password_file),
+        probe={
+            "realm": domain.realm,
+            "netbios": domain.netbios,
+            "host_name": domain.host_name,
+            "directory": str(domain.directory),
+        },
+    )
+
+
+def details(replica: samba.Domain) -> dict[str, str]:
+    """Where the replica is and the files a client needs (like `ad_controllers.details`)."""
+    return {
+        "realm": replica.realm,
+        "netbios": replica.netbios,
+        "address": replica.address,
+        "host_name": replica.fqdn,
+        "ldaps_uri": f"ldaps://{replica.address}",
+        "base_dn": replica.base_dn,
+        "admin_principal": replica.admin_principal,
+        "admin_password_file": str(replica.admin_password_file),
+        "ca_file": str(replica.ca_cert),
+        "krb5_conf": str(samba_run.krb5_conf_path(replica)),
+        "directory": str(replica.directory),
+    }
+
+
+def showrepl(domain: samba.Domain) -> dict[str, object]:
+    done = _tool(
+        ["drs", "showrepl", domain.address, "--json", f"-U{domain.netbios}\\Administrator",
+         "--use-kerberos=off", "-s", str(domain.smb_conf)],
+        {**os.environ, "PASSWD_FILE": str(domain.admin_password_file)},
+        f"asking {domain.fqdn} for its replication",
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise LabError(f"{domain.fqdn} did not show its replication: {_complaint(done, '')}")
+    out: dict[str, object] = json.loads(done.stdout)
+    return out
+
+
+def replication_status(primary: samba.Domain, replica: samba.Domain) -> tuple[bool, str]:
+    """Whether each DC's inbound replication from the other last succeeded, per partition,
+    as `samba-tool drs showrepl` on each says; (False, why) at the first failure."""
+    raise NotImplementedError
