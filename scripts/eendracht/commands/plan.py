@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markdown import Markdown
 
 from eendracht.commands.common import (
     VaultPasswordFile,
@@ -19,6 +21,7 @@ from eendracht.identity import map_identities
 from eendracht.module_utils import fewer_collections
 from eendracht.plan import build_runbook
 from eendracht.plan.document import render_json
+from eendracht.plan.drill import drill_document, runbook_lines
 from eendracht.plan.markdown import render_markdown
 from eendracht.plan.text import print_runbook
 
@@ -47,8 +50,12 @@ def plan(
         mapping = map_identities(prog)
         runbook = build_runbook(prog, municipality, mapping)
         if output_format is Format.JSON:
-            sys.stdout.write(render_json(runbook, mapping))
+            document = json.loads(render_json(runbook, mapping))
+            document["drill"] = drill_document(prog)
+            sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         elif output_format is Format.MARKDOWN:
             sys.stdout.write(render_markdown(runbook, mapping))
+            sys.stdout.write("\n" + "\n".join(runbook_lines(prog)) + "\n")
         else:
             print_runbook(console, runbook, mapping)
+            console.print(Markdown("\n".join(runbook_lines(prog))))

@@ -80,6 +80,8 @@ class TrafficManager(Model):
 class FileReplication(Model):
     interval_seconds: Annotated[float, Field(gt=0, le=3600)]
     status_file: str = ""  # on the controller: JSON the replication writes each round
+    ssh_user: Text = "root"  # how one site's file server logs on to the other's
+    ssh_key: Text  # its key, a path on the file servers (the replication's own)
 
 
 class Fallback(Model):

@@ -433,3 +433,56 @@ def load_environment(root: Path, programme: m.Programme, municipality: str) -> E
     if check.problems or spec is None:
         raise ProblemsFound(check.problems)
     return Environment(root.resolve(), spec, hosts, outputs, vault, webhooks)
+
+
+def _fallback_needs(
+    check: _Checker, spec: EnvironmentSpec, hosts: dict[str, dict[str, dict[str, Any]]]
+) -> None:
+    """What a drill needs: the fallback site, its hosts in hosts.yml, its secret files."""
+    site = spec.fallback
+    if site is None:
+        check.add(ENVIRONMENT_FILE, "fallback", "required for a drill: the fallback site")
+        return
+    if spec.postgres_passfile is None:
+        check.add(ENVIRONMENT_FILE, "postgres_passfile", "required for a drill (both databases)")
+    known = {host for group in hosts.values() for host in group}
+    for name in ("primary", "fallback"):
+        s = getattr(site, name)
+        for key, host in (("database.host", s.database.host), ("files.host", s.files.host)):
+            if known and host not in known:
+                check.add(
+                    ENVIRONMENT_FILE, f"fallback.{name}.{key}", f"no host {host!r} in {HOSTS_FILE}"
+                )
+    refs = {"fallback.traffic_manager.tsig_key": site.traffic_manager.tsig_key}
+    if spec.postgres_passfile is not None:
+        refs["postgres_passfile"] = spec.postgres_passfile
+    for key, ref in refs.items():
+        if ref.vault:
+            check.add(ENVIRONMENT_FILE, f"{key}.vault", "a drill reads this secret from a file")
+            continue
+        path = Path(ref.file).expanduser()
+        path = path if path.is_absolute() else check.root / path
+        if why := secret_file_problem(path):
+            check.add(ENVIRONMENT_FILE, f"{key}.file", why)
+
+
+def load_drill_environment(root: Path, programme: m.Programme) -> Environment:
+    """The environment at `root`, checked for a fallback drill; ProblemsFound if not."""
+    check = _Checker(root)
+    if not root.is_dir():
+        check.add(ENVIRONMENT_FILE, "", f"no environment directory at {display_path(root)}")
+        raise ProblemsFound(check.problems)
+    spec = _spec(check)
+    hosts = _hosts(check)
+    outputs = _outputs(check)
+    if spec is not None:
+        if spec.programme != programme.name:
+            check.add(
+                ENVIRONMENT_FILE,
+                "programme",
+                f"this environment serves programme {spec.programme!r}, not {programme.name!r}",
+            )
+        _fallback_needs(check, spec, hosts)
+    if check.problems or spec is None:
+        raise ProblemsFound(check.problems)
+    return Environment(root.resolve(), spec, hosts, outputs)

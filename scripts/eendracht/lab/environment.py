@@ -325,6 +325,8 @@ def _fallback(paths: LabPaths, plan: LabPlan, programme: m.Programme) -> dict[st
         "files": {
             "interval_seconds": fallback_site.REPLICATION_INTERVAL,
             "status_file": str(fallback_site.replication_status_file(paths)),
+            "ssh_user": "root",
+            "ssh_key": str(paths.private_key),
         },
     }
 

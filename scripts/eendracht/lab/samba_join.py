@@ -10,12 +10,18 @@ password reaches samba-tool only through PASSWD_FILE (the file's name, not the p
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
 import subprocess
 import time
+import uuid
 from pathlib import Path
+
+import dns.exception
+import dns.message
+import dns.query
 
 from eendracht.lab import samba, samba_run
 from eendracht.lab.errors import LabError
@@ -27,6 +33,8 @@ from eendracht.lab.services import Service
 
 TIMEOUT = 180.0
 REPLICA_HOST = "dc2"
+# The service class of the DRS replication interface: SPN <class>/<NTDS GUID>/<DNS domain>.
+DRS_SPN = "E3514235-4B06-11D1-AB04-00C04FC2DCD2"
 # Lab speed: a change is announced to the partner within a second or two (default 5 s), and
 # a partner that missed one pulls anyway every minute (default 5 min).
 REPLICATION_OPTIONS = (
@@ -69,7 +77,9 @@ def prepare_primary(primary: samba.Domain) -> bool:
     asks its own DNS (samba_run mounts it in the DC's namespace); True if either changed, in
     which case a running primary must be restarted to replicate inbound."""
     conf = _write_if_changed(primary.smb_conf, conf_text(primary))
-    resolv = _write_if_changed(samba_run.resolv_conf_path(primary), resolv_conf_text(primary.address))
+    resolv = _write_if_changed(
+        samba_run.resolv_conf_path(primary), resolv_conf_text(primary.address)
+    )
     return conf or resolv
 
 
@@ -186,30 +196,98 @@ def join(primary: samba.Domain, replica: samba.Domain) -> float:
     )
     write_secret(replica.admin_password_file, password)
     _certificate(primary, replica)
-    register_address(primary, replica)
+    register(primary, replica)
     samba_run.client_files(replica)
     (target / "joined").write_text(f"{primary.fqdn} {primary.address}\n")
     return time.monotonic() - began
 
 
-def register_address(primary: samba.Domain, replica: samba.Domain) -> None:
-    """The replica's A record in the domain's zone on the primary: the join registers only
-    addresses that are not loopback, and the lab's DCs live on nothing else."""
-    done = _tool(
-        ["dns", "query", primary.address, primary.dns_domain, replica.host_name, "A",
-         f"-U{primary.netbios}\\Administrator", "--use-kerberos=off", "-s", str(primary.smb_conf)],
-        _env(primary), "looking up the replica's address",
-    )  # fmt: skip
-    if done.returncode == 0 and replica.address in done.stdout:
-        return
-    done = _tool(
-        ["dns", "add", primary.address, primary.dns_domain, replica.host_name, "A",
-         replica.address, f"-U{primary.netbios}\\Administrator", "--use-kerberos=off",
-         "-s", str(primary.smb_conf)],
-        _env(primary), "registering the replica's address",
+def _ldap(
+    domain: samba.Domain, tool: str, args: list[str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """ldapsearch/ldapmodify over LDAPS as Administrator (password from its file, -y)."""
+    try:
+        return subprocess.run(
+            [tool, "-x", "-H", f"ldaps://{domain.address}", "-o", "nettimeout=5",
+             "-o", "ldif-wrap=no", "-D", domain.admin_principal,
+             "-y", str(domain.admin_password_file), *args],
+            env=samba_run.ldaps_env(domain), input=stdin, capture_output=True, text=True,
+            timeout=30, check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess([tool], 255, "", f"{tool}: no answer within 30 s")
+
+
+def dsas(domain: samba.Domain) -> dict[str, tuple[str, set[str]]]:
+    """Host name (upper case) -> (NTDS Settings GUID, servicePrincipalName of its account)
+    of every DC of the domain, read from `domain` over LDAPS."""
+    done = _ldap(
+        domain, "ldapsearch",
+        ["-LLL", "-b", f"CN=Sites,CN=Configuration,{domain.base_dn}", "(objectClass=nTDSDSA)",
+         "objectGUID"],
     )  # fmt: skip
     if done.returncode != 0:
-        raise LabError(f"registering {replica.fqdn} in the zone failed: {_complaint(done, '')}")
+        raise LabError(f"reading the DCs of {domain.realm} failed: {done.stderr.strip()}")
+    out: dict[str, tuple[str, set[str]]] = {}
+    for block in done.stdout.strip().split("\n\n"):
+        lines = block.splitlines()
+        dn = next((ln[4:] for ln in lines if ln.startswith("dn: ")), "")
+        raw = next((ln[13:] for ln in lines if ln.startswith("objectGUID:: ")), "")
+        if dn and raw:
+            host = dn.split(",")[1].removeprefix("CN=").upper()
+            out[host] = (str(uuid.UUID(bytes_le=base64.b64decode(raw))), set())
+    for host, (_, spns) in out.items():
+        done = _ldap(
+            domain, "ldapsearch",
+            ["-LLL", "-b", f"CN={host},OU=Domain Controllers,{domain.base_dn}", "-s", "base",
+             "servicePrincipalName"],
+        )  # fmt: skip
+        spns.update(
+            ln.split(": ", 1)[1] for ln in done.stdout.splitlines()
+            if ln.startswith("servicePrincipalName: ")
+        )  # fmt: skip
+    return out
+
+
+def _dns_record(primary: samba.Domain, zone: str, name: str, rtype: str, value: str) -> None:
+    """Add a record to an AD-integrated zone on the primary (RPC, Administrator's password
+    from its file) unless the primary already answers it."""
+    fqdn = f"{name}.{zone}"
+    try:
+        reply, _ = dns.query.udp_with_fallback(
+            dns.message.make_query(fqdn, rtype), primary.address, timeout=5.0
+        )
+        if any(value.rstrip(".").lower() in rr.to_text().rstrip(".").lower()
+               for rrset in reply.answer for rr in rrset):  # fmt: skip
+            return
+    except (dns.exception.DNSException, OSError):
+        pass
+    done = _tool(
+        ["dns", "add", primary.address, zone, name, rtype, value,
+         f"-U{primary.netbios}\\Administrator", "--use-kerberos=off", "-s", str(primary.smb_conf)],
+        _env(primary), f"adding {fqdn} {rtype}",
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise LabError(f"adding {fqdn} {rtype} {value} on {primary.fqdn} failed: {_complaint(done, '')}")
+
+
+def register(primary: samba.Domain, replica: samba.Domain) -> None:
+    """What the DCs' own DNS and SPN updates would do (the lab runs them without, and the join
+    registers no loopback address): each DC's replication SPN on its account, the replica's
+    A record, and each DC's <NTDS GUID>._msdcs alias, by which its partner finds it."""
+    for host, (guid, spns) in dsas(primary).items():
+        spn = f"{DRS_SPN}/{guid}/{primary.dns_domain}"
+        if spn not in spns:
+            ldif = (
+                f"dn: CN={host},OU=Domain Controllers,{primary.base_dn}\nchangetype: modify\n"
+                f"add: servicePrincipalName\nservicePrincipalName: {spn}\n-\n"
+            )
+            done = _ldap(primary, "ldapmodify", [], stdin=ldif)
+            if done.returncode != 0:
+                raise LabError(f"adding the SPN {spn} failed: {done.stderr.strip()}")
+        fqdn = f"{host.lower()}.{primary.dns_domain}"
+        _dns_record(primary, f"_msdcs.{primary.dns_domain}", guid, "CNAME", fqdn)
+    _dns_record(primary, primary.dns_domain, replica.host_name, "A", replica.address)
 
 
 def service(paths: LabPaths, replica_dc: DomainController, name: str = "fallback") -> Service:
