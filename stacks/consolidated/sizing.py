@@ -115,8 +115,8 @@ def boot_groups(
 ) -> tuple[tuple[AppServer, ...], ...]:
     """The application servers in the order a failover starts them: a server whose application
     is the target of another server's koppeling (same municipality) boots in an earlier group.
-    Group n holds the servers whose longest chain of such dependencies is n long; servers in a
-    dependency cycle end up in the group where the cycle is cut (at most len(servers) groups)."""
+    Group n holds the servers whose longest chain of such dependencies is n long; servers that
+    depend on each other (a cycle) are in the same group."""
     host_of: dict[tuple[str, str], AppServer] = {
         (s.municipality, app): s for s in servers for app in s.applications
     }
@@ -130,19 +130,35 @@ def boot_groups(
                 target = host_of.get((name, koppeling.target))
                 if target is not None and target != server:
                     needs[server].add(target)
-    level = dict.fromkeys(servers, 0)
-    for _ in range(len(servers)):
-        changed = False
-        for server, targets in needs.items():
-            want = max((level[t] + 1 for t in targets), default=0)
-            if want > level[server] and want < len(servers):
-                level[server], changed = want, True
-        if not changed:
-            break
-    depth = max(level.values(), default=-1) + 1
+    reach = {s: _reachable(s, needs) for s in servers}
+    # Servers that call each other (a cycle of koppelingen) boot together, in one group.
+    level: dict[AppServer, int] = {}
+
+    def depth(server: AppServer) -> int:
+        if server not in level:
+            below = [t for t in reach[server] if server not in reach[t]]
+            level[server] = max((depth(t) + 1 for t in below), default=0)
+        return level[server]
+
+    for server in servers:
+        depth(server)
     return tuple(
-        tuple(s for s in servers if level[s] == n) for n in range(depth) if n in level.values()
+        tuple(s for s in servers if level[s] == n)
+        for n in range(max(level.values(), default=-1) + 1)
+        if n in level.values()
     )
+
+
+def _reachable(start: AppServer, needs: dict[AppServer, set[AppServer]]) -> set[AppServer]:
+    """Every server `start` depends on, directly or through others (itself only in a cycle)."""
+    seen: set[AppServer] = set()
+    todo = list(needs[start])
+    while todo:
+        server = todo.pop()
+        if server not in seen:
+            seen.add(server)
+            todo.extend(needs[server])
+    return seen
 
 
 def size(programme: m.Programme, settings: StackSettings) -> Sizing:

@@ -364,3 +364,175 @@ def test_server_events_rule_exempts_only_session_hosts() -> None:
         stack_violations("server-events-to-log-analytics", [server, host, servers, *associations])
         == []
     )
+
+
+def test_application_group_rule_follows_property_dependencies() -> None:
+    name = "application-groups-in-a-workspace"
+    group = policy_resource(rules.T_RESOURCE_GROUP, "rg-fallback", {"location": "northeurope"})
+    desktop = policy_resource(
+        rules.T_APP_GROUP,
+        "dag-standby",
+        {"applicationGroupType": "Desktop"},
+        {"resourceGroupName": [group]},
+    )
+    assert stack_violations(name, [group, desktop]) == [
+        "application group 'dag-standby' is in no AVD workspace: its users see nothing",
+        "application group 'dag-standby' is assigned to no one",
+    ]
+    workspace = policy_resource(
+        rules.T_AVD_WORKSPACE, "vdws-fallback", {}, {"applicationGroupReferences": [desktop]}
+    )
+    role = f"/providers/Microsoft.Authorization/roleDefinitions/{rules.DESKTOP_VIRTUALIZATION_USER}"
+    on_group = policy_resource(
+        rules.T_ROLE_ASSIGNMENT, "ra", {"roleDefinitionId": role}, {"scope": [group]}
+    )
+    assert stack_violations(name, [group, desktop, workspace, on_group]) == []
+    other_role = policy_resource(
+        rules.T_ROLE_ASSIGNMENT, "ra", {"roleDefinitionId": "/x/owner"}, {"scope": [desktop]}
+    )
+    assert stack_violations(name, [group, desktop, workspace, other_role]) == [
+        "application group 'dag-standby' is assigned to no one"
+    ]
+
+
+def test_fallback_vpn_rule() -> None:
+    name = "fallback-reaches-sites-itself"
+    groups = [
+        policy_resource(rules.T_RESOURCE_GROUP, "rg-a", {"location": "westeurope", "tags": TAGS}),
+        policy_resource(
+            rules.T_RESOURCE_GROUP,
+            "rg-b",
+            {"location": "northeurope", "tags": {**TAGS, "site": "fallback"}},
+        ),
+    ]
+    vnet = policy_resource(
+        rules.T_VNET, "vnet-fallback", {"location": "northeurope", "virtualNetworkName": "vnet-f"}
+    )
+    local = policy_resource(
+        rules.T_LOCAL_GATEWAY, "lgw-a", {"location": "westeurope", "fqdn": "vpn-a.nl"}
+    )
+    primary = policy_resource(
+        rules.T_CONNECTION, "con-a", {"location": "westeurope"}, {"localNetworkGateway2": [local]}
+    )
+    peering = policy_resource(
+        rules.T_PEERING, "peer", {"virtualNetworkName": "vnet-f", "useRemoteGateways": True}
+    )
+    assert stack_violations(name, [*groups, vnet, local, primary, peering]) == [
+        "the fallback region has no VPN gateway: it reaches the sites only through the primary region",
+        "site 'vpn-a.nl' has a VPN connection in the primary region only",
+        "peering 'peer' of the fallback network uses another region's gateway (useRemoteGateways)",
+    ]
+    gateway = policy_resource(rules.T_VPN_GATEWAY, "vgw-f", {"location": "northeurope"})
+    local_f = policy_resource(
+        rules.T_LOCAL_GATEWAY, "lgw-f", {"location": "northeurope", "fqdn": "vpn-a.nl"}
+    )
+    secondary = policy_resource(
+        rules.T_CONNECTION,
+        "con-f",
+        {"location": "northeurope"},
+        {"localNetworkGateway2": [local_f]},
+    )
+    own = policy_resource(rules.T_PEERING, "peer", {"virtualNetworkName": "vnet-f"})
+    found = stack_violations(
+        name, [*groups, vnet, local, primary, gateway, local_f, secondary, own]
+    )
+    assert found == []
+
+
+def test_site_recovery_rules() -> None:
+    mapping = {
+        "properties": {
+            "providerSpecificInput": {"instanceType": "A2A", "agentAutoUpdateStatus": "Enabled"}
+        }
+    }
+    found = resource_violations(
+        "site-recovery-managed-identity", rules.T_CONTAINER_MAPPING, mapping
+    )
+    assert found == [
+        "Site Recovery agent auto-update authenticates with RunAsAccount (the API default), not "
+        "SystemAssignedIdentity (Run As accounts were retired on 30 September 2023)",
+        "Site Recovery agent auto-update names no automation account",
+    ]
+    mapping["properties"]["providerSpecificInput"].update(
+        automationAccountAuthenticationType="SystemAssignedIdentity", automationAccountArmId="/aa"
+    )
+    assert (
+        resource_violations("site-recovery-managed-identity", rules.T_CONTAINER_MAPPING, mapping)
+        == []
+    )
+
+    vm = policy_resource(
+        rules.T_VM,
+        "vm-app",
+        {
+            "securityProfile": {"encryptionAtHost": True},
+            "storageProfile": {
+                "imageReference": {"publisher": "Canonical", "offer": "ubuntu-24_04-lts"}
+            },
+        },
+    )
+    cache = policy_resource(
+        rules.T_STORAGE,
+        "st-cache",
+        {
+            **GOOD_STORAGE,
+            "tags": {**TAGS, "role": "asr-cache"},
+            "networkRuleSet": {"defaultAction": "Deny"},
+        },
+    )
+    item = policy_resource(rules.T_PROTECTED_ITEM, "asr-item", {}, {"properties": [vm, cache]})
+    assert stack_violations("site-recovery-supported", [vm, cache, item]) == [
+        "replicated virtual machine 'vm-app' has encryption at host, which Azure-to-Azure Site "
+        "Recovery does not support",
+        "replicated virtual machine 'vm-app' runs Canonical/ubuntu-24_04-lts, not an operating "
+        "system of the Azure-to-Azure support matrix",
+        "Site Recovery cache account 'st-cache' restricts network access; the support matrix says "
+        "to allow 'All networks'",
+    ]
+    assert stack_violations("replicated-servers-in-recovery-plan", [item]) == [
+        "replicated server 'asr-item' is in no recovery plan"
+    ]
+    plan_ = policy_resource(rules.T_RECOVERY_PLAN, "asr-plan", {}, {"properties": [item]})
+    assert stack_violations("replicated-servers-in-recovery-plan", [item, plan_]) == []
+
+
+def test_the_asr_cache_may_be_open_to_all_networks_with_shared_keys() -> None:
+    open_ = {
+        **GOOD_STORAGE,
+        "publicNetworkAccess": "Enabled",
+        "networkRuleSet": {"defaultAction": "Allow"},
+    }
+    rule = "storage-secure-transport-private"
+    assert len(resource_violations(rule, rules.T_STORAGE, open_)) == 1
+    cache = {**open_, "tags": {**TAGS, "role": "asr-cache"}, "allowSharedKeyAccess": True}
+    assert resource_violations(rule, rules.T_STORAGE, cache) == []
+    assert resource_violations(rule, rules.T_STORAGE, {**cache, "allowSharedKeyAccess": False}) == [
+        "Site Recovery cache account refuses shared key access, which ASR needs"
+    ]
+
+
+def test_security_events_rule_follows_property_dependencies() -> None:
+    name = "security-events-land"
+    workspace = policy_resource(rules.T_LOG_WORKSPACE, "log", {"location": "westeurope"})
+    dcr = policy_resource(
+        rules.T_DCR,
+        "dcr",
+        {"dataFlows": [{"streams": ["Microsoft-SecurityEvent", "Microsoft-Event"]}]},
+        {"destinations": [workspace]},
+    )
+    assert len(stack_violations(name, [workspace, dcr])) == 1
+    sentinel = policy_resource(rules.T_SENTINEL, "sentinel", {}, {"workspaceName": [workspace]})
+    assert stack_violations(name, [workspace, dcr, sentinel]) == []
+    defender = policy_resource(
+        rules.T_DEFENDER_PRICING,
+        "mdc",
+        {"pricingName": "VirtualMachines", "pricingTier": "Standard"},
+    )
+    assert stack_violations(name, [workspace, dcr, defender]) == []
+    events_only = policy_resource(
+        rules.T_DCR,
+        "dcr",
+        {"dataFlows": [{"streams": ["Microsoft-Event"]}]},
+        {"destinations": [workspace]},
+    )
+    assert stack_violations(name, [workspace, events_only]) == []

@@ -35,6 +35,7 @@ from consolidated.names import Names
 from consolidated.workstations import TIME_ZONE
 from eendracht.outputs import STACK_OUTPUTS
 from eendracht.problems import ProblemsFound
+from eendracht.programme import load_programme
 from eendracht.stackconfig import read_stack
 from eendracht.stacksettings import StackSettings
 
@@ -299,3 +300,148 @@ def test_project_file_and_one_stack_per_example_programme() -> None:
     programmes = {read_stack(stack).settings.programme for stack in ("altena-prod", "ple1n-prod")}
     assert programmes == {"inventory/altena", "inventory/ple1n"}
     assert all((REPO / p / "hosts.yml").is_file() for p in programmes)
+
+
+# --- the fallback site and the drill in Azure ------------------------------------------------
+
+
+def test_boot_groups_start_the_servers_others_call_first() -> None:
+    """A server whose application is the target of another server's koppeling boots earlier."""
+    programme = load_programme(REPO / "inventory/ple1n")
+    groups = sizing.boot_groups(programme, sizing.app_servers(programme))
+    order = {f"{s.municipality}-{s.host}": n for n, g in enumerate(groups) for s in g}
+    assert set(order) == {f"{s.municipality}-{s.host}" for s in sizing.app_servers(programme)}
+    # the servers' own applications (rehost/remoteapp), as sizing.app_servers lists them;
+    # ple1n's smg-app01 and smg-rds01 call each other (a cycle): they boot together
+    host = {
+        (s.municipality, a): s.host for s in sizing.app_servers(programme) for a in s.applications
+    }
+    for name, mu in programme.municipalities.items():
+        for app in mu.applications:
+            source = host.get((name, app.name))
+            for koppeling in app.koppelingen:
+                target = host.get((name, koppeling.target))
+                if source and target and target != source:
+                    first, then = order[f"{name}-{target}"], order[f"{name}-{source}"]
+                    cycle = {source, target} == {"smg-app01", "smg-rds01"}
+                    assert first == then if cycle else first < then, (app.name, koppeling.target)
+    assert len(groups) > 1  # ple1n has koppelingen between its own servers
+
+
+def test_the_recovery_plan_holds_every_replicated_server_in_boot_order() -> None:
+    programme, settings, run = mini()
+    plan_ = run.named("asr-plan").inputs
+    assert plan_["recoveryPlanName"] == "applicatieservers"
+    props = plan_["properties"]
+    assert props["failoverDeploymentModel"] == "ResourceManager"
+    assert props["providerSpecificInput"] == [{"instanceType": "A2A"}]
+    items = {r.id: r.name for r in run.of_type(rules.T_PROTECTED_ITEM)}
+    planned = [p["id"] for g in props["groups"] for p in g["replicationProtectedItems"]]
+    assert sorted(planned) == sorted(items)
+    assert all(g["groupType"] == "Boot" for g in props["groups"])
+    expected = sizing.size(programme, settings).boot_groups
+    assert [len(g["replicationProtectedItems"]) for g in props["groups"]] == [
+        len(g) for g in expected
+    ]
+    (check,) = props["groups"][-1]["endGroupActions"]
+    assert check["customDetails"]["instanceType"] == "ManualActionDetails"
+    assert check["failoverTypes"] == ["TestFailover", "UnplannedFailover"]
+    assert run.outputs["recovery_plan_name"] == "applicatieservers"
+
+
+def test_test_failovers_land_in_an_isolated_network() -> None:
+    run = mini()[2]
+    drill = run.named("vnet-drill")
+    fallback = run.named("vnet-fallback").inputs
+    recovery = next(s for s in fallback["subnets"] if s["name"] == "snet-recovery")
+    (subnet,) = drill.inputs["subnets"]
+    assert subnet["name"] == "snet-recovery"
+    assert subnet["addressPrefix"] == recovery["addressPrefix"]  # servers keep their addresses
+    assert subnet["networkSecurityGroup"]["id"].endswith(
+        "/networkSecurityGroups/" + run.named("nsg-drill").inputs["networkSecurityGroupName"]
+    )
+    # nothing is peered with it and no gateway is in it
+    name = drill.inputs["virtualNetworkName"]
+    assert not any(
+        name in str(r.inputs)
+        for r in run.resources
+        if r.type in (rules.T_PEERING, rules.T_VPN_GATEWAY)
+    )
+    assert run.outputs["drill_network_id"] == drill.id
+
+
+def test_the_standby_desktop_is_in_a_fallback_workspace_assigned_to_staff() -> None:
+    programme, _, run = mini()
+    workspace = run.named("vdws-fallback").inputs
+    assert workspace["location"] == programme.settings.azure.fallback_region
+    assert workspace["applicationGroupReferences"] == [run.named("dag-standby").id]
+    assignment = run.named("ra-avd-users-standby").inputs
+    assert assignment["scope"] == run.named("dag-standby").id
+    assert assignment["principalId"] == run.named("ra-avd-users").inputs["principalId"]
+    assert assignment["roleDefinitionId"].endswith(rules.DESKTOP_VIRTUALIZATION_USER)
+    # the primary workspace stays in the primary region with the primary's groups only
+    primary = run.named("vdws").inputs
+    assert primary["location"] == programme.settings.azure.primary_region
+    assert run.named("dag-standby").id not in primary["applicationGroupReferences"]
+
+
+def test_the_standby_pool_knows_its_failover_capacity() -> None:
+    programme, settings, run = mini()
+    scale_set = session_host_model(run, "pool-standby").inputs
+    assert scale_set["sku"]["capacity"] == 0
+    assert scale_set["tags"]["failover-capacity"] == str(
+        sizing.size(programme, settings).office_hosts
+    )
+
+
+def test_site_recovery_follows_the_support_matrix() -> None:
+    run = mini()[2]
+    mapping = run.named("asr-mapping").inputs["properties"]["providerSpecificInput"]
+    account = run.named("aa-asr")
+    assert mapping == {
+        "instanceType": "A2A",
+        "agentAutoUpdateStatus": "Enabled",
+        "automationAccountArmId": account.id,
+        "automationAccountAuthenticationType": "SystemAssignedIdentity",
+    }
+    assert account.inputs["identity"] == {"type": "SystemAssigned"}
+    role = run.named("ra-aa-asr-vault").inputs
+    assert role["scope"] == run.named("rsv-asr").id
+    cache = run.named("st-asrcache").inputs
+    assert cache["networkRuleSet"]["defaultAction"] == "Allow"  # "All networks"
+    assert cache["publicNetworkAccess"] == "Enabled" and cache["allowSharedKeyAccess"] is True
+    assert cache["enableHttpsTrafficOnly"] is True and cache["allowBlobPublicAccess"] is False
+    servers = [r for r in run.of_type(rules.T_VM) if r.name.startswith("vm-app-")]
+    assert servers
+    for server in servers:
+        assert server.inputs["securityProfile"]["encryptionAtHost"] is False
+        image = server.inputs["storageProfile"]["imageReference"]
+        assert (image["publisher"], image["offer"]) in rules.A2A_SUPPORTED_IMAGES
+    # servers that are not replicated keep encryption at host (and the file host 24.04)
+    others = [r for r in run.of_type(rules.T_VM) if not r.name.startswith("vm-app-")]
+    assert others and all(r.inputs["securityProfile"]["encryptionAtHost"] is True for r in others)
+
+
+def test_sentinel_takes_the_servers_security_events() -> None:
+    run = mini()[2]
+    sentinel = run.named("sentinel").inputs
+    assert sentinel["workspaceName"] == run.named("log").inputs["workspaceName"]
+    assert sentinel["sentinelOnboardingStateName"] == "default"
+    streams = run.named("dcr-servers").inputs["dataFlows"][0]["streams"]
+    assert "Microsoft-SecurityEvent" in streams
+
+
+def test_traffic_manager_is_the_failover_switch() -> None:
+    profiles = mini()[2].of_type(rules.T_TRAFFIC_MANAGER)
+    assert profiles
+    for profile in profiles:
+        inputs = profile.inputs
+        assert inputs["trafficRoutingMethod"] == "Priority"
+        assert inputs["dnsConfig"]["ttl"] == 30
+        assert {e["name"]: e["priority"] for e in inputs["endpoints"]} == {
+            "primary": 1,
+            "fallback": 2,
+        }
+        monitor = inputs["monitorConfig"]
+        assert (monitor["intervalInSeconds"], monitor["toleratedNumberOfFailures"]) == (30, 3)
+        assert monitor["path"].startswith("/")

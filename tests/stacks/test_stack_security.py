@@ -228,3 +228,187 @@ def test_a_scale_set_of_servers_without_event_collection_is_caught() -> None:
     rule like any server."""
     run = _changed(mini()[2], rules.T_VMSS, lambda i: i["tags"].update(role="application"))
     assert any("scale set 'vmss-office' sends no events" in v for v in violations(run))
+
+
+# --- the fallback site and the drill: each rule fails on what the stack did before ----------
+
+FALLBACK_BREAKS = {
+    "container mapping auto-update as Run As account (the API default)": (
+        rules.T_CONTAINER_MAPPING,
+        lambda i: i["properties"]["providerSpecificInput"].update(
+            automationAccountAuthenticationType="RunAsAccount"
+        ),
+        "authenticates with RunAsAccount, not SystemAssignedIdentity",
+    ),
+    "traffic manager with a long TTL": (
+        rules.T_TRAFFIC_MANAGER,
+        lambda i: i["dnsConfig"].update(ttl=300),
+        "DNS TTL 300",
+    ),
+    "traffic manager that prefers the fallback": (
+        rules.T_TRAFFIC_MANAGER,
+        lambda i: [e.update(priority=3 - e["priority"]) for e in i["endpoints"]],
+        "not primary=1 fallback=2",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FALLBACK_BREAKS))
+def test_each_fallback_resource_rule_catches_its_violation(case: str) -> None:
+    type_, change, expected = FALLBACK_BREAKS[case]
+    found = violations(_changed(mini()[2], type_, change))
+    assert any(expected in v for v in found), found
+
+
+def _changed_named(run: MockedRun, name: str, change: object) -> MockedRun:
+    """A copy of the run where the resource called `name` has its inputs changed."""
+    resources = []
+    for r in run.resources:
+        if r.name == name:
+            inputs = copy.deepcopy(r.inputs)
+            change(inputs)  # type: ignore[operator]
+            r = dataclasses.replace(r, inputs=inputs)
+        resources.append(r)
+    return MockedRun(resources=resources, outputs=run.outputs)
+
+
+def test_a_standby_desktop_in_no_workspace_is_caught() -> None:
+    """What the stack did before: dag-standby was in no workspace, so nobody saw it."""
+    broken = _without(mini()[2], lambda r: r.name != "vdws-fallback")
+    assert (
+        "application-groups-in-a-workspace: application group 'dag-standby' is in no AVD "
+        "workspace: its users see nothing" in violations(broken)
+    )
+
+
+def test_an_unassigned_standby_desktop_is_caught() -> None:
+    broken = _without(mini()[2], lambda r: r.name != "ra-avd-users-standby")
+    assert any("'dag-standby' is assigned to no one" in v for v in violations(broken))
+
+
+def test_every_application_group_is_in_a_workspace_and_assigned() -> None:
+    run = mini()[2]
+    groups = run.of_type(rules.T_APP_GROUP)
+    assert {g.name for g in groups} >= {"dag-office", "dag-cad", "dag-standby"}
+    assert rules.application_groups_in_a_workspace(as_res(run)) == []
+
+
+def test_a_fallback_network_on_the_primary_gateway_is_caught() -> None:
+    """What the stack did before: fallback-to-hub with useRemoteGateways, no gateway of its
+    own; the sites were reachable from the fallback only through the primary region."""
+    run = _changed_named(mini()[2], "peer-fallback-hub", lambda i: i.update(useRemoteGateways=True))
+    assert any(
+        "peering 'peer-fallback-hub' of the fallback network uses another region's gateway" in v
+        for v in violations(run)
+    )
+    fallback_vpn = [
+        r.name
+        for r in mini()[2].resources
+        if r.name in ("vgw-fallback", "pip-vpn-fallback")
+        or r.name.startswith(("con-fallback-", "lgw-fallback-"))
+    ]
+    assert fallback_vpn
+    without = _without(mini()[2], lambda r: r.name not in fallback_vpn)
+    found = violations(without)
+    assert any("the fallback region has no VPN gateway" in v for v in found), found
+    assert any("has a VPN connection in the primary region only" in v for v in found), found
+
+
+def test_a_site_without_a_fallback_tunnel_is_caught() -> None:
+    run = mini()[2]
+    one = next(r.name for r in run.resources if r.name.startswith("con-fallback-"))
+    found = violations(_without(run, lambda r: r.name != one))
+    assert any("has a VPN connection in the primary region only" in v for v in found), found
+
+
+def test_the_fallback_region_has_its_own_vpn_to_every_site() -> None:
+    programme, _, run = mini()
+    fallback = programme.settings.azure.fallback_region
+    gateway = run.named("vgw-fallback").inputs
+    assert gateway["location"] == fallback
+    assert gateway["ipConfigurations"][0]["subnet"]["id"].endswith(
+        f"/virtualNetworks/{run.named('vnet-fallback').inputs['virtualNetworkName']}/subnets/GatewaySubnet"
+    )
+    primary = {
+        r.inputs["fqdn"]
+        for r in run.resources
+        if r.name.startswith("lgw-") and not r.name.startswith("lgw-fallback-")
+    }
+    secondary = {r.inputs["fqdn"] for r in run.resources if r.name.startswith("lgw-fallback-")}
+    assert primary == secondary and primary
+    peerings = {r.name: r.inputs for r in run.of_type(rules.T_PEERING) if "fallback" in r.name}
+    assert peerings["peer-fallback-hub"]["useRemoteGateways"] is False
+    assert peerings["peer-hub-fallback"]["allowGatewayTransit"] is False
+
+
+def test_encryption_at_host_on_a_replicated_server_is_caught() -> None:
+    run = mini()[2]
+    server = next(r for r in run.of_type(rules.T_VM) if r.name.startswith("vm-app-"))
+    broken = _changed_named(
+        run, server.name, lambda i: i["securityProfile"].update(encryptionAtHost=True)
+    )
+    assert any(
+        f"replicated virtual machine {server.name!r} has encryption at host" in v
+        for v in violations(broken)
+    )
+
+
+def test_ubuntu_24_04_on_a_replicated_server_is_caught() -> None:
+    run = mini()[2]
+    server = next(r for r in run.of_type(rules.T_VM) if r.name.startswith("vm-app-"))
+    broken = _changed_named(
+        run,
+        server.name,
+        lambda i: i["storageProfile"].update(
+            imageReference={"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server"}
+        ),
+    )
+    assert any(
+        "runs Canonical/ubuntu-24_04-lts, not an operating system of the Azure-to-Azure" in v
+        for v in violations(broken)
+    )
+
+
+def test_a_restricted_site_recovery_cache_is_caught() -> None:
+    """What the stack did before: deny all networks but trusted services."""
+    broken = _changed_named(
+        mini()[2], "st-asrcache", lambda i: i["networkRuleSet"].update(defaultAction="Deny")
+    )
+    assert any(
+        "Site Recovery cache account 'st-asrcache' restricts network access" in v
+        for v in violations(broken)
+    )
+
+
+def test_only_the_real_site_recovery_cache_may_be_open() -> None:
+    """The storage rule lets an account tagged role=asr-cache stay open to all networks; the
+    stack rule holds that tag to the account replicated servers really stage through."""
+    run = _changed_named(
+        mini()[2],
+        "st-files",
+        lambda i: i.update(
+            tags={**i["tags"], "role": "asr-cache"},
+            publicNetworkAccess="Enabled",
+            allowSharedKeyAccess=True,
+        ),
+    )
+    assert any(
+        "'st-files' is tagged as Site Recovery's cache but no replicated server" in v
+        for v in violations(run)
+    )
+
+
+def test_a_replicated_server_outside_the_recovery_plan_is_caught() -> None:
+    broken = _without(mini()[2], lambda r: r.type != rules.T_RECOVERY_PLAN)
+    found = violations(broken)
+    assert any("replicated server 'asr-item-" in v and "in no recovery plan" in v for v in found)
+
+
+def test_security_events_without_sentinel_are_caught() -> None:
+    """What the stack did before: Microsoft-SecurityEvent to a plain workspace."""
+    broken = _without(mini()[2], lambda r: r.type != rules.T_SENTINEL)
+    assert any(
+        "data collection rule 'dcr-servers' sends Microsoft-SecurityEvent to a workspace without "
+        "Microsoft Sentinel" in v
+        for v in violations(broken)
+    )
