@@ -17,13 +17,16 @@ import os
 import shutil
 import subprocess
 from collections import Counter
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from rich.tree import Tree
 
 from consolidated.sizing import size
+
+if TYPE_CHECKING:
+    from consolidated.mocked import MockedRun
 from eendracht.commands.common import EXIT_INVALID, console, err_console, load_or_exit
 from eendracht.problems import ProblemsFound
 from eendracht.stackconfig import REPO, read_stack
@@ -33,6 +36,84 @@ CREDENTIAL_HINTS = ("ARM_CLIENT_ID", "AZURE_CLIENT_ID", "ARM_USE_MSI", "ARM_USE_
 
 def real_preview_possible() -> bool:
     return shutil.which("pulumi") is not None and any(os.environ.get(k) for k in CREDENTIAL_HINTS)
+
+
+def drill_steps(run: MockedRun) -> list[tuple[str, str, str]]:
+    """The fallback drill as the stack declares it, in order: (step, what, how). Read from the
+    mocked resources, so it shows what a `pulumi up` would create, not what a document says."""
+    steps: list[tuple[str, str, str]] = []
+    for plan in run.of_type("azure-native:recoveryservices:ReplicationRecoveryPlan"):
+        groups = plan.inputs["properties"]["groups"]
+        names = {r.id: r.name.removeprefix("asr-item-") for r in run.resources}
+        for n, group in enumerate(groups, start=1):
+            servers = [names.get(i["id"], i["id"]) for i in group["replicationProtectedItems"]]
+            steps.append(
+                (
+                    f"recovery plan {plan.inputs['recoveryPlanName']}, boot group {n}",
+                    ", ".join(servers),
+                    "Site Recovery (azure-native:recoveryservices:ReplicationRecoveryPlan)",
+                )
+            )
+            for action in group.get("endGroupActions") or []:
+                steps.append(
+                    (
+                        f"  after boot group {n}",
+                        action["customDetails"]["description"],
+                        "manual action",
+                    )
+                )
+    for drill in run.of_type("azure-native:network:VirtualNetwork"):
+        if drill.inputs.get("tags", {}).get("purpose") == "test-failover":
+            steps.append(
+                (
+                    "test failover network",
+                    f"{drill.inputs['virtualNetworkName']} {drill.inputs['addressSpace']['addressPrefixes'][0]}",
+                    "isolated: no peering, no gateway",
+                )
+            )
+    profiles = run.of_type("azure-native:trafficmanager:Profile")
+    if profiles:
+        first = profiles[0].inputs
+        probe = first["monitorConfig"]
+        steps.append(
+            (
+                "DNS switch",
+                f"{len(profiles)} Traffic Manager profile(s), priority primary=1 fallback=2, "
+                f"TTL {int(first['dnsConfig']['ttl'])} s",
+                f"{probe['protocol']} probe every {int(probe['intervalInSeconds'])} s, "
+                f"{int(probe['toleratedNumberOfFailures'])} failures tolerated",
+            )
+        )
+    for scale_set in run.of_type("azure-native:compute:VirtualMachineScaleSet"):
+        target = scale_set.inputs.get("tags", {}).get("failover-capacity")
+        if target is not None:
+            steps.append(
+                (
+                    "standby desktops",
+                    f"{scale_set.inputs['vmScaleSetName']}: capacity "
+                    f"{int(scale_set.inputs['sku']['capacity'])} -> {target}",
+                    "operator: renew the registration token, raise the capacity",
+                )
+            )
+    for account in run.of_type("azure-native:storage:StorageAccount"):
+        if str(account.inputs.get("sku", {}).get("name", "")).endswith(("GRS", "GZRS")):
+            steps.append(
+                (
+                    "geo-redundant storage",
+                    f"{account.inputs['accountName']} ({account.inputs['sku']['name']})",
+                    "operator, real failover only: customer-managed account failover",
+                )
+            )
+    return steps
+
+
+def drill_table(run: MockedRun) -> Table:
+    table = Table(title="Fallback drill in Azure", title_justify="left")
+    for column in ("step", "what", "how"):
+        table.add_column(column, overflow="fold")
+    for step in drill_steps(run):
+        table.add_row(*step)
+    return table
 
 
 def preview(
@@ -114,6 +195,8 @@ def preview(
     for decision in size(programme, config.settings).decisions:
         decisions.add_row(decision.topic, str(decision.value), decision.rule)
     console.print(decisions)
+
+    console.print(drill_table(run))
 
     outputs = Table(title="Stack outputs", title_justify="left")
     outputs.add_column("name")

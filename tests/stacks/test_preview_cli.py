@@ -19,7 +19,7 @@ import typer.main
 from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
-from stack_graph import example
+from stack_graph import example, session_host_capacity
 
 import consolidated.mocked
 from eendracht.cli import COMMANDS_GROUP, app
@@ -87,3 +87,15 @@ def test_real_preview_falls_back_to_mocks_without_cli(
     result = CliRunner().invoke(app, ["preview", STACK, "--real", "--json"])
     assert result.exit_code == 0
     assert "showing the mocked preview" in result.output
+
+
+def test_preview_shows_the_fallback_drill(shared_run: Any) -> None:
+    result = CliRunner().invoke(app, ["preview", STACK], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "Fallback drill in Azure" in result.output
+    assert "recovery plan applicatieservers, boot group 1" in result.output
+    assert "isolated: no peering, no gateway" in result.output
+    assert "TTL 30 s" in result.output and "probe every 30 s, 3 failures tolerated" in result.output
+    office = session_host_capacity(shared_run, "pool-office")
+    assert f"capacity 0 -> {office}" in result.output
+    assert "customer-managed account failover" in result.output
