@@ -18,6 +18,7 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import dns.exception
 import dns.message
@@ -39,6 +40,7 @@ DRS_SPN = "E3514235-4B06-11D1-AB04-00C04FC2DCD2"
 # a partner that missed one pulls anyway every minute (default 5 min).
 REPLICATION_OPTIONS = (
     "dreplsrv:notify_interval = 1",
+    "dreplsrv:periodic_startup_interval = 2",
     "dreplsrv:periodic_interval = 60",
     "kccsrv:periodic_interval = 60",
 )
@@ -61,10 +63,6 @@ def conf_text(domain: samba.Domain) -> str:
     return samba.smb_conf_text(domain, REPLICATION_OPTIONS, replicating=True)
 
 
-def resolv_conf_text(*nameservers: str) -> str:
-    return "".join(f"nameserver {a}\n" for a in nameservers) + "options timeout:1 attempts:2\n"
-
-
 def _write_if_changed(path: Path, text: str) -> bool:
     if path.is_file() and path.read_text() == text:
         return False
@@ -72,23 +70,32 @@ def _write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
-def prepare_primary(primary: samba.Domain) -> bool:
-    """Give the (provisioned) primary the smb.conf of a replicating DC and a resolv.conf that
-    asks its own DNS (samba_run mounts it in the DC's namespace); True if either changed, in
-    which case a running primary must be restarted to replicate inbound."""
-    conf = _write_if_changed(primary.smb_conf, conf_text(primary))
-    resolv = _write_if_changed(
-        samba_run.resolv_conf_path(primary), resolv_conf_text(primary.address)
+def partner_files(domain: samba.Domain, partner: samba.Domain) -> bool:
+    """The resolv.conf and krb5.conf samba_run gives a replicating DC: both name the partner
+    only. A lab DC runs as one process, so a lookup it makes of its own DNS or KDC would
+    wait for itself; the partner's DNS holds every DC's records, and the partner's KDC gives
+    the ticket for the partner. True if either file changed."""
+    resolv = f"nameserver {partner.address}\noptions timeout:1 attempts:2\n"
+    krb5 = (
+        f"[libdefaults]\n\tdefault_realm = {domain.realm}\n\tdns_lookup_kdc = false\n"
+        f"\tdns_lookup_realm = false\n\trdns = false\n\n[realms]\n\t{domain.realm} = {{\n"
+        f"\t\tkdc = {partner.address}\n\t}}\n"
     )
-    return conf or resolv
+    changed = _write_if_changed(samba_run.resolv_conf_path(domain), resolv)
+    return _write_if_changed(samba_run.daemon_krb5_conf_path(domain), krb5) or changed
 
 
-def _env(primary: samba.Domain) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PASSWD_FILE": str(primary.admin_password_file),
-        "KRB5_CONFIG": str(samba_run.client_files(primary).krb5_conf),
-    }
+def prepare_primary(primary: samba.Domain, replica: samba.Domain) -> bool:
+    """Make the (provisioned) primary a replicating DC: replication and the KCC on, its
+    partner files (`partner_files`). True if anything changed: a running primary must then
+    be restarted to replicate inbound."""
+    conf = _write_if_changed(primary.smb_conf, conf_text(primary))
+    return partner_files(primary, replica) or conf
+
+
+def _env(domain: samba.Domain) -> dict[str, str]:
+    """samba-tool reads the Administrator password from the file PASSWD_FILE names."""
+    return {**os.environ, "PASSWD_FILE": str(domain.admin_password_file)}
 
 
 def _tool(
@@ -111,8 +118,11 @@ def _tool(
 
 
 def _complaint(done: subprocess.CompletedProcess[str], secret: str) -> str:
-    lines = [ln for ln in (done.stderr or done.stdout).strip().splitlines() if ln.strip()]
-    return " | ".join(lines[-4:]).replace(secret, "***") if secret else " | ".join(lines[-4:])
+    """samba-tool's ERROR line (a traceback follows it), else the last lines; no secret."""
+    lines = [ln.strip() for ln in (done.stderr or done.stdout).splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith("ERROR")]
+    text = " | ".join(errors[:1] or lines[-4:])
+    return text.replace(secret, "***") if secret else text
 
 
 def _certificate(primary: samba.Domain, replica: samba.Domain) -> None:
@@ -190,10 +200,8 @@ def join(primary: samba.Domain, replica: samba.Domain) -> float:
         )
     (target / "join.out").write_text(done.stdout.replace(password, "***"))
     replica.smb_conf.write_text(conf_text(replica))
-    # Its own DNS first (it holds the replicated zones), the primary's while it starts.
-    samba_run.resolv_conf_path(replica).write_text(
-        resolv_conf_text(replica.address, primary.address)
-    )
+    partner_files(replica, primary)
+    prepare_primary(primary, replica)
     write_secret(replica.admin_password_file, password)
     _certificate(primary, replica)
     register(primary, replica)
@@ -268,7 +276,9 @@ def _dns_record(primary: samba.Domain, zone: str, name: str, rtype: str, value: 
         _env(primary), f"adding {fqdn} {rtype}",
     )  # fmt: skip
     if done.returncode != 0:
-        raise LabError(f"adding {fqdn} {rtype} {value} on {primary.fqdn} failed: {_complaint(done, '')}")
+        raise LabError(
+            f"adding {fqdn} {rtype} {value} on {primary.fqdn} failed: {_complaint(done, '')}"
+        )
 
 
 def register(primary: samba.Domain, replica: samba.Domain) -> None:
@@ -326,20 +336,138 @@ def details(replica: samba.Domain) -> dict[str, str]:
     }
 
 
-def showrepl(domain: samba.Domain) -> dict[str, object]:
+def showrepl(domain: samba.Domain) -> dict[str, Any]:
     done = _tool(
         ["drs", "showrepl", domain.address, "--json", f"-U{domain.netbios}\\Administrator",
          "--use-kerberos=off", "-s", str(domain.smb_conf)],
-        {**os.environ, "PASSWD_FILE": str(domain.admin_password_file)},
+        _env(domain),
         f"asking {domain.fqdn} for its replication",
     )  # fmt: skip
     if done.returncode != 0:
         raise LabError(f"{domain.fqdn} did not show its replication: {_complaint(done, '')}")
-    out: dict[str, object] = json.loads(done.stdout)
+    out: dict[str, Any] = json.loads(done.stdout)
     return out
 
 
-def replication_status(primary: samba.Domain, replica: samba.Domain) -> tuple[bool, str]:
-    """Whether each DC's inbound replication from the other last succeeded, per partition,
-    as `samba-tool drs showrepl` on each says; (False, why) at the first failure."""
-    raise NotImplementedError
+def _marker_dn(domain: samba.Domain) -> str:
+    return f"CN=eendracht-replication-{domain.host_name},CN=Users,{domain.base_dn}"
+
+
+def _write_marker(domain: samba.Domain, token: str) -> None:
+    """The DC's own marker (a contact whose description is `token`): each DC writes only its
+    own, so a marker not yet replicated to the other side is never modified there."""
+    dn = _marker_dn(domain)
+    done = _ldap(
+        domain, "ldapmodify",
+        [], stdin=f"dn: {dn}\nchangetype: modify\nreplace: description\ndescription: {token}\n-\n",
+    )  # fmt: skip
+    if done.returncode == 32:  # no such object: the first check on this DC
+        done = _ldap(
+            domain, "ldapadd", [], stdin=f"dn: {dn}\nobjectClass: contact\ndescription: {token}\n"
+        )
+    if done.returncode != 0:
+        raise LabError(
+            f"writing the replication marker on {domain.fqdn} failed: {done.stderr.strip()}"
+        )
+
+
+def _has_marker(domain: samba.Domain, token: str) -> bool:
+    done = _ldap(
+        domain, "ldapsearch", ["-LLL", "-b", f"CN=Users,{domain.base_dn}", f"(description={token})", "1.1"]
+    )  # fmt: skip
+    return done.returncode == 0 and "dn: " in done.stdout
+
+
+def replication_latency(source: samba.Domain, target: samba.Domain, timeout: float = 20.0) -> float:
+    """Seconds until a change written on `source` is read on `target` (both over LDAPS);
+    LabError if it is not there within `timeout`."""
+    token = f"{source.host_name}-{time.time_ns()}"
+    _write_marker(source, token)
+    began = time.monotonic()
+    while not _has_marker(target, token):
+        if time.monotonic() - began > timeout:
+            raise LabError(
+                f"a change on {source.fqdn} did not reach {target.fqdn} within {timeout:.0f} s"
+            )
+        time.sleep(0.1)
+    return time.monotonic() - began
+
+
+def inbound_failures(here: samba.Domain, there: samba.Domain) -> list[str]:
+    """The partitions `here` does not (successfully) replicate in from `there`, as its
+    `drs showrepl` says (LabError if it does not answer)."""
+    shown = showrepl(here)
+    wanted = set(_partitions(here))
+    ok = set()
+    bad = []
+    suffix = "\\" + there.host_name.upper()
+    for n in shown.get("repsFrom", []):
+        if not isinstance(n, dict) or not str(n.get("DSA", "")).upper().endswith(suffix):
+            continue
+        if n.get("consecutive failures"):
+            bad.append(
+                f"{n['NC dn']}: {n.get('consecutive failures')} failures, {n.get('last attempt message')}"
+            )
+        else:
+            ok.add(str(n["NC dn"]))
+    return bad + [
+        f"{nc}: no inbound neighbour" for nc in sorted(wanted - ok - {b.split(":")[0] for b in bad})
+    ]
+
+
+def settle(primary: samba.Domain, replica: samba.Domain) -> float:
+    """Once both run after a join: the KCC of each makes its inbound connection from the other
+    now (not at its next run, up to a minute away), and each pulls every partition from the
+    other once, which also makes it the other's notification partner; from then on a change
+    reaches the other side in about a second. Returns the seconds it took."""
+    began = time.monotonic()
+    # The replica first: it fetches what `register` added on the primary after the join (its
+    # own alias among it), which the primary then finds in the replica's DNS.
+    for here, there in ((replica, primary), (primary, replica)):
+        done = _tool(
+            ["drs", "kcc", here.address, f"-U{here.netbios}\\Administrator",
+             "--use-kerberos=off", "-s", str(here.smb_conf)],
+            _env(here), f"running the KCC of {here.fqdn}",
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise LabError(f"the KCC of {here.fqdn} failed: {_complaint(done, '')}")
+        for nc in _partitions(here):
+            done = _tool(
+                ["drs", "replicate", here.address, there.host_name.upper(), nc,
+                 f"-U{here.netbios}\\Administrator", "--use-kerberos=off",
+                 "-s", str(here.smb_conf)],
+                _env(here), f"replicating {nc} from {there.fqdn} to {here.fqdn}",
+            )  # fmt: skip
+            if done.returncode != 0:
+                raise LabError(
+                    f"replicating {nc} from {there.fqdn} to {here.fqdn} failed: "
+                    + _complaint(done, "")
+                )
+    return time.monotonic() - began
+
+
+def _partitions(domain: samba.Domain) -> list[str]:
+    base = domain.base_dn
+    return [base, f"CN=Configuration,{base}", f"CN=Schema,CN=Configuration,{base}",
+            f"DC=DomainDnsZones,{base}", f"DC=ForestDnsZones,{base}"]  # fmt: skip
+
+
+def replication_status(
+    primary: samba.Domain, replica: samba.Domain, timeout: float = 20.0
+) -> tuple[bool, str]:
+    """Whether replication works both ways: each DC shows every partition inbound from the
+    other without failures (`drs showrepl`), and a change written on each is read on the
+    other within `timeout`. (False, why) at the first thing that does not hold."""
+    try:
+        for here, there in ((primary, replica), (replica, primary)):
+            failures = inbound_failures(here, there)
+            if failures:
+                return False, f"{here.fqdn} from {there.fqdn}: " + "; ".join(failures)
+        there_and_back = [replication_latency(primary, replica, timeout),
+                          replication_latency(replica, primary, timeout)]  # fmt: skip
+    except LabError as exc:
+        return False, str(exc)
+    return True, (
+        f"{primary.fqdn} -> {replica.fqdn} {there_and_back[0]:.1f} s, "
+        f"{replica.fqdn} -> {primary.fqdn} {there_and_back[1]:.1f} s"
+    )

@@ -51,18 +51,21 @@ def argv(domain: Domain) -> list[str]:
     demand, logs there whatever smb.conf says); unshare and sh exec, so the recorded pid is
     samba's. Single process model: the default (a process per service) costs ~1 GiB.
 
-    A DC whose folder has etc/resolv.conf (one that replicates, see samba_join) gets it as
-    /etc/resolv.conf: it finds its partner (<NTDS GUID>._msdcs.<forest>) in the AD DNS."""
-    resolv = [str(p) for p in (resolv_conf_path(domain),) if p.is_file()]
+    A DC that replicates (see samba_join) has etc/resolv.conf and etc/krb5.conf in its
+    folder: the first becomes its /etc/resolv.conf, the second its KRB5_CONFIG, so that it
+    finds its partner (<NTDS GUID>._msdcs.<forest>) and a KDC for the partner's ticket."""
+    partner = [resolv_conf_path(domain), daemon_krb5_conf_path(domain)]
+    files = [str(p) for p in partner] if all(p.is_file() for p in partner) else []
     mounts = f'mount --bind "$0" {RUN_SAMBA} && mount --bind "$1" {LOG_SAMBA}'
     shift = "shift"
-    if resolv:
-        mounts, shift = f'{mounts} && mount --bind "$2" /etc/resolv.conf', "shift 2"
+    if files:
+        mounts += ' && mount --bind "$2" /etc/resolv.conf && export KRB5_CONFIG="$3"'
+        shift = "shift 3"
     return [
         "unshare", "--mount", "--propagation", "private", "--",
         "/bin/sh", "-c",
         f'{mounts} && {shift} && exec "$@"',
-        str(domain.directory / "run"), str(domain.directory / "log"), *resolv,
+        str(domain.directory / "run"), str(domain.directory / "log"), *files,
         SAMBA, "--foreground", "--no-process-group", "--debug-stdout",
         "-s", str(domain.smb_conf), "-M", "single",
     ]  # fmt: skip
@@ -70,6 +73,10 @@ def argv(domain: Domain) -> list[str]:
 
 def resolv_conf_path(domain: Domain) -> Path:
     return domain.directory / "etc" / "resolv.conf"
+
+
+def daemon_krb5_conf_path(domain: Domain) -> Path:
+    return domain.directory / "etc" / "krb5.conf"
 
 
 def pids_dir(domain: Domain) -> Path:
