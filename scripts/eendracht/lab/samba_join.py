@@ -3,9 +3,11 @@
 AD-integrated DNS partitions both ways, so it serves LDAPS, Kerberos and DNS on its own when
 the first is stopped.
 
-Both DCs of a pair run with replication and the KCC (`samba.REPLICATING_SERVICES`): the
-primary's smb.conf is rewritten by `prepare_primary` before it starts. The Administrator
-password reaches samba-tool only through PASSWD_FILE (the file's name, not the password).
+The order: provision the primary (samba.provision), `prepare_primary` (replication and the KCC
+on, `samba.REPLICATING_SERVICES`, and its partner files), start it, `join`, start the replica,
+`settle`. A DC's argv (samba_run.argv, `service`) names the partner files only if they exist
+when it is computed: compute it after `prepare_primary` / `join`. The Administrator password
+reaches samba-tool only through PASSWD_FILE (the file's name, not the password).
 """
 
 from __future__ import annotations
