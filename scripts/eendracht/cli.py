@@ -14,6 +14,7 @@ import typer
 
 from eendracht.commands.audit import audit_app
 from eendracht.commands.check import check
+from eendracht.commands.drill import drill
 from eendracht.commands.lab import lab_app
 from eendracht.commands.plan import plan
 from eendracht.commands.rehearse import rehearse
@@ -48,3 +49,4 @@ app.add_typer(lab_app, name="lab")
 app.add_typer(wave_app, name="wave")
 app.command()(rehearse)
 app.command()(report)
+app.command()(drill)

@@ -238,6 +238,8 @@ def build(
             serial = int(dt.date.today().strftime("%Y%m%d")) * 100 + 1
             named.prepare(paths, plan.named_zones, plan.dns_address, serial)
         pg_ready.result()
+        if plan.fallback is not None:
+            postgres.write_replicated_settings(pg_target)
     progress("Active Directory domain controllers")
     by_municipality = {n: list(mu.info.departments) for n, mu in programme.municipalities.items()}
     accounts = ad_controllers.prepare(paths, plan, people, by_municipality)

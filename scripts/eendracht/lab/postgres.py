@@ -161,14 +161,32 @@ def prepare(paths: LabPaths, source: Cluster, target: Cluster) -> None:
         c.data.chmod(0o700)
 
 
+REPLICATED_SETTINGS = (
+    "# eendracht lab: a cluster with a standby at the fallback site\n"
+    "full_page_writes = on\n"
+    "wal_log_hints = on\n"
+    "wal_keep_size = 256MB\n"
+    # A standby needs at least its primary's; pg_rewind's recovery records the file's.
+    "max_connections = 60\n"
+    "shared_buffers = 16MB\n"
+)
+
+
+def write_replicated_settings(c: Cluster) -> None:
+    """The settings pg_rewind needs to rebuild a failed primary (full-page writes, hint bits
+    logged) in the cluster's own configuration: pg_rewind's crash recovery runs the server
+    without the command line's options. A base backup copies them to the standby."""
+    conf = c.data / "postgresql.conf"
+    text = conf.read_text(encoding="utf-8")
+    if REPLICATED_SETTINGS not in text:
+        conf.write_text(text + REPLICATED_SETTINGS, encoding="utf-8")
+
+
 def argv(c: Cluster, replicated: bool = False) -> list[str]:
     """`replicated`: the target cluster of a lab with a fallback site and its standby. Those
-    keep commits synchronous (a synchronous standby is only as good as that) and full-page
-    writes with hint bits logged, which pg_rewind needs to rebuild a failed primary."""
-    durable = [
-        "-c", "full_page_writes=on", "-c", "wal_log_hints=on", "-c", "wal_keep_size=256MB",
-        "-c", f"cluster_name={c.side}",
-    ]  # fmt: skip
+    keep commits synchronous (a synchronous standby is only as good as that); their durable
+    settings are in their configuration (write_replicated_settings)."""
+    durable = ["-c", f"cluster_name={c.side}"]
     fast = ["-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
     return [
         str(pg_bin() / "postgres"),

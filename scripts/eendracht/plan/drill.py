@@ -136,9 +136,16 @@ def drill_document(programme: Programme) -> dict[str, object]:
     return {
         "playbook": DRILL_PLAYBOOK,
         "steps": [
-            {"id": s.id, "phase": s.phase, "title": s.title, "tags": [s.tag],
-             "actions": list(s.actions), "check": s.check, "timeout": s.timeout}
+            {
+                "id": s.id,
+                "phase": s.phase,
+                "title": s.title,
+                "tags": [s.tag],
+                "actions": list(s.actions),
+                "check": s.check,
+                "timeout": s.timeout,
+            }
             for s in DRILL_STEPS
-        ],  # fmt: skip
+        ],
         "go_no_go": [{"criterion": c, "threshold": t} for c, t in criteria(programme)],
     }

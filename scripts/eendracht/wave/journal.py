@@ -97,7 +97,7 @@ CREATE INDEX IF NOT EXISTS host_results_run ON host_results (run_id, phase);
 )
 
 # runs.kind -> the audit trail's action (a resumed wave is a "resume").
-AUDIT_ACTIONS = {"wave": "run", "rollback": "rollback", "check": "check"}
+AUDIT_ACTIONS = {"wave": "run", "rollback": "rollback", "check": "check", "drill": "drill"}
 
 TERMINAL_PHASE_OK = "ok"
 
@@ -319,15 +319,16 @@ class Journal:
         ).fetchone()
         return int(row[0] or 0)
 
-    def done_steps(self) -> set[StepKey]:
-        """Wave steps whose latest attempt since the last rollback ended ok: what resume skips.
+    def done_steps(self, kind: str = "wave", since: int | None = None) -> set[StepKey]:
+        """Steps of runs of `kind` whose latest attempt since the last rollback (or since run
+        `since`) ended ok: what resume skips.
 
         A step that passed once and failed (or was interrupted) in a later run is not done.
         """
         rows = self.db.execute(
             "SELECT s.phase, s.step_id, s.status FROM steps s JOIN runs r ON r.id = s.run_id"
-            " WHERE r.kind='wave' AND r.id > ? ORDER BY s.started_at, s.rowid",
-            (self.epoch_start(),),
+            " WHERE r.kind=? AND r.id > ? ORDER BY s.started_at, s.rowid",
+            (kind, self.epoch_start() if since is None else since),
         )
         latest: dict[StepKey, str] = {}
         for row in rows:

@@ -33,6 +33,14 @@ def wave_dir(
     return waves_root(env, state) / programme / municipality
 
 
+def drill_dir(env: Environment, programme: str, state: Path | None = None) -> Path:
+    """A programme's fallback drills against an environment: beside the environment's own
+    waves folder when it names one (the lab's: `lab down` removes both), else under the state."""
+    if env.spec.waves_dir:
+        return env.path(env.spec.waves_dir).parent / "drills" / programme
+    return state_root(state) / "drills" / env.name / programme
+
+
 def lab_dir(state: Path | None = None) -> Path:
     return state_root(state) / "lab"
 

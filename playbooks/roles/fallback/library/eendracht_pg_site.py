@@ -16,9 +16,12 @@ description:
     primary_conninfo naming O(application_name)), as O(os_user). Start the server afterwards.
   - O(state=caught_up) waits until the standby called O(application_name) streams from O(server) with nothing
     left to replay, and reports its synchronous state.
+  - O(state=mode) makes the server at O(server) wait for the standby O(application_name) at every commit
+    (O(replication=synchronous)) or not (C(synchronous_standby_names)), and reloads it.
   - O(state=status) only reports.
 options:
-  state: {description: what to do, type: str, choices: [promoted, rebuilt, caught_up, status], required: true}
+  state: {description: what to do, type: str, choices: [promoted, rebuilt, caught_up, mode, status], required: true}
+  replication: {description: "mode: synchronous or asynchronous", type: str, choices: [synchronous, asynchronous], default: asynchronous}
   server: {description: "the server acted on or asked: host, port, user", type: dict, required: true}
   passfile: {description: pgpass file of the drill's connections, type: path, required: true}
   source: {description: "rebuilt: the server to rewind from (host, port, user)", type: dict, default: {}}
@@ -43,6 +46,7 @@ sync_state:
 """
 
 import os
+import re
 import subprocess
 import time
 
@@ -98,14 +102,43 @@ def rebuilt(module, pg, server):
         module.fail_json(msg=f"{server['host']} runs as a primary: stop it before it is rebuilt")
     if module.check_mode:
         return True
+    # PostgreSQL 15's pg_rewind reads the source's timeline from its last checkpoint: a standby
+    # promoted moments ago still shows the old one until its first checkpoint is written.
+    pg.query(p["source"], "CHECKPOINT")
     argv = ["runuser", "-u", p["os_user"], "--", os.path.join(p["bin_dir"], "pg_rewind"),
             "--target-pgdata", p["data_dir"],
             "--source-server", conninfo(p["source"], p["replication_passfile"], p["application_name"]),
-            "--write-recovery-conf", "--no-sync"]
+            "--write-recovery-conf", "--no-sync", "--progress"]
     done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=p["timeout"])
     if done.returncode != 0:
         module.fail_json(msg=f"pg_rewind: {done.stderr.strip()[-500:]}")
+    drop_diverged_wal(module, done.stderr + done.stdout)
     return True
+
+
+def drop_diverged_wal(module, output):
+    """pg_rewind leaves the target's own WAL of the old timeline in pg_wal; recovery would
+    replay it past the point where the source's new timeline forked, and wait there forever.
+    The segments from the divergence on are removed: the source streams the old timeline up
+    to the fork, then the new one."""
+    found = re.search(r"diverged at WAL location ([0-9A-F]+)/([0-9A-F]+) on timeline (\d+)", output)
+    if not found:
+        return  # no rewind was needed
+    lsn = (int(found.group(1), 16) << 32) | int(found.group(2), 16)
+    timeline = int(found.group(3))
+    control = subprocess.run(
+        [os.path.join(module.params["bin_dir"], "pg_controldata"), module.params["data_dir"]],
+        capture_output=True, text=True, check=True, timeout=30,
+    ).stdout
+    segment_size = int(re.search(r"Bytes per WAL segment:\s+(\d+)", control).group(1))
+    per_xlogid = 0x100000000 // segment_size
+    first = lsn // segment_size
+    wal = os.path.join(module.params["data_dir"], "pg_wal")
+    for name in os.listdir(wal):
+        if re.fullmatch(r"[0-9A-F]{24}", name) and int(name[:8], 16) == timeline:
+            segno = int(name[8:16], 16) * per_xlogid + int(name[16:24], 16)
+            if segno >= first:
+                os.unlink(os.path.join(wal, name))
 
 
 def replication(pg, server, name):
@@ -135,10 +168,23 @@ def caught_up(module, pg, server):
         time.sleep(0.2)
 
 
+def mode(module, pg, server):
+    wanted = module.params["application_name"] if module.params["replication"] == "synchronous" else ""
+    rows = pg.query(server, "SHOW synchronous_standby_names")
+    current = rows[0][0] if rows else ""  # psql prints nothing for an empty setting
+    if current == wanted:
+        return False
+    if not module.check_mode:
+        pg.query(server, f"ALTER SYSTEM SET synchronous_standby_names = '{wanted}'")
+        pg.query(server, "SELECT pg_reload_conf()")
+    return True
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            state=dict(type="str", required=True, choices=["promoted", "rebuilt", "caught_up", "status"]),
+            state=dict(type="str", required=True, choices=["promoted", "rebuilt", "caught_up", "mode", "status"]),
+            replication=dict(type="str", default="asynchronous", choices=["synchronous", "asynchronous"]),
             server=dict(type="dict", required=True),
             passfile=dict(type="path", required=True, no_log=False),
             source=dict(type="dict", default={}),
@@ -162,6 +208,8 @@ def main():
     elif state == "rebuilt":
         changed = rebuilt(module, pg, server)
         counts["rewound"] = int(changed)
+    elif state == "mode":
+        changed = mode(module, pg, server)
     elif state == "caught_up":
         if not module.check_mode:
             sync_state, counts["wait_ms"] = caught_up(module, pg, server)

@@ -1,0 +1,1 @@
+"""The fallback drill (docs/drill.md): failover to the fallback site and back, measured."""

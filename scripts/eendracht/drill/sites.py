@@ -1,0 +1,108 @@
+"""How the drill itself reaches the two sites (its load and its measurements): PostgreSQL
+through psql with the environment's pgpass file, the file servers through ssh with their
+inventory variables. Never a password on a command line."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eendracht.environment import Environment
+from eendracht.environment.fallback import Fallback, SiteDatabase
+
+DRILL_DATABASE = "eendracht_drill"
+TIMEOUT = 15.0
+
+
+class SiteError(Exception):
+    """A site did not answer as the drill needs (one line)."""
+
+
+@dataclass(frozen=True)
+class Sites:
+    env: Environment
+    fallback: Fallback
+    passfile: Path
+
+    @classmethod
+    def of(cls, env: Environment) -> Sites:
+        assert env.spec.fallback is not None and env.spec.postgres_passfile is not None
+        return cls(env, env.spec.fallback, env.path(env.spec.postgres_passfile.file))
+
+    def database(self, site: str) -> SiteDatabase:
+        db: SiteDatabase = getattr(self.fallback, site).database
+        return db
+
+    def psql(self, site: str, sql: str, db: str = "postgres", timeout: float = TIMEOUT) -> str:
+        d = self.database(site)
+        done = subprocess.run(
+            [
+                "psql",
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                d.address,
+                "-p",
+                str(d.port),
+                "-U",
+                d.user,
+                "-d",
+                db,
+                "-c",
+                sql,
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PGPASSFILE": str(self.passfile), "PGCONNECT_TIMEOUT": "3"},
+            timeout=timeout,
+            check=False,
+        )
+        if done.returncode != 0:
+            lines = done.stderr.strip().splitlines()
+            raise SiteError(f"{site} database {d.address}: {lines[-1] if lines else 'psql failed'}")
+        return done.stdout
+
+    def _host(self, host: str) -> dict[str, Any]:
+        for group in self.env.hosts.values():
+            if host in group:
+                return group[host]
+        raise SiteError(f"no host {host} in the environment's inventory")
+
+    def ssh_argv(self, site: str) -> list[str]:
+        """ssh to a site's file server, as Ansible reaches it."""
+        files = getattr(self.fallback, site).files
+        v = self._host(files.host)
+        argv = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5"]
+        argv += ["-p", str(v.get("ansible_port", 22))]
+        if v.get("ansible_ssh_private_key_file"):
+            argv += ["-i", str(v["ansible_ssh_private_key_file"])]
+        argv += shlex.split(str(v.get("ansible_ssh_common_args", "")))
+        return [*argv, f"{v.get('ansible_user', 'root')}@{v.get('ansible_host', files.host)}"]
+
+    def files_path(self, site: str) -> str:
+        return str(getattr(self.fallback, site).files.path)
+
+    def ssh(self, site: str, command: str, timeout: float = 60.0) -> str:
+        done = subprocess.run(
+            [*self.ssh_argv(site), command],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if done.returncode != 0:
+            lines = done.stderr.strip().splitlines()
+            raise SiteError(f"{site} file server: {lines[-1] if lines else 'ssh failed'}")
+        return done.stdout
+
+
+def drill_files_dir(sites: Sites, site: str, run: int) -> str:
+    return f"{sites.files_path(site).rstrip('/')}/.eendracht-drill/run-{run}"
