@@ -94,7 +94,9 @@ def fake_environment(
 
 
 @contextmanager
-def lab_session(programme: Path = MINI, prefix: str = "eendracht-wave-test-") -> Iterator[Path]:
+def lab_session(
+    programme: Path = MINI, prefix: str = "eendracht-wave-test-", fallback: str = ""
+) -> Iterator[Path]:
     """A lab up in a state root of its own (EENDRACHT_STATE points at it); afterwards frozen
     shares thawed, the lab down and the state removed."""
     # PostgreSQL runs as `postgres`: the state must be traversable by it (pytest's tmp is 0700).
@@ -103,7 +105,7 @@ def lab_session(programme: Path = MINI, prefix: str = "eendracht-wave-test-") ->
     before = os.environ.get("EENDRACHT_STATE")
     os.environ["EENDRACHT_STATE"] = str(state)
     try:
-        lab_up(programme, scale="small", state=state)
+        lab_up(programme, scale="small", state=state, fallback=fallback)
         yield state
     finally:
         thaw_tree(state / "lab" / "files")

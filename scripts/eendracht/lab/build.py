@@ -247,6 +247,9 @@ def build(
     target_mail = mail_servers.target_mail(programme, mail_servers.directory_kind(plan))
     messages = mail_servers.prepare(paths, plan, people, scale, seed, target=target_mail)
 
+    if plan.fallback is not None and plan.fallback.controller is not None:
+        # Before the target DC's argv is computed: it then names its partner's files.
+        fallback_site.prepare_controller(paths, plan)
     daemons = _services(paths, plan, programme)
     daemons += ad_controllers.services(paths, plan)
     daemons += mail_servers.services(paths, plan, people, target=target_mail)
@@ -290,6 +293,15 @@ def build(
                 spawn(paths, s)
         wanted.write(paths.manifest)
         wait_answering(paths, [s for s in site if not s.on_demand])
+        if plan.fallback.controller is not None:
+            progress("fallback site: a second domain controller joined to the first")
+            dc = fallback_site.join_controller(paths, plan)
+            wanted.services.append(dc)
+            wanted.write(paths.manifest)
+            spawn(paths, dc)
+            wanted.write(paths.manifest)
+            wait_answering(paths, [dc])
+            fallback_site.settle_controller(paths, plan)
     stray = net.outside_loopback([s.pid for s in wanted.services if s.pid])
     if stray:
         listed = ", ".join(f"{proto} {where}" for proto, where in stray)

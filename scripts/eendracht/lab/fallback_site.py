@@ -20,12 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from eendracht.lab import aliases, apps, named, postgres, sshd
+from eendracht.lab import ad_controllers, aliases, apps, named, postgres, samba, samba_join, sshd
 from eendracht.lab.paths import LabPaths, write_secret
 from eendracht.lab.plan import (
     DNS_PORT_AD,
     HUB_PORT,
     PG_PORT,
+    TARGET,
     TRAFFIC_MANAGER_TTL,
     TRAFFIC_MANAGER_ZONE,
     AppService,
@@ -329,3 +330,27 @@ def prepare(
             )
         )
     return out
+
+
+def _controllers(paths: LabPaths, plan: LabPlan) -> tuple[samba.Domain, samba.Domain]:
+    site = plan.fallback
+    assert site is not None and site.controller is not None
+    primary = ad_controllers.domain_of(paths, plan.controllers[TARGET])
+    return primary, samba_join.replica_of(paths, plan.controllers[TARGET], site.controller.address)
+
+
+def prepare_controller(paths: LabPaths, plan: LabPlan) -> None:
+    """The new domain's first DC replicates (and knows its partner) from its first start."""
+    samba_join.prepare_primary(*_controllers(paths, plan))
+
+
+def join_controller(paths: LabPaths, plan: LabPlan) -> Service:
+    """Joins the fallback DC to the running first one; returns its service, not started."""
+    primary, replica = _controllers(paths, plan)
+    samba_join.join(primary, replica)
+    assert plan.fallback is not None and plan.fallback.controller is not None
+    return samba_join.service(paths, plan.fallback.controller)
+
+
+def settle_controller(paths: LabPaths, plan: LabPlan) -> None:
+    samba_join.settle(*_controllers(paths, plan))
