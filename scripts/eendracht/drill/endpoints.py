@@ -115,3 +115,21 @@ def primary_ports(env: Environment, fallback: Fallback) -> list[dict[str, Any]]:
             seen.add(key)
             unique.append(item)
     return unique
+
+
+def directory(env: Environment, site_name: str) -> dict[str, str]:
+    """The new domain's directory at one site, bound to as the migration binds to it (its
+    account, the password file's path, the CA): {} when the site names no directory."""
+    assert env.spec.fallback is not None
+    site: Site = getattr(env.spec.fallback, site_name)
+    target = env.spec.target.directory
+    if not site.directory or target.password.file == "":
+        return {}
+    return {
+        "uri": site.directory,
+        "bind_dn": target.bind_dn,
+        "password_file": str(env.path(target.password.file)),
+        "ca_file": str(env.path(site.directory_ca_file or target.ca_file))
+        if (site.directory_ca_file or target.ca_file)
+        else "",
+    }

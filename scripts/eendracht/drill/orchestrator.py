@@ -214,6 +214,7 @@ class Drill:
         extra["drill_endpoints"] = {
             **endpoints.checks(site, self.sites.fallback, self.programme, moved),
             "primary_ports": endpoints.primary_ports(self.env, self.sites.fallback),
+            "directory": endpoints.directory(self.env, site),
         }
         return WaveStep(
             phase=step.phase,
