@@ -158,8 +158,21 @@ def test_environment_without_a_fallback_site_is_one_line(lab: Path, tmp_path: Pa
     spec = yaml.safe_load((lab_environment(lab) / "environment.yml").read_text())
     same = dict(spec)
     same["fallback"] = {**spec["fallback"], "fallback": spec["fallback"]["primary"]}
+    unknown = json.loads(json.dumps(spec))
+    unknown["fallback"]["fallback"]["database"]["host"] = "nowhere-db"
+    open_key = json.loads(json.dumps(spec))
+    key = tmp_path / "tm.key"
+    key.write_text('key x { algorithm hmac-sha256; secret "c2VjcmV0"; };\n')
+    key.chmod(0o644)
+    open_key["fallback"]["traffic_manager"]["tsig_key"] = {"file": str(key)}
     spec.pop("fallback")
-    for body, wanted in ((spec, "fallback: required for a drill"), (same, "two servers")):
+    cases = (
+        (spec, "fallback: required for a drill"),
+        (same, "two servers"),
+        (unknown, "fallback.fallback.database.host: no host 'nowhere-db'"),
+        (open_key, "fallback.traffic_manager.tsig_key.file"),
+    )
+    for body, wanted in cases:
         (copy / "environment.yml").write_text(yaml.safe_dump(body))
         done = _drill(lab, environment=copy)
         assert done.returncode == 2, done.stdout + done.stderr
