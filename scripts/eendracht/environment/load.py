@@ -405,8 +405,10 @@ def _webhooks(check: _Checker, spec: EnvironmentSpec, vault: dict[str, str]) -> 
     return out
 
 
-def load_environment(root: Path, programme: m.Programme, municipality: str) -> Environment:
-    """The environment at `root`, checked for a wave of `municipality`; ProblemsFound if not."""
+def _read(
+    root: Path, programme: m.Programme
+) -> tuple[_Checker, EnvironmentSpec | None, dict[str, dict[str, dict[str, Any]]], dict[str, Any]]:
+    """The environment's three files, read and checked on their own and for the programme."""
     check = _Checker(root)
     if not root.is_dir():
         check.add(ENVIRONMENT_FILE, "", f"no environment directory at {display_path(root)}")
@@ -414,15 +416,21 @@ def load_environment(root: Path, programme: m.Programme, municipality: str) -> E
     spec = _spec(check)
     hosts = _hosts(check)
     outputs = _outputs(check)
+    if spec is not None and spec.programme != programme.name:
+        check.add(
+            ENVIRONMENT_FILE,
+            "programme",
+            f"this environment serves programme {spec.programme!r}, not {programme.name!r}",
+        )
+    return check, spec, hosts, outputs
+
+
+def load_environment(root: Path, programme: m.Programme, municipality: str) -> Environment:
+    """The environment at `root`, checked for a wave of `municipality`; ProblemsFound if not."""
+    check, spec, hosts, outputs = _read(root, programme)
     vault: dict[str, str] = {}
     webhooks: dict[str, str] = {}
     if spec is not None:
-        if spec.programme != programme.name:
-            check.add(
-                ENVIRONMENT_FILE,
-                "programme",
-                f"this environment serves programme {spec.programme!r}, not {programme.name!r}",
-            )
         _needs(check, spec, programme, municipality)
         vault = _secrets(check, spec, municipality)
         webhooks = _webhooks(check, spec, vault)
@@ -468,20 +476,8 @@ def _fallback_needs(
 
 def load_drill_environment(root: Path, programme: m.Programme) -> Environment:
     """The environment at `root`, checked for a fallback drill; ProblemsFound if not."""
-    check = _Checker(root)
-    if not root.is_dir():
-        check.add(ENVIRONMENT_FILE, "", f"no environment directory at {display_path(root)}")
-        raise ProblemsFound(check.problems)
-    spec = _spec(check)
-    hosts = _hosts(check)
-    outputs = _outputs(check)
+    check, spec, hosts, outputs = _read(root, programme)
     if spec is not None:
-        if spec.programme != programme.name:
-            check.add(
-                ENVIRONMENT_FILE,
-                "programme",
-                f"this environment serves programme {spec.programme!r}, not {programme.name!r}",
-            )
         _fallback_needs(check, spec, hosts)
     if check.problems or spec is None:
         raise ProblemsFound(check.problems)

@@ -71,27 +71,26 @@ def _seed(domain: samba.Domain, data: samba_seed.SeedData) -> int:
     return users
 
 
+def dc_service(name: str, domain: samba.Domain) -> Service:
+    """A DC as `lab up` starts and probes it (its argv names its partner's files, if any)."""
+    return Service(
+        f"samba-{name}",
+        "domain-controller",
+        domain.address,
+        636,
+        samba_run.argv(domain),
+        credentials_file=str(domain.admin_password_file),
+        probe={
+            "realm": domain.realm,
+            "netbios": domain.netbios,
+            "host_name": domain.host_name,
+            "directory": str(domain.directory),
+        },
+    )
+
+
 def services(paths: LabPaths, plan: LabPlan) -> list[Service]:
-    out = []
-    for dc in plan.controllers.values():
-        domain = domain_of(paths, dc)
-        out.append(
-            Service(
-                f"samba-{dc.name}",
-                "domain-controller",
-                dc.address,
-                636,
-                samba_run.argv(domain),
-                credentials_file=str(domain.admin_password_file),
-                probe={
-                    "realm": domain.realm,
-                    "netbios": domain.netbios,
-                    "host_name": domain.host_name,
-                    "directory": str(domain.directory),
-                },
-            )
-        )
-    return out
+    return [dc_service(dc.name, domain_of(paths, dc)) for dc in plan.controllers.values()]
 
 
 def details(paths: LabPaths, plan: LabPlan) -> dict[str, dict[str, str]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -123,19 +124,20 @@ def write_configs(
                 _write(config_path(paths, app, "target"), body),
             )
         )
-    # The hub routes <municipality>/<app> to the target instance, or for an application
-    # without one (SaaS) to the instance that stands in for the supplier's service.
-    routes = {n.name: n.url for n in plan.national}
-    routes.update({f"{a.municipality}/{a.name}": a.url for a in plan.apps})
-    routes.update({f"{a.municipality}/{a.name}": a.url for a in plan.target_apps})
-    hub = {
-        "role": "hub",
-        "name": "integration-hub",
-        "listen": [plan.hub_address, HUB_PORT],
-        "routes": routes,
-    }
+    hub = hub_config(plan, "integration-hub", plan.hub_address, plan.target_apps)
     out.append(("integration-hub", _write(hub_config_path(paths), hub)))
     return out
+
+
+def hub_config(
+    plan: LabPlan, name: str, address: str, instances: Sequence[AppService]
+) -> dict[str, Any]:
+    """The hub routes <municipality>/<app> to the site's instance, or for an application
+    without one (SaaS) to the instance that stands in for the supplier's service."""
+    routes = {n.name: n.url for n in plan.national}
+    routes.update({f"{a.municipality}/{a.name}": a.url for a in plan.apps})
+    routes.update({f"{a.municipality}/{a.name}": a.url for a in instances})
+    return {"role": "hub", "name": name, "listen": [address, HUB_PORT], "routes": routes}
 
 
 def argv(config: Path) -> list[str]:

@@ -24,7 +24,6 @@ from eendracht.lab import ad_controllers, aliases, apps, named, postgres, samba,
 from eendracht.lab.paths import LabPaths, write_secret
 from eendracht.lab.plan import (
     DNS_PORT_AD,
-    HUB_PORT,
     PG_PORT,
     TARGET,
     TRAFFIC_MANAGER_TTL,
@@ -181,15 +180,7 @@ def _app_configs(paths: LabPaths, plan: LabPlan, site: FallbackSite) -> list[tup
         body = apps.app_config(paths, fallback_plan, app, "target")
         body["side"] = "fallback"
         out.append((f"fallback-app-{app.municipality}-{app.name}", _write(paths, app, body)))
-    routes = {n.name: n.url for n in plan.national}
-    routes.update({f"{a.municipality}/{a.name}": a.url for a in plan.apps})
-    routes.update({f"{a.municipality}/{a.name}": a.url for a in site.apps})
-    hub = {
-        "role": "hub",
-        "name": "fallback-hub",
-        "listen": [site.hub_address, HUB_PORT],
-        "routes": routes,
-    }
+    hub = apps.hub_config(plan, "fallback-hub", site.hub_address, site.apps)
     path = folder(paths) / "apps" / "hub.json"
     path.write_text(json.dumps(hub, indent=2) + "\n")
     out.append(("fallback-hub", path))

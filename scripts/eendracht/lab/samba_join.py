@@ -26,7 +26,7 @@ import dns.exception
 import dns.message
 import dns.query
 
-from eendracht.lab import samba, samba_run
+from eendracht.lab import ad_controllers, samba, samba_run
 from eendracht.lab.errors import LabError
 from eendracht.lab.net import require_loopback
 from eendracht.lab.paths import LabPaths, write_secret
@@ -304,21 +304,7 @@ def register(primary: samba.Domain, replica: samba.Domain) -> None:
 
 def service(paths: LabPaths, replica_dc: DomainController, name: str = "fallback") -> Service:
     """The replica as `lab up` starts and probes it (like `ad_controllers.services`)."""
-    domain = replica_of(paths, replica_dc, replica_dc.address, name)
-    return Service(
-        f"samba-{name}",
-        "domain-controller",
-        domain.address,
-        636,
-        samba_run.argv(domain),
-        credentials_file=str(domain.admin_password_file),
-        probe={
-            "realm": domain.realm,
-            "netbios": domain.netbios,
-            "host_name": domain.host_name,
-            "directory": str(domain.directory),
-        },
-    )
+    return ad_controllers.dc_service(name, replica_of(paths, replica_dc, replica_dc.address, name))
 
 
 def details(replica: samba.Domain) -> dict[str, str]:
