@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tests.cmdline_watch import CommandLineWatch
 from wave_cli import CLI
 from wave_support import MINI, lab_session
 
@@ -183,7 +184,23 @@ def test_environment_without_a_fallback_site_is_one_line(lab: Path, tmp_path: Pa
 
 
 def test_drills(lab: Path) -> None:
-    """Synchronous (killed during failover and during fail-back, resumed), then asynchronous."""
+    """Synchronous (killed during failover and during fail-back, resumed), then asynchronous;
+    no secret of the drill on any process's command line meanwhile."""
+    sites = _sites(lab)
+    secrets = secret_values_of(sites.passfile.read_text())
+    secrets |= secret_values_of(
+        sites.env.path(sites.fallback.traffic_manager.tsig_key.file).read_text()
+    )
+    watch = CommandLineWatch(*(s.encode() for s in secrets))
+    watch.start()
+    try:
+        _drills(lab)
+    finally:
+        watch.stop()
+    assert watch.scans > 100 and not watch.hits, watch.hits
+
+
+def _drills(lab: Path) -> None:
     output = _kill_when(lab, "failover.switch")
     assert "complete" not in output
     refused = _drill(lab)
@@ -204,6 +221,17 @@ def test_drills(lab: Path) -> None:
     assert len([r for r in report["runs"] if r["resumed"]]) == 2
     _assert_back_to_normal(lab, "synchronous")
     _no_secret_in(lab)
+
+    # The file mirror stopped: the drill refuses, --force fails over anyway and measures.
+    control(LabPaths(lab), "stop", "fallback", "replication")
+    time.sleep(3 * 2 + 6)  # three rounds of 2 s and the margin: the mirror is now behind
+    refused = _drill(lab)
+    assert refused.returncode == 2 and "file mirror" in refused.stderr, refused.stderr
+    done = _drill(lab, "--force")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = _report(lab)
+    assert report["rpo"]["rows_missing"] == 0 and report["rpo"]["files_acknowledged"] > 0
+    _assert_back_to_normal(lab, "synchronous")  # reprotect started the mirror again
 
     lab_up(MINI, scale="small", state=lab, fallback="asynchronous")
     done = _drill(lab)

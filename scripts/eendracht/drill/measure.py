@@ -3,6 +3,8 @@ after the failover (RPO), how long the outage lasted (RTO, from the journal's st
 
 from __future__ import annotations
 
+import json
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -30,6 +32,24 @@ class Readiness:
         return "; ".join(parts)
 
 
+def _mirror_problem(sites: Sites) -> str:
+    """Why the file mirror is not current ("" when its last round succeeded within three
+    intervals, as the role's preflight requires too)."""
+    files = sites.fallback.files
+    if not files.status_file:
+        return ""
+    try:
+        status = json.loads(sites.env.path(files.status_file).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return f"no status: {exc}"
+    if status.get("error"):
+        return str(status["error"])[:200]
+    age = time.time() - float(status.get("last_ok") or 0)
+    if age > 3 * files.interval_seconds + 5:
+        return f"its last good round was {age:.0f} s ago"
+    return ""
+
+
 def readiness(sites: Sites) -> Readiness:
     name = sites.fallback.fallback.database.application_name
     out = sites.psql(
@@ -37,16 +57,7 @@ def readiness(sites: Sites) -> Readiness:
         "SELECT state, sync_state, pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint "
         f"FROM pg_stat_replication WHERE application_name = '{name}'",
     ).split("|")
-    files_error = ""
-    status_file = sites.fallback.files.status_file
-    if status_file:
-        import json
-
-        try:
-            status = json.loads(sites.env.path(status_file).read_text(encoding="utf-8"))
-            files_error = str(status.get("error") or "")
-        except (OSError, ValueError) as exc:
-            files_error = f"no status: {exc}"
+    files_error = _mirror_problem(sites)
     if len(out) != 3:
         return Readiness(False, "", 0, files_error)
     state, sync_state, lag = (v.strip() for v in out)
