@@ -69,7 +69,9 @@ def move_params(
         "parallel": 1,
         "timeout": int(timeout),
         "lock_timeout": 60,
-        "command_timeout": 30,
+        # A move killed mid-way leaves Dovecot's maildir lock behind; a read waits until
+        # Dovecot calls it stale (2 minutes by its mtime), which the role's 120 s allows too.
+        "command_timeout": 150,
         "imap_timeout": 30,
         "investigate_ratio": 0.01,
     }
