@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from eendracht.drill import endpoints, load, measure
+from eendracht.drill.figures import drill_figures
+from eendracht.drill.report import write_report
 from eendracht.drill.sites import SiteError, Sites
 from eendracht.environment import Environment
 from eendracht.environment.load import load_drill_environment
+from eendracht.environment.secrets import secret_values_of
 from eendracht.plan.drill import DRILL_PHASES, DRILL_PLAYBOOK, DRILL_STEPS, DrillStep
 from eendracht.programme.loader import load_programme
 from eendracht.programme.models import Programme
@@ -170,25 +172,19 @@ class Drill:
         results: list[StepResult] = []
         for phase in DRILL_PHASES:
             todo = [s for s in DRILL_STEPS if s.phase == phase and s.id not in done]
-            if not todo:
-                continue
-            if phase == "failover" and "failover.outage" not in done:
-                load.prepare(self.sites)
-                with load.WriteLoad(self.sites, number, folder / "acks.log") as writes:
-                    writes.wait_for_first()
-                    ran = self._phase(runner, run_id, phase, todo, number)
+            try:
+                ran = self._run_phase(runner, run_id, phase, todo, number, done)
+            except SiteError as exc:  # the drill's own instruments: its load, its counts
+                ran, message = [], f"phase {phase}: {exc}"
             else:
-                ran = self._phase(runner, run_id, phase, todo, number)
+                message = ""
             results += ran
             failed = [r for r in ran if r.status != "ok"]
-            if phase == "failover" and not failed:
-                self._measure_rpo(number, folder)
-            if failed or len(ran) < len(todo):
-                message = (
-                    f"step {failed[0].step_id} failed: " + "; ".join(failed[0].failures[:3])
-                    if failed
-                    else f"phase {phase} stopped early"
-                )
+            if failed:
+                message = f"step {failed[0].step_id} failed: " + "; ".join(failed[0].failures[:3])
+            elif len(ran) < len(todo) and not message:
+                message = f"phase {phase} stopped early"
+            if message:
                 self.journal.finish_run(run_id, "failed", message)
                 return DrillOutcome(
                     "failed", EXIT_FAILED, message + " (fix it, then --resume)", number, results,
@@ -198,8 +194,32 @@ class Drill:
         self.journal.finish_run(run_id, "ok", message)
         return DrillOutcome("complete", EXIT_OK, message, number, results, self._report(number))
 
+    def _run_phase(
+        self,
+        runner: Runner,
+        run_id: int,
+        phase: str,
+        todo: list[DrillStep],
+        number: int,
+        done: set[str],
+    ) -> list[StepResult]:
+        """The steps of a phase as one ansible-playbook; the failover's under the write load
+        (until the outage ends it), and RPO counted once it passed (or, resumed, once)."""
+        if not todo:
+            ran: list[StepResult] = []
+        elif phase == "failover" and "failover.outage" not in done:
+            load.prepare(self.sites)
+            with load.WriteLoad(self.sites, number, self.folder(number) / "acks.log") as writes:
+                writes.wait_for_first()
+                ran = self._phase(runner, run_id, phase, todo)
+        else:
+            ran = self._phase(runner, run_id, phase, todo)
+        if phase == "failover" and len(ran) == len(todo) and all(r.status == "ok" for r in ran):
+            self._measure_rpo(number, self.folder(number))
+        return ran
+
     def _phase(
-        self, runner: Runner, run_id: int, phase: str, todo: list[DrillStep], number: int
+        self, runner: Runner, run_id: int, phase: str, todo: list[DrillStep]
     ) -> list[StepResult]:
         self.journal.start_phase(run_id, phase)
         ran = runner.run_steps([self._wave_step(s) for s in todo])
@@ -258,7 +278,6 @@ class Drill:
         )
 
     def _secret_values(self) -> tuple[str, ...]:
-        from eendracht.environment.secrets import secret_values_of
 
         found: set[str] = set()
         for path in (
@@ -283,7 +302,6 @@ class Drill:
 
     def figures(self, number: int) -> dict[str, Any]:
         """RTO and RPO of a drill, and the time of every step, from the journal and its files."""
-        from eendracht.drill.figures import drill_figures
 
         return drill_figures(self.journal, number, self.folder(number), OUTAGE_TASK)
 
@@ -298,10 +316,5 @@ class Drill:
         )
 
     def _report(self, number: int) -> Path:
-        from eendracht.drill.report import write_report
 
         return write_report(self, number, Redactor(self._secret_values()))
-
-
-def timestamp(t: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else ""
