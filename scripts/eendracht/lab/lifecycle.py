@@ -139,6 +139,8 @@ def lab_up(
             progress("removing what a previous, unfinished `lab up` left")
             teardown(paths)
             current = None
+        if current is not None and current.fallback and not fallback:
+            wanted.fallback = current.fallback  # `up` without --fallback keeps the site it has
         if current is not None and not current.same_lab(wanted):
             raise LabError(
                 f"a lab of {current.describe()} already runs in {paths.lab}; it is left as it "
