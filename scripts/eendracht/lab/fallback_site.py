@@ -109,14 +109,14 @@ def _write_passfiles(paths: LabPaths, plan: LabPlan, site: FallbackSite) -> None
         for address in (plan.pg_source, plan.pg_target, site.database)
     )
     write_secret(postgres.pgpass_file(paths), lines)
-    uid, gid = postgres._pg_ids()
+    uid, gid = postgres.pg_ids()
     replication = write_secret(replication_passfile(paths), lines)
     os.chown(replication, uid, gid)
 
 
 def make_standby(paths: LabPaths, primary: postgres.Cluster, standby: postgres.Cluster) -> None:
     """A base backup of the running target cluster, configured to stream from it."""
-    uid, gid = postgres._pg_ids()
+    uid, gid = postgres.pg_ids()
     if standby.data.exists():
         shutil.rmtree(standby.data)
     for d in (standby.data.parent, standby.sockets):
@@ -151,7 +151,7 @@ def make_standby(paths: LabPaths, primary: postgres.Cluster, standby: postgres.C
         )
         conf.write("synchronous_standby_names = ''\n")
     (standby.data / "standby.signal").touch()
-    postgres._chown_tree(standby.data, uid, gid)
+    postgres.chown_tree(standby.data, uid, gid)
     standby.data.chmod(0o700)
 
 

@@ -75,7 +75,7 @@ def source_db_name(municipality: str, db: str) -> str:
     return f"{municipality}_{db}".replace("-", "_")
 
 
-def _pg_ids() -> tuple[int, int]:
+def pg_ids() -> tuple[int, int]:
     try:
         entry = pwd.getpwnam(PG_USER)
     except KeyError:
@@ -96,7 +96,7 @@ def require_traversable(path: Path) -> None:
             )
 
 
-def _chown_tree(root: Path, uid: int, gid: int) -> None:
+def chown_tree(root: Path, uid: int, gid: int) -> None:
     os.chown(root, uid, gid)
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:
@@ -105,7 +105,7 @@ def _chown_tree(root: Path, uid: int, gid: int) -> None:
 
 def prepare(paths: LabPaths, source: Cluster, target: Cluster) -> None:
     """initdb once, copy it for the target, superuser password in files (0600)."""
-    uid, gid = _pg_ids()
+    uid, gid = pg_ids()
     paths.postgres.mkdir(parents=True, exist_ok=True)
     paths.postgres.chmod(0o755)
     require_traversable(paths.postgres)
@@ -156,7 +156,7 @@ def prepare(paths: LabPaths, source: Cluster, target: Cluster) -> None:
     if not (target.data / "PG_VERSION").exists():
         # A copy of a fresh cluster is a fresh cluster: cheaper than a second initdb.
         shutil.copytree(source.data, target.data, symlinks=True)
-        _chown_tree(target.data, uid, gid)
+        chown_tree(target.data, uid, gid)
     for c in (source, target):
         c.data.chmod(0o700)
 
