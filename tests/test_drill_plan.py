@@ -4,16 +4,15 @@ order the orchestrator runs them, and `plan` shows it with its go/no-go in every
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
+from typer.testing import CliRunner
 
+from eendracht.cli import app
 from eendracht.plan.drill import DRILL_PHASES, DRILL_PLAYBOOK, DRILL_STEPS
 
 REPO = Path(__file__).resolve().parents[1]
-CLI = [str(Path(sys.executable).parent / "eendracht")]
 MINI = REPO / "tests" / "fixtures" / "programmes" / "mini"
 
 
@@ -32,11 +31,9 @@ def test_every_step_is_one_play_of_the_drill_playbook() -> None:
 
 def test_plan_shows_the_drill_in_every_format() -> None:
     def plan(fmt: str) -> str:
-        done = subprocess.run(
-            [*CLI, "plan", str(MINI), "-m", "noordwaard", "-f", fmt],
-            capture_output=True, text=True, timeout=120, check=True,
-        )  # fmt: skip
-        return done.stdout
+        result = CliRunner().invoke(app, ["plan", str(MINI), "-m", "noordwaard", "-f", fmt])
+        assert result.exit_code == 0, result.output
+        return result.stdout
 
     markdown = plan("markdown")
     assert "## Fallback drill (eendracht drill)" in markdown

@@ -30,6 +30,7 @@ from eendracht.environment.secrets import secret_values_of
 from eendracht.lab import lab_up
 from eendracht.lab.paths import LabPaths
 from eendracht.lab.site_control import control
+from eendracht.problems import ProblemsFound
 from eendracht.programme.loader import load_programme
 from eendracht.wave.lock import WaveLock
 from eendracht.wave.paths import drill_dir, lab_environment, wave_dir
@@ -174,13 +175,19 @@ def test_environment_without_a_fallback_site_is_one_line(lab: Path, tmp_path: Pa
         (unknown, "fallback.fallback.database.host: no host 'nowhere-db'"),
         (open_key, "fallback.traffic_manager.tsig_key.file"),
     )
-    for body, wanted in cases:
+    programme = load_programme(MINI)
+    for n, (body, wanted) in enumerate(cases):
         (copy / "environment.yml").write_text(yaml.safe_dump(body))
-        done = _drill(lab, environment=copy)
-        assert done.returncode == 2, done.stdout + done.stderr
-        lines = done.stderr.strip().splitlines()
+        if n == 0:  # the command: one line, exit 2, no traceback
+            done = _drill(lab, environment=copy)
+            assert done.returncode == 2, done.stdout + done.stderr
+            assert "Traceback" not in done.stderr
+            lines = done.stderr.strip().splitlines()
+        else:  # the same check, in process
+            with pytest.raises(ProblemsFound) as found:
+                load_drill_environment(copy, programme)
+            lines = [str(p) for p in found.value.problems]
         assert any("environment.yml" in line and wanted in line for line in lines), lines
-        assert "Traceback" not in done.stderr
     assert not (tmp_path / "environment" / "drills").exists()
 
 
