@@ -18,15 +18,27 @@ class Readiness:
     sync_state: str  # sync | async | potential | quorum | ""
     lag_bytes: int
     files_error: str  # the file mirror's last round's error, "" when it succeeded
+    declared: str = "asynchronous"  # the environment's replication mode
+
+    @property
+    def mode_as_declared(self) -> bool:
+        return (self.sync_state == "sync") == (self.declared == "synchronous")
 
     @property
     def in_sync(self) -> bool:
-        return self.streaming and self.lag_bytes == 0 and not self.files_error
+        return (
+            self.streaming
+            and self.lag_bytes == 0
+            and self.mode_as_declared
+            and not self.files_error
+        )
 
     def describe(self) -> str:
         if not self.streaming:
             return "the fallback database is not streaming from the primary"
         parts = [f"replication {self.sync_state}, {self.lag_bytes} bytes to replay"]
+        if not self.mode_as_declared:
+            parts.append(f"the environment declares {self.declared}")
         if self.files_error:
             parts.append(f"file mirror: {self.files_error}")
         return "; ".join(parts)
@@ -58,10 +70,11 @@ def readiness(sites: Sites) -> Readiness:
         f"FROM pg_stat_replication WHERE application_name = '{name}'",
     ).split("|")
     files_error = _mirror_problem(sites)
+    declared = sites.fallback.replication
     if len(out) != 3:
-        return Readiness(False, "", 0, files_error)
+        return Readiness(False, "", 0, files_error, declared)
     state, sync_state, lag = (v.strip() for v in out)
-    return Readiness(state == "streaming", sync_state, int(lag or 0), files_error)
+    return Readiness(state == "streaming", sync_state, int(lag or 0), files_error, declared)
 
 
 @dataclass(frozen=True)
