@@ -34,7 +34,7 @@ def hub_config_path(paths: LabPaths) -> Path:
     return paths.apps / "hub.json"
 
 
-def _write(path: Path, body: dict[str, Any]) -> Path:
+def write_json(path: Path, body: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
     return path
@@ -91,7 +91,7 @@ def write_configs(
 ) -> list[tuple[str, Path]]:
     """Every service config; returns (service name, config path) in start order."""
     out: list[tuple[str, Path]] = []
-    data_file = _write(
+    data_file = write_json(
         paths.apps / "national" / "residents.json",
         {
             "inhabitants": inhabitants,
@@ -110,22 +110,27 @@ def write_configs(
             "listen": [service.address, service.port],
             "data_file": str(data_file),
         }
-        out.append((f"national-{service.name}", _write(national_config_path(paths, service), body)))
+        out.append(
+            (f"national-{service.name}", write_json(national_config_path(paths, service), body))
+        )
     for app in plan.apps:
         body = app_config(paths, plan, app, "source")
         out.append(
-            (f"app-{app.municipality}-{app.name}", _write(config_path(paths, app, "source"), body))
+            (
+                f"app-{app.municipality}-{app.name}",
+                write_json(config_path(paths, app, "source"), body),
+            )
         )
     for app in plan.target_apps:
         body = app_config(paths, plan, app, "target")
         out.append(
             (
                 f"target-app-{app.municipality}-{app.name}",
-                _write(config_path(paths, app, "target"), body),
+                write_json(config_path(paths, app, "target"), body),
             )
         )
     hub = hub_config(plan, "integration-hub", plan.hub_address, plan.target_apps)
-    out.append(("integration-hub", _write(hub_config_path(paths), hub)))
+    out.append(("integration-hub", write_json(hub_config_path(paths), hub)))
     return out
 
 

@@ -42,6 +42,7 @@ from eendracht.lab.plan import (
     TRAFFIC_MANAGER_TTL,
     TRAFFIC_MANAGER_ZONE,
     AppService,
+    DomainController,
     FileServer,
     LabPlan,
 )
@@ -89,11 +90,17 @@ def hosts_yml(paths: LabPaths, plan: LabPlan, programme: m.Programme) -> dict[st
     return {"all": {"children": children}}
 
 
-def _endpoint(paths: LabPaths, app: AppService, side: str) -> dict[str, str]:
-    prefix = "app" if side == "source" else "target-app"
+def _url_health(app: AppService) -> dict[str, str]:
     return {
         "url": app.url,
         "health": app.url + (app.health if app.health.startswith("/") else "/health"),
+    }
+
+
+def _endpoint(paths: LabPaths, app: AppService, side: str) -> dict[str, str]:
+    prefix = "app" if side == "source" else "target-app"
+    return {
+        **_url_health(app),
         "config": str(apps.config_path(paths, app, side)),
         "reload_pid_file": str(paths.pids / f"{prefix}-{app.municipality}-{app.name}.pid"),
     }
@@ -263,7 +270,7 @@ def _site_database(
     }
 
 
-def _directory_uri(paths: LabPaths, dc: Any) -> dict[str, str]:
+def _directory_uri(dc: DomainController | None) -> dict[str, str]:
     if dc is None:
         return {}
     return {"directory": f"ldaps://{dc.address}"}
@@ -277,16 +284,10 @@ def _fallback(paths: LabPaths, plan: LabPlan, programme: m.Programme) -> dict[st
     control = [sys.executable, "-m", "eendracht.lab.site_control", "--state", str(paths.state)]
     fallback_apps: dict[str, dict[str, Any]] = {}
     for app in site.apps:
-        fallback_apps.setdefault(app.municipality, {})[app.name] = {
-            "url": app.url,
-            "health": app.url + (app.health if app.health.startswith("/") else "/health"),
-        }
+        fallback_apps.setdefault(app.municipality, {})[app.name] = _url_health(app)
     primary_apps: dict[str, dict[str, Any]] = {}
     for app in plan.target_apps:
-        primary_apps.setdefault(app.municipality, {})[app.name] = {
-            "url": app.url,
-            "health": app.url + (app.health if app.health.startswith("/") else "/health"),
-        }
+        primary_apps.setdefault(app.municipality, {})[app.name] = _url_health(app)
     primary_hub = f"http://{plan.hub_address}:{HUB_PORT}"
     fallback_hub = f"http://{site.hub_address}:{HUB_PORT}"
     return {
@@ -303,7 +304,7 @@ def _fallback(paths: LabPaths, plan: LabPlan, programme: m.Programme) -> dict[st
             "files": {"host": TARGET_FILES, "path": str(target_share_root(paths))},
             "hub": {"url": primary_hub, "health": f"{primary_hub}/health"},
             "applications": primary_apps,
-            **_directory_uri(paths, plan.controllers.get(TARGET)),
+            **_directory_uri(plan.controllers.get(TARGET)),
         },
         "fallback": {
             "database": _site_database(
@@ -312,7 +313,7 @@ def _fallback(paths: LabPaths, plan: LabPlan, programme: m.Programme) -> dict[st
             "files": {"host": site.files.host, "path": str(fallback_site.files_root(paths, site))},
             "hub": {"url": fallback_hub, "health": f"{fallback_hub}/health"},
             "applications": fallback_apps,
-            **_directory_uri(paths, site.controller),
+            **_directory_uri(site.controller),
         },
         "traffic_manager": {
             "server": site.traffic_manager,

@@ -179,23 +179,15 @@ def _app_configs(paths: LabPaths, plan: LabPlan, site: FallbackSite) -> list[tup
     for app in site.apps:
         body = apps.app_config(paths, fallback_plan, app, "target")
         body["side"] = "fallback"
-        out.append((f"fallback-app-{app.municipality}-{app.name}", _write(paths, app, body)))
+        path = apps.write_json(app_config_path(paths, app), body)
+        out.append((f"fallback-app-{app.municipality}-{app.name}", path))
     hub = apps.hub_config(plan, "fallback-hub", site.hub_address, site.apps)
-    path = folder(paths) / "apps" / "hub.json"
-    path.write_text(json.dumps(hub, indent=2) + "\n")
-    out.append(("fallback-hub", path))
+    out.append(("fallback-hub", apps.write_json(folder(paths) / "apps" / "hub.json", hub)))
     return out
 
 
 def app_config_path(paths: LabPaths, app: AppService) -> Path:
     return folder(paths) / "apps" / app.municipality / f"{app.name}.json"
-
-
-def _write(paths: LabPaths, app: AppService, body: dict[str, Any]) -> Path:
-    path = app_config_path(paths, app)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
-    return path
 
 
 def _traffic_manager(

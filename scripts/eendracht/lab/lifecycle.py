@@ -53,7 +53,7 @@ class LabInfo:
     def all_answer(self) -> bool:
         """Every service answers; one at capacity 0 (on demand) only counts while it runs."""
         return bool(self.services) and all(
-            s.running and s.answers for s in self.services if s.running or not s.on_demand
+            s.running and s.answers for s in self.services if s.expected
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -77,7 +77,7 @@ def _quiet(_: str) -> None:
 
 
 @contextlib.contextmanager
-def _locked(paths: LabPaths, timeout: float = 120.0) -> Iterator[None]:
+def locked(paths: LabPaths, timeout: float = 120.0) -> Iterator[None]:
     """One lab command at a time per state root."""
     paths.state.mkdir(parents=True, exist_ok=True)
     with open(paths.lock, "w") as fh:
@@ -133,7 +133,7 @@ def lab_up(
         started=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         fallback=fallback,
     )
-    with _locked(paths):
+    with locked(paths):
         current = Manifest.read(paths.manifest)
         if current is not None and not current.complete:
             progress("removing what a previous, unfinished `lab up` left")
@@ -148,7 +148,7 @@ def lab_up(
             )
         if current is not None:
             restarted = refresh(paths, current)
-            wait_answering(paths, [s for s in current.services if s.running or not s.on_demand])
+            wait_answering(paths, [s for s in current.services if s.expected])
             switched = bool(fallback) and fallback != current.fallback
             if switched:
                 fallback_site.set_replication(
@@ -221,11 +221,7 @@ def lab_status(state: Path | str | None = None) -> LabInfo:
         s.running = rec is not None and is_running(rec)
         s.pid = rec.pid if rec else None
         s.answers = s.running and s.check()
-    down = [
-        s.name
-        for s in manifest.services
-        if not (s.running and s.answers) and (s.running or not s.on_demand)
-    ]
+    down = [s.name for s in manifest.services if not (s.running and s.answers) and s.expected]
     if not manifest.complete:
         message = f"lab for {manifest.describe()} is unfinished: `lab up` again or `lab down`"
         for s in manifest.services:
@@ -249,7 +245,7 @@ def lab_status(state: Path | str | None = None) -> LabInfo:
 def lab_down(state: Path | str | None = None) -> list[str]:
     """Stop every recorded process (by pid), wait until gone, remove `<state>/lab/`."""
     paths = LabPaths.of(state)
-    with _locked(paths):
+    with locked(paths):
         stopped = teardown(paths)
     paths.lock.unlink(missing_ok=True)
     return stopped

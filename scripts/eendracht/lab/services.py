@@ -27,6 +27,11 @@ class Service:
     # `lab up` neither starts nor waits for it, and it counts only while it runs.
     on_demand: bool = False
 
+    @property
+    def expected(self) -> bool:
+        """Whether it should answer now: always, or while it runs if it is on demand."""
+        return self.running or not self.on_demand
+
     def check(self) -> bool:
         p = self.probe
         if self.kind == "fileserver":

@@ -17,9 +17,10 @@ import argparse
 import signal
 import sys
 
+from eendracht.environment.fallback import GROUPS, SITES
 from eendracht.lab import procs
 from eendracht.lab.errors import LabError
-from eendracht.lab.lifecycle import _locked
+from eendracht.lab.lifecycle import locked
 from eendracht.lab.manifest import Manifest
 from eendracht.lab.paths import LabPaths
 from eendracht.lab.plan import FALLBACK_DB, FALLBACK_FILES, TARGET_DB, TARGET_FILES
@@ -27,8 +28,6 @@ from eendracht.lab.running import spawn, wait_answering
 from eendracht.lab.services import Service
 
 ACTIONS = ("outage", "stop", "start")
-SITES = ("primary", "fallback")
-GROUPS = ("infrastructure", "database", "applications", "replication", "all")
 
 
 def members(site: str, group: str, services: list[Service]) -> list[Service]:
@@ -58,7 +57,7 @@ def members(site: str, group: str, services: list[Service]) -> list[Service]:
 
 def control(paths: LabPaths, action: str, site: str, group: str) -> list[str]:
     """Does it; returns the names of the services acted on."""
-    with _locked(paths):
+    with locked(paths):
         manifest = Manifest.read(paths.manifest)
         if manifest is None or not manifest.complete or not manifest.fallback:
             raise LabError(f"no lab with a fallback site in {paths.lab}")
