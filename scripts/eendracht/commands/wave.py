@@ -1,4 +1,4 @@
-"""`eendracht wave run|approve|rollback|status|serve`: one municipality's migration weekend.
+"""`eendracht wave run|prepare|approve|rollback|status|serve`: one municipality's migration weekend.
 
 Every command names the environment it works on: `--environment DIR` or `--lab` (the lab's
 environment). There is no default; a run against an environment asks for confirmation.
@@ -199,6 +199,28 @@ def run(
             raise typer.Exit(EXIT_INVALID) from None
     _report(wave, outcome.run_id)
     _say_notifications(wave)
+    _finish(outcome)
+
+
+@app.command()
+def prepare(
+    programme: ProgrammeArg,
+    municipality: MunicipalityOpt,
+    environment: EnvironmentOpt = None,
+    lab: LabOpt = False,
+    state: StateOpt = None,
+    vault_password_file: VaultPasswordFile = None,
+) -> None:
+    """Write the wave's inventory, identity map and extra vars for jobs of AWX; run nothing."""
+    wave = _wave(programme, municipality, environment, lab, state, vault_password_file)
+    try:
+        outcome = wave.prepare()
+    except WaveLocked as exc:
+        err_console.print(str(exc), markup=False)
+        raise typer.Exit(LOCKED_EXIT) from None
+    except ProblemsFound as exc:
+        report_problems(exc, wave.env.root)
+        raise typer.Exit(EXIT_INVALID) from None
     _finish(outcome)
 
 

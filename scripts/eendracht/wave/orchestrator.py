@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eendracht.environment import Environment, load_environment
+from eendracht.environment.load import secret_refs
 from eendracht.environment.secrets import SecretFiles
 from eendracht.identity import IdentityMapping
 from eendracht.notify.events import EventKind
 from eendracht.notify.notifier import Notifier
 from eendracht.plan import Runbook, build_runbook
+from eendracht.problems import Problem, ProblemsFound, display_path
 from eendracht.programme.loader import load_programme
 from eendracht.programme.models import Programme
 from eendracht.wave.context import WaveContext, build_context, mapping_for
@@ -40,7 +42,9 @@ CHECK_UNTIL = "cutover"
 
 @dataclass
 class WaveOutcome:
-    status: str  # complete | at_gate | stopped | checked | failed | rolled_back | refused
+    status: (
+        str  # complete | at_gate | stopped | checked | failed | rolled_back | refused | prepared
+    )
     exit_code: int
     message: str
     run_id: int = 0
@@ -376,6 +380,39 @@ class Wave:
             self._notify_approved(int(waves[-1]["id"]) if waves else 0, "approve")
         self.notifier.close()  # at most the drain budget, after the lock is released
         return WaveOutcome("complete", EXIT_OK, f"go/no-go approved by {by}; the wave is complete")
+
+    def prepare(self) -> WaveOutcome:
+        """Writes what a job started by another engine (AWX, docs/pipelines.md) reads, and runs
+        nothing: the inventory, the identity map and the extra vars, in the wave's folder.
+
+        Raises ProblemsFound, with nothing written, when a secret is kept in the environment's
+        vault: its file would last only as long as this command, and the jobs come later."""
+        vaulted = sorted(
+            key for key, ref in secret_refs(self.env.spec, self.municipality).items() if ref.vault
+        )
+        if vaulted:
+            raise ProblemsFound(
+                [
+                    Problem(
+                        display_path(self.env.environment_file),
+                        key,
+                        "kept in the vault: a prepared wave hands later jobs paths, so give "
+                        "this secret as a file (`file:`) on a path the jobs can read",
+                    )
+                    for key in vaulted
+                ]
+            )
+        if self.has_run() and (approval := self.journal.approval()):
+            return refused(f"the wave is complete (approved by {approval['approved_by']})")
+        with self._inputs() as inputs, self._locked("prepare"):
+            ctx = self._context(inputs)
+            self.journal.audit("prepare", "ok")
+        steps = len(self._runbook(ctx).steps())
+        return WaveOutcome(
+            "prepared",
+            EXIT_OK,
+            f"{steps} steps; the jobs read {ctx.extravars_file} and the inventory {ctx.inventory}",
+        )
 
     def rollback(self) -> WaveOutcome:
         """Every undo step runs even when one fails; a second rollback completes the rest."""
