@@ -15,6 +15,7 @@ import typer
 from eendracht.commands.audit import audit_app
 from eendracht.commands.check import check
 from eendracht.commands.drill import drill
+from eendracht.commands.export import export_app
 from eendracht.commands.lab import lab_app
 from eendracht.commands.plan import plan
 from eendracht.commands.rehearse import rehearse
@@ -45,6 +46,7 @@ app.command()(plan)
 # Command families register below, one line each.
 add_registered_commands(app)  # preview, from the stacks (see the module docstring)
 app.add_typer(audit_app, name="audit")
+app.add_typer(export_app, name="export")
 app.add_typer(lab_app, name="lab")
 app.add_typer(wave_app, name="wave")
 app.command()(rehearse)

@@ -9,6 +9,7 @@ and ansible-playbook has started).
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -17,7 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from wave_cli import STEP_TIMEOUT, WaveCli
+from tests.awx.awx_job import exported_calls, job_templates, run_job
+from wave_cli import CLI, STEP_TIMEOUT, WaveCli
 from wave_support import MINI, lab_session
 
 from eendracht.environment import load_environment
@@ -51,6 +53,37 @@ def lab_state() -> Iterator[Path]:
 
 def _wave(state: Path) -> WaveCli:
     return WaveCli(MINI, MUNI, state)
+
+
+def test_awx_jobs_run_preflight_steps_as_the_wave_does(lab_state: Path, tmp_path: Path) -> None:
+    """What AWX would run, on the lab: the prepared wave, the exported workflow's first job
+    (its artifacts become the next jobs' extra vars) and preflight steps' job templates."""
+    prepared = subprocess.run(
+        _wave(lab_state).argv("prepare"), capture_output=True, text=True, env=_wave(lab_state).env(),
+        timeout=STEP_TIMEOUT,
+    )  # fmt: skip
+    assert prepared.returncode == 0, prepared.stdout + prepared.stderr
+    wave_dir = _wave(lab_state).wave_dir()
+    exported = subprocess.run(
+        [*CLI, "export", "awx", str(MINI), "-m", MUNI, "-o", str(tmp_path / "awx")],
+        capture_output=True, text=True, timeout=STEP_TIMEOUT,
+    )  # fmt: skip
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    (path,) = (tmp_path / "awx").iterdir()
+    templates = job_templates(path)
+    workflow = next(a for m, a in exported_calls(path) if m == "awx.awx.workflow_job_template")
+    launch = {**workflow["extra_vars"], "wave_dir": str(wave_dir), "eendracht_change": "CHG-1"}
+    inventory = wave_dir / "inventory"
+    context = run_job(templates["waardstad noordwaard context"], launch, inventory, tmp_path / "j")
+    assert context.status == "successful", context.stdout[-3000:]
+    for step in ("preflight.reachability", "preflight.directory", "preflight.identity"):
+        job = run_job(
+            templates[f"waardstad noordwaard {step}"], {**launch, **context.artifacts}, inventory,
+            tmp_path / step,
+        )  # fmt: skip
+        assert job.status == "successful", (step, job.stdout[-3000:])
+        # Hosts of the environment's inventory ran tasks (a play that matched none passes too).
+        assert re.search(r"ok=[1-9]", job.stdout) and "failed=0" in job.stdout, job.stdout[-2000:]
 
 
 def test_check_mode_runs_every_step_to_cutover_and_changes_nothing(lab_state: Path) -> None:
