@@ -16,8 +16,6 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.awx.awx_job import REPO, exported_calls, job_templates, run_job
-from tests.wave.wave_support import MINI, fake_environment
 from typer.testing import CliRunner
 
 from eendracht.awx.config import Names, config_calls
@@ -28,6 +26,9 @@ from eendracht.identity import map_identities
 from eendracht.plan import Runbook, build_runbook
 from eendracht.programme import load_programme
 from eendracht.wave.steps import rollback_steps
+from tests.awx.awx_job import REPO, exported_calls, job_templates, run_job
+from tests.test_environment import _edit, _vault
+from tests.wave.wave_support import MINI, fake_environment
 
 PROGRAMMES = [
     (REPO / "inventory" / "altena", "woudrichem"),
@@ -306,3 +307,25 @@ def test_the_first_job_hands_the_prepared_wave_to_the_next_as_awx_runs_it(
     assert "not of zuiderveen" in job.stdout
     job = run_job(context, {**launch, "eendracht_change": ""}, wave_dir / "inventory", tmp_path / "job3")  # fmt: skip
     assert job.status == "failed" and job.artifacts == {}
+
+
+def test_prepare_refuses_a_vault_kept_secret_by_key_and_writes_nothing(tmp_path: Path) -> None:
+    """A prepared wave hands later jobs paths; a vault value's file lasts only one command."""
+    environment = fake_environment(tmp_path / "environment")
+    _vault(environment, {"pgpass": "*:*:*:eendracht:vaulted-canary-1234\n"}, "vault-password")
+    _edit(
+        environment,
+        "environment.yml",
+        lambda d: d.update(postgres_passfile={"vault": "pgpass"}, vault_password_file="vault.pass"),
+    )
+    state = tmp_path / "state"
+    state.mkdir()
+    result = CliRunner().invoke(
+        app,
+        ["wave", "prepare", str(MINI), "-m", "noordwaard", "--environment", str(environment),
+         "--state", str(state)],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "environment.yml: postgres_passfile: kept in the vault" in result.output
+    assert "vaulted-canary-1234" not in result.output
+    assert list(state.iterdir()) == []
