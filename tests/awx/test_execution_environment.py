@@ -1,0 +1,171 @@
+"""The execution environment AWX runs the playbooks in (execution-environment.yml): ansible-builder
+3 writes its build context offline, with exactly the project's requirement files in it, and every
+pin in it is uv.lock's. Nothing is built: no container engine and no network are used."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from bindep.depends import Depends
+
+REPO = Path(__file__).resolve().parents[2]
+DEFINITION = REPO / "execution-environment.yml"
+BUILDER = Path(sys.executable).parent / "ansible-builder"
+EXPORT = REPO / "scripts/setup/ee-requirements.sh"
+RPM = ["platform:rpm", "platform:redhat", "platform:fedora"]
+# Any attempt to reach the network fails fast instead of waiting (the proxy port is closed).
+OFFLINE = {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
+
+
+def _name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _lock() -> dict[str, dict[str, Any]]:
+    with open(REPO / "uv.lock", "rb") as handle:
+        return {_name(p["name"]): p for p in tomllib.load(handle)["package"]}
+
+
+def _definition() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(DEFINITION.read_text(encoding="utf-8"))
+    return loaded
+
+
+def _create(definition: Path, context: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BUILDER), "create", "--file", str(definition), "--context", str(context), "--output-filename", "Containerfile"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, **OFFLINE}, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def context(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("ee") / "context"
+    done = _create(DEFINITION, out)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out
+
+
+def test_the_context_holds_the_projects_requirement_files(context: Path) -> None:
+    ee = _definition()["dependencies"]
+    assert ee["python"] == "ee/requirements.txt"
+    assert ee["galaxy"] == "collections/requirements.yml"
+    assert ee["system"] == "ee/bindep.txt"
+    for built, source in [
+        ("requirements.txt", ee["python"]),
+        ("requirements.yml", ee["galaxy"]),
+        ("bindep.txt", ee["system"]),
+    ]:
+        assert (context / "_build" / built).read_text(encoding="utf-8") == (
+            REPO / source
+        ).read_text(encoding="utf-8"), built
+
+
+def test_the_containerfile_starts_from_the_pinned_image(context: Path) -> None:
+    definition = _definition()
+    image = definition["images"]["base_image"]["name"]
+    assert re.fullmatch(r"[a-z0-9.-]+(/[a-z0-9._-]+)+(:[\w.-]+)?@sha256:[0-9a-f]{64}", image), image
+    containerfile = (context / "Containerfile").read_text(encoding="utf-8")
+    assert f'ARG EE_BASE_IMAGE="{image}"' in containerfile.splitlines()
+    assert "FROM $EE_BASE_IMAGE AS base" in containerfile.splitlines()
+    manager = definition["options"]["package_manager_path"]
+    assert manager == "/usr/bin/microdnf"  # the Fedora minimal image has microdnf, not dnf
+    assert f'ARG PKGMGR="{manager}"' in containerfile.splitlines()
+    assert definition["options"]["tags"] and all(
+        t.startswith("eendracht-ee:") for t in definition["options"]["tags"]
+    )
+
+
+def test_ansible_core_and_runner_are_the_locks(context: Path) -> None:
+    lock = _lock()
+    ee = _definition()["dependencies"]
+    core = f"ansible-core=={lock['ansible-core']['version']}"
+    runner = f"ansible-runner=={lock['ansible-runner']['version']}"
+    assert ee["ansible_core"]["package_pip"] == core
+    assert ee["ansible_runner"]["package_pip"] == runner
+    assert f'ARG ANSIBLE_INSTALL_REFS="{core} {runner}"' in (context / "Containerfile").read_text(
+        encoding="utf-8"
+    )
+
+
+def test_the_python_is_the_one_the_lock_is_resolved_for() -> None:
+    with open(REPO / "pyproject.toml", "rb") as handle:
+        requires = tomllib.load(handle)["project"]["requires-python"]
+    version = re.match(r">=(3\.\d+)", requires)
+    assert version, requires
+    interpreter = _definition()["dependencies"]["python_interpreter"]
+    assert interpreter == {
+        "package_system": f"python{version[1]}",
+        "python_path": f"/usr/bin/python{version[1]}",
+    }
+
+
+def test_requirements_are_a_fresh_export_of_the_lock(tmp_path: Path) -> None:
+    out = tmp_path / "requirements.txt"
+    done = subprocess.run(
+        [str(EXPORT), str(out)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    committed = (REPO / "ee/requirements.txt").read_text(encoding="utf-8")
+    assert out.read_text(encoding="utf-8") == committed, (
+        "ee/requirements.txt is stale: run scripts/setup/ee-requirements.sh"
+    )
+    lines = committed.splitlines()
+    assert lines[0].startswith("# Generated by scripts/setup/ee-requirements.sh")
+    lock = _lock()
+    pins = [line for line in lines if line and not line.startswith("#")]
+    assert pins
+    for line in pins:
+        pin = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9.+!-]+)", line)
+        assert pin, f"not name==version: {line}"
+        assert lock[_name(pin[1])]["version"] == pin[2], line
+    # The EE's own pins stay in execution-environment.yml, and the dev tools stay out.
+    names = {_name(line.split("==")[0]) for line in pins}
+    assert not names & {"ansible-core", "ansible-runner", "ansible", "pytest", "pulumi"}
+
+
+def test_what_pip_must_compile_has_a_compiler_in_the_builder_stage() -> None:
+    """A pinned package without a Linux wheel in the lock is built from its sdist: the builder
+    stage then needs gcc and the headers of the EE's Python (bindep profile `compile`)."""
+    lock = _lock()
+    pins = [
+        line.split("==")[0]
+        for line in (REPO / "ee/requirements.txt").read_text(encoding="utf-8").splitlines()
+        if "==" in line
+    ]
+    compiled = [
+        name for name in pins
+        if not any(re.search(r"(manylinux|musllinux|-none-any)", w["url"]) for w in lock[_name(name)].get("wheels", []))
+    ]  # fmt: skip
+    assert compiled == ["gssapi"], "update ee/bindep.txt's compile profile for these packages"
+    bindep = Depends((REPO / "ee/bindep.txt").read_text(encoding="utf-8"))
+    runtime = {rule[0] for rule in bindep.active_rules(["default", *RPM])}
+    build = {rule[0] for rule in bindep.active_rules(["compile", *RPM])} - runtime
+    python = _definition()["dependencies"]["python_interpreter"]["package_system"]
+    assert {"gcc", f"{python}-devel", "krb5-devel"} <= build  # krb5-devel: gssapi's krb5-config
+
+
+def test_a_broken_definition_fails(tmp_path: Path) -> None:
+    """The check can fail: an unknown key (ansible-builder 3's schema allows none) is refused."""
+    for relative in ("ee/requirements.txt", "ee/bindep.txt", "collections/requirements.yml"):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / relative, tmp_path / relative)
+    broken = _definition()
+    broken["options"]["package_manager"] = "/usr/bin/dnf"  # the key is package_manager_path
+    (tmp_path / "execution-environment.yml").write_text(yaml.safe_dump(broken), encoding="utf-8")
+    done = _create(tmp_path / "execution-environment.yml", tmp_path / "context")
+    assert done.returncode != 0
+    assert (
+        "Additional properties are not allowed ('package_manager' was unexpected)"
+        in done.stdout + done.stderr
+    )
+    assert not (tmp_path / "context" / "Containerfile").exists()
