@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -148,6 +149,19 @@ def _finish(outcome: WaveOutcome) -> None:
     raise typer.Exit(outcome.exit_code)
 
 
+def _outcome_or_exit(wave: Wave, action: Callable[[], WaveOutcome]) -> WaveOutcome:
+    """What `action` of the wave came to; exit 3 when another run holds the lock, 2 when the
+    environment turns out unusable (every problem on a line of its own)."""
+    try:
+        return action()
+    except WaveLocked as exc:
+        err_console.print(str(exc), markup=False)
+        raise typer.Exit(LOCKED_EXIT) from None
+    except ProblemsFound as exc:
+        report_problems(exc, wave.env.root)
+        raise typer.Exit(EXIT_INVALID) from None
+
+
 ConfirmOpt = Annotated[
     bool,
     typer.Option("--confirm", help="confirm the environment without a terminal (pipelines)"),
@@ -189,14 +203,9 @@ def run(
         _confirm_or_exit(wave, "run the wave", confirm)
     with LiveProgress(console) as live:
         wave.listener = live
-        try:
-            outcome = wave.run(until=until, resume=resume, yes=yes, check=check)
-        except WaveLocked as exc:
-            err_console.print(str(exc), markup=False)
-            raise typer.Exit(LOCKED_EXIT) from None
-        except ProblemsFound as exc:
-            report_problems(exc, wave.env.root)
-            raise typer.Exit(EXIT_INVALID) from None
+        outcome = _outcome_or_exit(
+            wave, lambda: wave.run(until=until, resume=resume, yes=yes, check=check)
+        )
     _report(wave, outcome.run_id)
     _say_notifications(wave)
     _finish(outcome)
@@ -213,15 +222,7 @@ def prepare(
 ) -> None:
     """Write the wave's inventory, identity map and extra vars for jobs of AWX; run nothing."""
     wave = _wave(programme, municipality, environment, lab, state, vault_password_file)
-    try:
-        outcome = wave.prepare()
-    except WaveLocked as exc:
-        err_console.print(str(exc), markup=False)
-        raise typer.Exit(LOCKED_EXIT) from None
-    except ProblemsFound as exc:
-        report_problems(exc, wave.env.root)
-        raise typer.Exit(EXIT_INVALID) from None
-    _finish(outcome)
+    _finish(_outcome_or_exit(wave, wave.prepare))
 
 
 @app.command()
@@ -236,11 +237,7 @@ def approve(
 ) -> None:
     """Record the go decision at the gate: who, when, from where."""
     wave = _wave(programme, municipality, environment, lab, state, vault_password_file)
-    try:
-        outcome = wave.approve(by)
-    except WaveLocked as exc:
-        err_console.print(str(exc), markup=False)
-        raise typer.Exit(LOCKED_EXIT) from None
+    outcome = _outcome_or_exit(wave, lambda: wave.approve(by))
     if outcome.status == "complete":
         _report(wave, None)
     _say_notifications(wave)
@@ -263,14 +260,7 @@ def rollback(
         _confirm_or_exit(wave, "roll the wave back", confirm)
     with LiveProgress(console) as live:
         wave.listener = live
-        try:
-            outcome = wave.rollback()
-        except WaveLocked as exc:
-            err_console.print(str(exc), markup=False)
-            raise typer.Exit(LOCKED_EXIT) from None
-        except ProblemsFound as exc:
-            report_problems(exc, wave.env.root)
-            raise typer.Exit(EXIT_INVALID) from None
+        outcome = _outcome_or_exit(wave, wave.rollback)
     _report(wave, outcome.run_id)
     _say_notifications(wave)
     _finish(outcome)
