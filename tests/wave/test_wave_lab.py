@@ -76,7 +76,7 @@ def test_awx_jobs_run_preflight_steps_as_the_wave_does(lab_state: Path, tmp_path
     inventory = wave_dir / "inventory"
     context = run_job(templates["waardstad noordwaard context"], launch, inventory, tmp_path / "j")
     assert context.status == "successful", context.stdout[-3000:]
-    for step in ("preflight.reachability", "preflight.directory", "preflight.identity"):
+    for step in ("preflight.reachability", "preflight.identity"):
         job = run_job(
             templates[f"waardstad noordwaard {step}"], {**launch, **context.artifacts}, inventory,
             tmp_path / step,
