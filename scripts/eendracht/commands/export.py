@@ -141,7 +141,8 @@ def awx(
         config_playbook(calls), sort_keys=False, allow_unicode=True, width=100, indent=2
     )
     _write(path, header + body)
-    steps = sum(1 for n in workflow.nodes if n.identifier in {s.id for s in runbook.steps()})
+    step_ids = {s.id for s in runbook.steps()}
+    steps = sum(1 for n in workflow.nodes if n.identifier in step_ids)
     console.print(
         f"wrote {path}: {len(workflow.templates)} job templates, a workflow of "
         f"{len(workflow.nodes)} nodes ({steps} steps from {workflow.first_step}, the go/no-go "
