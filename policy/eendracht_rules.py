@@ -346,15 +346,24 @@ class Res:
     refs: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
+def _referenced(
+    resources: Iterable[Res], type_: str, prop: str, where: Callable[[Res], bool] = lambda r: True
+) -> set[str]:
+    """The keys that the resources of `type_` (those `where` holds for) refer to through `prop`."""
+    return {
+        key
+        for r in resources
+        if r.type == type_ and where(r)
+        for key in r.refs.get(prop, frozenset())
+    }
+
+
 def diagnostics_to_log_analytics(resources: Iterable[Res]) -> list[str]:
     """Each resource of a diagnosable type has a diagnostic setting into Log Analytics."""
     resources = list(resources)
-    diagnosed = {
-        key
-        for r in resources
-        if r.type == T_DIAGNOSTICS and r.props.get("workspaceId")
-        for key in r.refs.get("resourceUri", frozenset())
-    }
+    diagnosed = _referenced(
+        resources, T_DIAGNOSTICS, "resourceUri", lambda r: bool(r.props.get("workspaceId"))
+    )
     return [
         f"{r.type} {r.name!r} sends no diagnostics to Log Analytics"
         for r in resources
@@ -366,12 +375,12 @@ def server_events_to_log_analytics(resources: Iterable[Res]) -> list[str]:
     """Every VM or scale set except session hosts (tag role=sessionhost) is associated with a
     data collection rule, so its security and system events reach Log Analytics."""
     resources = list(resources)
-    associated = {
-        key
-        for r in resources
-        if r.type == T_DCR_ASSOCIATION and r.props.get("dataCollectionRuleId")
-        for key in r.refs.get("resourceUri", frozenset())
-    }
+    associated = _referenced(
+        resources,
+        T_DCR_ASSOCIATION,
+        "resourceUri",
+        lambda r: bool(r.props.get("dataCollectionRuleId")),
+    )
     return [
         f"{'virtual machine' if r.type == T_VM else 'scale set'} {r.name!r} sends no events "
         "to Log Analytics (no data collection rule)"
@@ -385,12 +394,7 @@ def server_events_to_log_analytics(resources: Iterable[Res]) -> list[str]:
 def private_endpoints_for_paas(resources: Iterable[Res]) -> list[str]:
     """Storage, Key Vault and Service Bus each have a private endpoint."""
     resources = list(resources)
-    reached = {
-        key
-        for r in resources
-        if r.type == T_PRIVATE_ENDPOINT
-        for key in r.refs.get("privateLinkServiceConnections", frozenset())
-    }
+    reached = _referenced(resources, T_PRIVATE_ENDPOINT, "privateLinkServiceConnections")
     return [
         f"{r.type} {r.name!r} has no private endpoint"
         for r in resources
@@ -475,19 +479,13 @@ def application_groups_in_a_workspace(resources: Iterable[Res]) -> list[str]:
     group or on its resource group): Microsoft, "Create an application group, a workspace, and
     assign users": users get nothing from a group until both are done."""
     resources = list(resources)
-    registered = {
-        key
-        for r in resources
-        if r.type == T_AVD_WORKSPACE
-        for key in r.refs.get("applicationGroupReferences", frozenset())
-    }
-    assigned = {
-        key
-        for r in resources
-        if r.type == T_ROLE_ASSIGNMENT
-        and str(r.props.get("roleDefinitionId", "")).endswith(DESKTOP_VIRTUALIZATION_USER)
-        for key in r.refs.get("scope", frozenset())
-    }
+    registered = _referenced(resources, T_AVD_WORKSPACE, "applicationGroupReferences")
+    assigned = _referenced(
+        resources,
+        T_ROLE_ASSIGNMENT,
+        "scope",
+        lambda r: str(r.props.get("roleDefinitionId", "")).endswith(DESKTOP_VIRTUALIZATION_USER),
+    )
     out = []
     for group in resources:
         if group.type != T_APP_GROUP:
@@ -604,12 +602,7 @@ def replicated_servers_in_recovery_plan(resources: Iterable[Res]) -> list[str]:
     """Every server Site Recovery protects is in a recovery plan, so a drill or a failover
     brings it up in its boot group, not by hand."""
     resources = list(resources)
-    planned = {
-        key
-        for r in resources
-        if r.type == T_RECOVERY_PLAN
-        for key in r.refs.get("properties", frozenset())
-    }
+    planned = _referenced(resources, T_RECOVERY_PLAN, "properties")
     return [
         f"replicated server {r.name!r} is in no recovery plan"
         for r in resources
@@ -622,12 +615,7 @@ def security_events_land(resources: Iterable[Res]) -> list[str]:
     them to a workspace with Microsoft Sentinel on it (or with Defender for Servers on the
     subscription): without either the SecurityEvent table does not take them."""
     resources = list(resources)
-    sentinel = {
-        key
-        for r in resources
-        if r.type == T_SENTINEL
-        for key in r.refs.get("workspaceName", frozenset())
-    }
+    sentinel = _referenced(resources, T_SENTINEL, "workspaceName")
     defender = any(
         r.type == T_DEFENDER_PRICING
         and r.props.get("pricingName") == "VirtualMachines"
