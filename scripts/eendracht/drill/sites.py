@@ -39,36 +39,10 @@ class Sites:
 
     def psql(self, site: str, sql: str, db: str = "postgres", timeout: float = TIMEOUT) -> str:
         d = self.database(site)
-        done = subprocess.run(
-            [
-                "psql",
-                "-X",
-                "-q",
-                "-A",
-                "-t",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-h",
-                d.address,
-                "-p",
-                str(d.port),
-                "-U",
-                d.user,
-                "-d",
-                db,
-                "-c",
-                sql,
-            ],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "PGPASSFILE": str(self.passfile), "PGCONNECT_TIMEOUT": "3"},
-            timeout=timeout,
-            check=False,
-        )
-        if done.returncode != 0:
-            lines = done.stderr.strip().splitlines()
-            raise SiteError(f"{site} database {d.address}: {lines[-1] if lines else 'psql failed'}")
-        return done.stdout
+        argv = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                "-h", d.address, "-p", str(d.port), "-U", d.user, "-d", db, "-c", sql]  # fmt: skip
+        env = {**os.environ, "PGPASSFILE": str(self.passfile), "PGCONNECT_TIMEOUT": "3"}
+        return _output(argv, f"{site} database {d.address}", timeout, env)
 
     def _host(self, host: str) -> dict[str, Any]:
         for group in self.env.hosts.values():
@@ -94,17 +68,18 @@ class Sites:
         return str(getattr(self.fallback, site).files.path)
 
     def ssh(self, site: str, command: str, timeout: float = 60.0) -> str:
-        done = subprocess.run(
-            [*self.ssh_argv(site), command],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if done.returncode != 0:
-            lines = done.stderr.strip().splitlines()
-            raise SiteError(f"{site} file server: {lines[-1] if lines else 'ssh failed'}")
-        return done.stdout
+        return _output([*self.ssh_argv(site), command], f"{site} file server", timeout)
+
+
+def _output(argv: list[str], what: str, timeout: float, env: dict[str, str] | None = None) -> str:
+    """The standard output of `argv`; SiteError naming `what` and the tool's last error line."""
+    done = subprocess.run(
+        argv, capture_output=True, text=True, env=env, timeout=timeout, check=False
+    )
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        raise SiteError(f"{what}: {lines[-1] if lines else argv[0] + ' failed'}")
+    return done.stdout
 
 
 def drill_files_dir(sites: Sites, site: str, run: int) -> str:
