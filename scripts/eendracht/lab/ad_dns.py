@@ -32,6 +32,7 @@ from eendracht.lab.ad_controllers import domain_of
 from eendracht.lab.errors import LabError
 from eendracht.lab.paths import LabPaths
 from eendracht.lab.plan import DNS_PORT_AD, DomainController, LabPlan, Zone
+from eendracht.lab.procs import run_bounded
 
 KINIT = "kinit"
 NSUPDATE = "nsupdate"
@@ -87,19 +88,7 @@ def _env(domain: samba.Domain, ccache: Path) -> dict[str, str]:
 def _run(
     argv: Sequence[str], env: Mapping[str, str], what: str, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(
-            list(argv),
-            input=stdin,
-            stdin=None if stdin is not None else subprocess.DEVNULL,
-            env=dict(env),
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=TIMEOUT,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise LabError(f"{what}: no answer within {TIMEOUT:.0f} s") from exc
+    return run_bounded(argv, env, what, TIMEOUT, stdin=stdin)
 
 
 def _kinit(dc: DomainController, keytab: Path, env: Mapping[str, str]) -> None:

@@ -20,6 +20,33 @@ from pathlib import Path
 from eendracht.lab.errors import LabError
 
 
+def run_bounded(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    what: str,
+    timeout: float,
+    *,
+    stdin: str | None = None,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """`argv` run to its end, its output captured; LabError naming `what` when it gives no
+    answer within `timeout` seconds. A non-zero exit is the caller's to read."""
+    try:
+        return subprocess.run(
+            list(argv),
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+            env=dict(env),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
+            cwd=cwd,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise LabError(f"{what}: no answer within {timeout:.0f} s") from exc
+
+
 @dataclass(frozen=True)
 class Recorded:
     name: str

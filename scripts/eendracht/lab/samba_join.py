@@ -31,6 +31,7 @@ from eendracht.lab.errors import LabError
 from eendracht.lab.net import require_loopback
 from eendracht.lab.paths import LabPaths, write_secret
 from eendracht.lab.plan import DomainController
+from eendracht.lab.procs import run_bounded
 from eendracht.lab.samba_tls import _openssl
 from eendracht.lab.services import Service
 
@@ -103,20 +104,7 @@ def _env(domain: samba.Domain) -> dict[str, str]:
 def _tool(
     argv: list[str], env: dict[str, str], what: str, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    try:
-        done = subprocess.run(
-            [samba.SAMBA_TOOL, *argv],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=TIMEOUT,
-            cwd=cwd,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise LabError(f"{what}: no answer within {TIMEOUT:.0f} s") from exc
-    return done
+    return run_bounded([samba.SAMBA_TOOL, *argv], env, what, TIMEOUT, cwd=cwd)
 
 
 def _complaint(done: subprocess.CompletedProcess[str], secret: str) -> str:
