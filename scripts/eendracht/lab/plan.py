@@ -6,7 +6,7 @@ labs with different states rarely meet, and `up` checks every listener is free b
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from eendracht.lab.net import address
 from eendracht.programme import models as m
@@ -404,20 +404,8 @@ def plan_fallback(plan: LabPlan, programme: m.Programme, replication: str) -> Fa
         ),
         database=db,
         hub_address=address(octet, "fallback", 2),
-        apps=tuple(
-            AppService(
-                municipality=a.municipality,
-                name=a.name,
-                display_name=a.display_name,
-                address=gateway,
-                port=a.port,
-                databases=a.databases,
-                health=a.health,
-                koppelingen=a.koppelingen,
-                disposition=a.disposition,
-            )
-            for a in plan.target_apps
-        ),
+        # The target's applications as they are, at the fallback site's gateway.
+        apps=tuple(replace(a, address=gateway) for a in plan.target_apps),
         controller=controller,
         traffic_manager=address(octet, "traffic-manager", 1),
     )
