@@ -39,6 +39,27 @@ PROBE_TOLERATED_FAILURES = 3  # failed probes before an endpoint is Degraded
 DESKTOP_VIRTUALIZATION_USER = "1d18fff3-a72a-46b5-b4a9-0b38a3cd7e63"
 
 
+def _closed_nsg(
+    logical: str,
+    name: str,
+    place: Place,
+    workspace_id: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> network.NetworkSecurityGroup:
+    """An NSG whose one rule keeps the internet out, with its diagnostics (an NSG has no metrics)."""
+    nsg = network.NetworkSecurityGroup(
+        logical,
+        network_security_group_name=name,
+        resource_group_name=place.resource_group,
+        location=place.location,
+        security_rules=[deny_internet_inbound()],
+        tags=place.tags,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    diagnostics(logical, nsg.id, workspace_id, parent, metrics=False)
+    return nsg
+
+
 @dataclass(frozen=True)
 class FallbackSiteArgs:
     programme: m.Programme
@@ -93,16 +114,13 @@ class FallbackSite(pulumi.ComponentResource):
             if subnet in NO_NSG:  # GatewaySubnet: Azure refuses an NSG on it
                 subnets.append(network.SubnetArgs(name=subnet, address_prefix=prefix))
                 continue
-            nsg = network.NetworkSecurityGroup(
+            nsg = _closed_nsg(
                 f"nsg-fallback-{subnet}",
-                network_security_group_name=names("nsg", "fallback", subnet.removeprefix("snet-")),
-                resource_group_name=group.name,
-                location=location,
-                security_rules=[deny_internet_inbound()],
-                tags=tags,
-                opts=me,
+                names("nsg", "fallback", subnet.removeprefix("snet-")),
+                place,
+                args.workspace_id,
+                self,
             )
-            diagnostics(f"nsg-fallback-{subnet}", nsg.id, args.workspace_id, self, metrics=False)
             subnets.append(
                 network.SubnetArgs(
                     name=subnet,
@@ -223,16 +241,7 @@ class FallbackSite(pulumi.ComponentResource):
 
         # Test failovers land in an isolated network: the recovery subnet's prefix (so servers
         # keep their addresses), not peered, no gateway, nothing from the internet.
-        drill_nsg = network.NetworkSecurityGroup(
-            "nsg-drill",
-            network_security_group_name=names("nsg", "drill"),
-            resource_group_name=group.name,
-            location=location,
-            security_rules=[deny_internet_inbound()],
-            tags=tags,
-            opts=me,
-        )
-        diagnostics("nsg-drill", drill_nsg.id, args.workspace_id, self, metrics=False)
+        drill_nsg = _closed_nsg("nsg-drill", names("nsg", "drill"), place, args.workspace_id, self)
         recovery_prefix = args.plan.subnets["snet-recovery"]
         drill = network.VirtualNetwork(
             "vnet-drill",
