@@ -85,19 +85,8 @@ def pair() -> Iterator[Pair]:
         shutil.rmtree(state, ignore_errors=True)
 
 
-def _ldap(
-    d: samba.Domain, tool: str, args: list[str], stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [tool, "-x", "-H", f"ldaps://{d.address}", "-o", "nettimeout=5", "-o", "ldif-wrap=no",
-         "-D", d.admin_principal, "-y", str(d.admin_password_file), *args],
-        env=samba_run.ldaps_env(d), input=stdin, capture_output=True, text=True, timeout=T,
-        check=False,
-    )  # fmt: skip
-
-
 def _dns(d: samba.Domain, base: str, flt: str) -> list[str]:
-    done = _ldap(d, "ldapsearch", ["-LLL", "-b", base, flt, "1.1"])
+    done = samba_join.admin_ldap(d, "ldapsearch", ["-LLL", "-b", base, flt, "1.1"])
     assert done.returncode == 0, done.stderr
     return [ln[4:] for ln in done.stdout.splitlines() if ln.startswith("dn: ")]
 
@@ -108,7 +97,7 @@ def _add_user(d: samba.Domain, sam: str, password: str) -> None:
         f"userPrincipalName: {sam}@{d.dns_domain}\nuserAccountControl: 512\n"
         f"unicodePwd:: {samba.unicode_pwd(password)}\n"
     )
-    done = _ldap(d, "ldapadd", [], stdin=ldif)  # the password only on stdin
+    done = samba_join.admin_ldap(d, "ldapadd", [], stdin=ldif)  # the password only on stdin
     assert done.returncode == 0, done.stderr
 
 

@@ -200,7 +200,7 @@ def join(primary: samba.Domain, replica: samba.Domain) -> float:
     return time.monotonic() - began
 
 
-def _ldap(
+def admin_ldap(
     domain: samba.Domain, tool: str, args: list[str], stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """ldapsearch/ldapmodify over LDAPS as Administrator (password from its file, -y)."""
@@ -219,7 +219,7 @@ def _ldap(
 def dsas(domain: samba.Domain) -> dict[str, tuple[str, set[str]]]:
     """Host name (upper case) -> (NTDS Settings GUID, servicePrincipalName of its account)
     of every DC of the domain, read from `domain` over LDAPS."""
-    done = _ldap(
+    done = admin_ldap(
         domain, "ldapsearch",
         ["-LLL", "-b", f"CN=Sites,CN=Configuration,{domain.base_dn}", "(objectClass=nTDSDSA)",
          "objectGUID"],
@@ -235,7 +235,7 @@ def dsas(domain: samba.Domain) -> dict[str, tuple[str, set[str]]]:
             host = dn.split(",")[1].removeprefix("CN=").upper()
             out[host] = (str(uuid.UUID(bytes_le=base64.b64decode(raw))), set())
     for host, (_, spns) in out.items():
-        done = _ldap(
+        done = admin_ldap(
             domain, "ldapsearch",
             ["-LLL", "-b", f"CN={host},OU=Domain Controllers,{domain.base_dn}", "-s", "base",
              "servicePrincipalName"],
@@ -282,7 +282,7 @@ def register(primary: samba.Domain, replica: samba.Domain) -> None:
                 f"dn: CN={host},OU=Domain Controllers,{primary.base_dn}\nchangetype: modify\n"
                 f"add: servicePrincipalName\nservicePrincipalName: {spn}\n-\n"
             )
-            done = _ldap(primary, "ldapmodify", [], stdin=ldif)
+            done = admin_ldap(primary, "ldapmodify", [], stdin=ldif)
             if done.returncode != 0:
                 raise LabError(f"adding the SPN {spn} failed: {done.stderr.strip()}")
         fqdn = f"{host.lower()}.{primary.dns_domain}"
@@ -333,12 +333,12 @@ def _write_marker(domain: samba.Domain, token: str) -> None:
     """The DC's own marker (a contact whose description is `token`): each DC writes only its
     own, so a marker not yet replicated to the other side is never modified there."""
     dn = _marker_dn(domain)
-    done = _ldap(
+    done = admin_ldap(
         domain, "ldapmodify",
         [], stdin=f"dn: {dn}\nchangetype: modify\nreplace: description\ndescription: {token}\n-\n",
     )  # fmt: skip
     if done.returncode == 32:  # no such object: the first check on this DC
-        done = _ldap(
+        done = admin_ldap(
             domain, "ldapadd", [], stdin=f"dn: {dn}\nobjectClass: contact\ndescription: {token}\n"
         )
     if done.returncode != 0:
@@ -348,7 +348,7 @@ def _write_marker(domain: samba.Domain, token: str) -> None:
 
 
 def _has_marker(domain: samba.Domain, token: str) -> bool:
-    done = _ldap(
+    done = admin_ldap(
         domain, "ldapsearch", ["-LLL", "-b", f"CN=Users,{domain.base_dn}", f"(description={token})", "1.1"]
     )  # fmt: skip
     return done.returncode == 0 and "dn: " in done.stdout
