@@ -95,6 +95,13 @@ def _calls(workflow: Workflow, from_step: bool = False) -> dict[str, list[dict[s
     return out
 
 
+def _exported(runbook: Runbook) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, Any]]:
+    """The workflow's call, its nodes by identifier and the job templates by name."""
+    calls = _calls(build_workflow(runbook))
+    wfjt = calls["awx.awx.workflow_job_template"][0]
+    return wfjt, _nodes(wfjt), {t["name"]: t for t in calls["awx.awx.job_template"]}
+
+
 @pytest.mark.parametrize("municipality", [m for _, m in PROGRAMMES])
 def test_every_call_fits_the_installed_awx_argument_specs(
     municipality: str, runbooks: dict[str, Runbook], options: dict[str, Options]
@@ -141,12 +148,8 @@ def test_the_workflow_runs_the_runbook_in_order_then_asks_the_approvers(
     municipality: str, runbooks: dict[str, Runbook]
 ) -> None:
     runbook = runbooks[municipality]
-    workflow = build_workflow(runbook)
-    calls = _calls(workflow)
-    wfjt = calls["awx.awx.workflow_job_template"][0]
-    nodes = _nodes(wfjt)
+    wfjt, nodes, templates = _exported(runbook)
     assert _success_path(nodes) == [CONTEXT, *(s.id for s in runbook.steps()), GATE]
-    templates = {t["name"]: t for t in calls["awx.awx.job_template"]}
     for step in runbook.steps():
         template = templates[nodes[step.id]["unified_job_template"]["name"]]
         assert template["playbook"] == step.playbook
@@ -156,7 +159,7 @@ def test_the_workflow_runs_the_runbook_in_order_then_asks_the_approvers(
     gate = nodes[GATE]["unified_job_template"]
     assert gate["type"] == "workflow_approval" and gate["timeout"] == 0
     assert all(c.criterion in gate["description"] for c in runbook.gate.criteria)
-    (role,) = calls["awx.awx.role"]
+    (role,) = _calls(build_workflow(runbook))["awx.awx.role"]
     assert role["role"] == "approval" and role["workflows"] == [wfjt["name"]]
     assert role["teams"] == runbook.gate.approvers
     assert [q["variable"] for q in wfjt["survey_spec"]["spec"]] == ["wave_dir", "eendracht_change"]
@@ -168,10 +171,7 @@ def test_each_failure_rolls_back_what_eendracht_would_at_that_point(
     municipality: str, runbooks: dict[str, Runbook]
 ) -> None:
     runbook = runbooks[municipality]
-    workflow = build_workflow(runbook)
-    calls = _calls(workflow)
-    nodes = _nodes(calls["awx.awx.workflow_job_template"][0])
-    templates = {t["name"]: t for t in calls["awx.awx.job_template"]}
+    _, nodes, templates = _exported(runbook)
 
     def ran(path: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
         out = []
