@@ -30,12 +30,12 @@ from eendracht.wave.context import write_inventory, write_private_json
 from eendracht.wave.journal import Journal
 from eendracht.wave.leftovers import stop_leftovers
 from eendracht.wave.lock import WaveLock, WaveLocked
+from eendracht.wave.orchestrator import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_REFUSED
 from eendracht.wave.paths import JOURNAL, PLAYBOOKS, drill_dir, wave_dir
 from eendracht.wave.runner import Listener, Runner, StepResult
 from eendracht.wave.secrets import Redactor
 from eendracht.wave.steps import WaveStep
 
-EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_LOCKED = 0, 1, 2, 3
 OUTAGE_TASK = "The primary site goes down as in a real outage"
 
 
@@ -278,7 +278,6 @@ class Drill:
         )
 
     def _secret_values(self) -> tuple[str, ...]:
-
         found: set[str] = set()
         for path in (
             self.sites.passfile,
@@ -302,7 +301,6 @@ class Drill:
 
     def figures(self, number: int) -> dict[str, Any]:
         """RTO and RPO of a drill, and the time of every step, from the journal and its files."""
-
         return drill_figures(self.journal, number, self.folder(number), OUTAGE_TASK)
 
     def _summary(self, number: int) -> str:
@@ -316,5 +314,4 @@ class Drill:
         )
 
     def _report(self, number: int) -> Path:
-
         return write_report(self, number, Redactor(self._secret_values()))
