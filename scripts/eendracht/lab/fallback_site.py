@@ -258,21 +258,19 @@ def prepare(
     progress("fallback site: file replication, Traffic Manager, applications at capacity 0")
     config = folder(paths) / "file-replication-config.json"
     target_files = next(f for f in plan.fileservers if f.host == "target-files")
-    config.write_text(
-        json.dumps(
-            {
-                "host": target_files.address,
-                "port": target_files.port,
-                "user": "root",
-                "key": str(paths.private_key),
-                "ssh_options": SSH_OPTIONS,
-                "source": str(paths.host_root("target-files") / "srv" / "shares"),
-                "target": str(files_root(paths, site)),
-                "interval": REPLICATION_INTERVAL,
-                "status_file": str(replication_status_file(paths)),
-            },
-            indent=2,
-        )
+    apps.write_json(
+        config,
+        {
+            "host": target_files.address,
+            "port": target_files.port,
+            "user": "root",
+            "key": str(paths.private_key),
+            "ssh_options": SSH_OPTIONS,
+            "source": str(paths.host_root("target-files") / "srv" / "shares"),
+            "target": str(files_root(paths, site)),
+            "interval": REPLICATION_INTERVAL,
+            "status_file": str(replication_status_file(paths)),
+        },
     )
     out.append(
         Service(
