@@ -25,6 +25,7 @@ from eendracht.cli import app
 from eendracht.identity import map_identities
 from eendracht.plan import Runbook, build_runbook
 from eendracht.programme import load_programme
+from eendracht.wave.orchestrator import Wave
 from eendracht.wave.steps import rollback_steps
 from tests.awx.awx_job import REPO, exported_calls, job_templates, run_job
 from tests.test_environment import _edit, _vault
@@ -329,3 +330,15 @@ def test_prepare_refuses_a_vault_kept_secret_by_key_and_writes_nothing(tmp_path:
     assert "environment.yml: postgres_passfile: kept in the vault" in result.output
     assert "vaulted-canary-1234" not in result.output
     assert list(state.iterdir()) == []
+
+
+def test_prepare_refuses_a_wave_past_its_gate_and_writes_nothing(tmp_path: Path) -> None:
+    environment = fake_environment(tmp_path / "environment")
+    wave = Wave(MINI, "noordwaard", environment=environment, state=tmp_path / "state")
+    wave.journal.approve("CIO")
+    wave.close()
+    outcome = Wave(MINI, "noordwaard", environment=environment, state=tmp_path / "state").prepare()
+    assert (
+        outcome.status == "refused" and "the wave is complete (approved by CIO)" in outcome.message
+    )
+    assert not (wave.dir / "extravars.json").exists() and not (wave.dir / "inventory").exists()
